@@ -1,0 +1,28 @@
+# The two set-up commands (README): `make render` and `make test`.
+# Each creates the virtualenv on first use; needs only python3 (3.11+).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+
+.PHONY: render render-all test clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip check
+	touch $@
+
+render: $(VENV)/.installed
+	$(PY) -m render $(STACK)
+
+render-all: $(VENV)/.installed
+	@for s in $(STACKS); do $(PY) -m render $$s || exit $$?; done
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf build .pytest_cache

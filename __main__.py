@@ -1,0 +1,137 @@
+"""elastic-inference: a model behind an elastic, internet-facing endpoint on ACK.
+
+Loads and validates the stack's settings, then composes the components. All
+decisions live in `config/` (what is allowed, defaults) and `components/`
+(how each part is built).
+"""
+
+import pulumi
+
+import config
+from components import (
+    ClusterAddons, ClusterAddonsArgs, EciTier, InferenceService, InferenceServiceArgs,
+    ModelStore, ModelStoreArgs, ModelVolume, ModelVolumeArgs, NodeTaint, Placement,
+    PlacementArgs, PublicEndpoint, PublicEndpointArgs, QpsAutoscaler, QpsAutoscalerArgs,
+    SpotNodePool, SpotNodePoolArgs, selector_labels,
+)
+
+try:
+    settings = config.load()
+except config.ConfigError as err:
+    # RunError: the CLI prints the message alone, without a traceback.
+    raise pulumi.RunError("invalid stack configuration:\n" + str(err)) from err
+
+cluster, store_cfg, pool_cfg = settings.cluster, settings.model_store, settings.node_pool
+adapter_chart = cluster.addons.metrics_adapter_chart
+
+addons = ClusterAddons("cluster", ClusterAddonsArgs(
+    cluster_id=cluster.id,
+    virtual_node=cluster.addons.virtual_node,
+    logtail=cluster.addons.logtail,
+    sls_project=cluster.sls_project_name,
+    metrics_adapter=cluster.addons.metrics_adapter,
+    metrics_adapter_chart=adapter_chart.name,
+    metrics_adapter_repository=adapter_chart.repository,
+    metrics_adapter_version=adapter_chart.version,
+    metrics_adapter_namespace=adapter_chart.namespace,
+    ingress_controller=cluster.addons.ingress_controller,
+))
+
+store = ModelStore("models", ModelStoreArgs(
+    bucket=store_cfg.bucket,
+    read_prefixes=sorted({svc.model.path for svc in settings.services.values()}),
+    create=store_cfg.create,
+    versioning=store_cfg.versioning,
+    encryption=store_cfg.encryption,
+    kms_key_id=store_cfg.kms_key_id,
+    access=store_cfg.access,
+    cluster_id=cluster.id,
+    upload_dir=store_cfg.upload_dir,
+    protect=store_cfg.protect,
+))
+
+pool = None
+if pool_cfg is not None:
+    pool = SpotNodePool(pool_cfg.name, SpotNodePoolArgs(
+        cluster_id=cluster.id,
+        node_pool_name=pool_cfg.name,
+        vswitch_ids=cluster.vswitch_ids,
+        instance_types=pool_cfg.instance_types,
+        min_size=pool_cfg.min_size,
+        max_size=pool_cfg.max_size,
+        spot_strategy=pool_cfg.spot_strategy,
+        spot_price_limits=pool_cfg.spot_price_limits,
+        multi_az_policy=pool_cfg.multi_az_policy,
+        on_demand_base_capacity=pool_cfg.on_demand_base_capacity,
+        on_demand_percentage=pool_cfg.on_demand_percentage,
+        compensate_with_on_demand=pool_cfg.compensate,
+        labels=pool_cfg.labels,
+        taints=[NodeTaint(t.key, t.value, t.effect) for t in pool_cfg.taints],
+        system_disk_size=pool_cfg.system_disk_size,
+    ))
+
+endpoints = {}
+for name, svc in settings.services.items():
+    volume = ModelVolume(name, ModelVolumeArgs(
+        namespace=svc.namespace,
+        bucket=store.bucket_name,
+        path=svc.model.path,
+        region=settings.region,
+        access_key_id=store.access_key_id,
+        access_key_secret=store.access_key_secret,
+        rrsa_role_name=store.rrsa_role_name,
+    ))
+    placement = Placement(name, PlacementArgs(
+        mode=svc.placement.mode,
+        namespace=svc.namespace,
+        selector=selector_labels(name),
+        node_labels=pool.labels if pool else {},
+        node_taints=pool.taints if pool else (),
+        eci_instance_types=svc.placement.eci_instance_types,
+        tiers=[EciTier(t.max, t.spot_strategy, t.spot_price_limit) for t in svc.placement.tiers],
+    ), opts=pulumi.ResourceOptions(depends_on=addons.dependencies))
+    server = InferenceService(name, InferenceServiceArgs(
+        namespace=svc.namespace,
+        runtime=svc.runtime,
+        image=svc.serving_image,
+        model_name=svc.model.name or name,
+        version_policy=svc.model.version_policy,
+        claim_name=volume.claim_name,
+        gpu=svc.resources.gpu,
+        cpu=svc.resources.cpu,
+        memory=svc.resources.memory,
+        replicas=svc.autoscaling.min_replicas,
+        autoscaled=svc.autoscaling.enabled,
+        scheduling=placement.pod,
+        depends_on=[volume, *placement.resources, *addons.dependencies],
+    ))
+    if svc.ingress is None:
+        continue
+    endpoint = PublicEndpoint(name, PublicEndpointArgs(
+        namespace=svc.namespace,
+        host=svc.ingress.host,
+        path=svc.ingress.path,
+        tls_secret=svc.ingress.tls_secret,
+        ingress_class=svc.ingress.class_name,
+        service_name=server.service_name,
+        service_port=server.service_port,
+    ))
+    endpoints[name] = endpoint.url
+    if svc.autoscaling.enabled:
+        QpsAutoscaler(name, QpsAutoscalerArgs(
+            namespace=svc.namespace,
+            scale_target=server.scale_target,
+            route=endpoint.route,
+            sls_project=addons.sls_project,
+            sls_logstore=addons.sls_logstore,
+            min_replicas=svc.autoscaling.min_replicas,
+            max_replicas=svc.autoscaling.max_replicas,
+            target_qps_per_replica=svc.autoscaling.target_qps_per_replica,
+            scale_down_stabilization_seconds=svc.autoscaling.scale_down_stabilization_seconds,
+        ), opts=pulumi.ResourceOptions(depends_on=[server, *addons.dependencies]))
+
+pulumi.export("endpoints", endpoints)
+pulumi.export("modelBucket", store.bucket_name)
+if pool is not None:
+    pulumi.export("nodePoolId", pool.node_pool_id)
+    pulumi.export("nodePoolName", pool.node_pool_name)

@@ -1,0 +1,29 @@
+"""Reusable ComponentResources for elastic inference on ACK.
+
+Each module holds one component with a typed ``*Args`` dataclass; none of
+them needs this project's stack config, so other Pulumi programs can import
+them directly.
+"""
+
+from .cluster_addons import ClusterAddons, ClusterAddonsArgs
+from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
+from .model_store import ModelStore, ModelStoreArgs
+from .model_volume import ModelVolume, ModelVolumeArgs
+from .placement import EciTier, Placement, PlacementArgs, PodScheduling
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, ingress_route
+from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
+
+__all__ = [
+    "ClusterAddons", "ClusterAddonsArgs",
+    "EciTier",
+    "InferenceService", "InferenceServiceArgs",
+    "ModelStore", "ModelStoreArgs",
+    "ModelVolume", "ModelVolumeArgs",
+    "NodeTaint",
+    "Placement", "PlacementArgs", "PodScheduling",
+    "PublicEndpoint", "PublicEndpointArgs",
+    "QpsAutoscaler", "QpsAutoscalerArgs",
+    "SpotNodePool", "SpotNodePoolArgs",
+    "ingress_route", "selector_labels",
+]

@@ -1,0 +1,136 @@
+"""ModelVolume: a model prefix of an OSS bucket, mounted read-only through the OSS CSI driver.
+
+Replaces the seeds' ``pvc.yaml`` (a static PersistentVolume with the AccessKey
+pasted into ``volumeAttributes``). Here the credentials live in a Secret that
+the PV references with ``nodePublishSecretRef`` (or RRSA is used and there are
+none), the PV exposes only the model's prefix, is read-only and ``Retain``, and
+the PVC is pre-bound to it by name so no other claim can take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+TYPE = "elastic-inference:storage:ModelVolume"
+OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
+# ossfs: no stale metadata after a model upload; readable by the non-root server.
+DEFAULT_MOUNT_OPTIONS = "-o max_stat_cache_size=0 -o allow_other"
+
+
+def oss_internal_endpoint(region: str) -> str:
+    """The VPC-internal OSS endpoint of ``region`` (no public traffic, no traffic fee)."""
+    return f"oss-{region}-internal.aliyuncs.com"
+
+
+@dataclass
+class ModelVolumeArgs:
+    """Arguments of :class:`ModelVolume`. Give either the AccessKey pair or ``rrsa_role_name``."""
+
+    namespace: str
+    """Namespace of the PVC and the credentials Secret (the service's namespace)."""
+    bucket: pulumi.Input[str]
+    """The OSS bucket."""
+    path: str
+    """Key prefix of the model in the bucket, e.g. ``tensorflow/chnsenticorp``."""
+    region: str
+    """Region of the bucket and the cluster (the internal endpoint is derived from it)."""
+    access_key_id: Optional[pulumi.Input[str]] = None
+    """AccessKey id with read access to ``path``."""
+    access_key_secret: Optional[pulumi.Input[str]] = None
+    """AccessKey secret (kept in a Kubernetes Secret, never inline in the PV)."""
+    rrsa_role_name: Optional[pulumi.Input[str]] = None
+    """RAM role the CSI driver assumes through RRSA, instead of an AccessKey."""
+    capacity: str = "5Gi"
+    """Nominal size (OSS is not size-limited; Kubernetes requires a value)."""
+    mount_options: str = DEFAULT_MOUNT_OPTIONS
+    """ossfs options passed as ``otherOpts``."""
+
+
+class ModelVolume(pulumi.ComponentResource):
+    """A read-only OSS PersistentVolume, its claim, and the Secret it reads credentials from."""
+
+    claim_name: str
+    """Name of the PersistentVolumeClaim to mount in pods."""
+    volume_name: str
+    """Name of the PersistentVolume (cluster-scoped, so it includes the namespace)."""
+    secret_name: Optional[str]
+    """Name of the credentials Secret, or None with RRSA."""
+
+    def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        has_key = args.access_key_id is not None or args.access_key_secret is not None
+        if has_key and args.rrsa_role_name is not None:
+            raise ValueError("ModelVolumeArgs: give either access_key_id/access_key_secret or rrsa_role_name, not both")
+        if has_key and (args.access_key_id is None or args.access_key_secret is None):
+            raise ValueError("ModelVolumeArgs: access_key_id and access_key_secret go together")
+        if not has_key and args.rrsa_role_name is None:
+            raise ValueError("ModelVolumeArgs: credentials are required: an AccessKey pair or rrsa_role_name")
+        if args.path.startswith("/") or ".." in args.path.split("/"):
+            raise ValueError(f"ModelVolumeArgs.path: {args.path!r} must be a relative key prefix without '..'")
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.claim_name = f"{name}-model"
+        self.volume_name = f"{args.namespace}-{name}-model"
+        self.secret_name = None
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "model", "app.kubernetes.io/managed-by": "pulumi"}
+
+        attributes: dict[str, pulumi.Input[str]] = {
+            "bucket": args.bucket,
+            "url": oss_internal_endpoint(args.region),
+            "path": "/" + args.path.strip("/"),
+            "otherOpts": args.mount_options,
+        }
+        secret_ref = None
+        if has_key:
+            self.secret_name = f"{name}-oss-credentials"
+            secret = k8s.core.v1.Secret(
+                f"{name}-secret",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=self.secret_name, namespace=args.namespace, labels=labels),
+                type="Opaque",
+                # Both values secret: the id is not sensitive alone, but never useful alone either.
+                string_data={
+                    "akId": pulumi.Output.secret(args.access_key_id),
+                    "akSecret": pulumi.Output.secret(args.access_key_secret),
+                },
+                opts=child,
+            )
+            secret_ref = k8s.core.v1.SecretReferenceArgs(name=self.secret_name, namespace=args.namespace)
+        else:
+            attributes["authType"] = "rrsa"
+            attributes["roleName"] = args.rrsa_role_name  # type: ignore[assignment]
+
+        volume = k8s.core.v1.PersistentVolume(
+            f"{name}-pv",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.volume_name, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": args.capacity},
+                access_modes=["ReadOnlyMany"],
+                persistent_volume_reclaim_policy="Retain",
+                storage_class_name="",
+                claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=args.namespace, name=self.claim_name),
+                csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                    driver=OSS_CSI_DRIVER,
+                    volume_handle=self.volume_name,
+                    read_only=True,
+                    volume_attributes=attributes,
+                    node_publish_secret_ref=secret_ref,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if has_key else []),
+        )
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.claim_name, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadOnlyMany"],
+                storage_class_name="",
+                volume_name=volume.metadata.name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.capacity}),
+            ),
+            opts=child,
+        )
+        self.register_outputs({"claimName": self.claim_name, "volumeName": self.volume_name, "secretName": self.secret_name})

@@ -1,0 +1,95 @@
+"""PublicEndpoint: an internet-facing NGINX Ingress in front of an inference service.
+
+Replaces the seeds' console steps "Services and Ingresses > Create Ingress".
+The Ingress is what SLS measures: its backend determines the
+``sls.ingress.route`` the autoscaler scales on, exposed here as :attr:`route`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .qps_autoscaler import ingress_route
+
+TYPE = "elastic-inference:network:PublicEndpoint"
+
+
+@dataclass
+class PublicEndpointArgs:
+    """Arguments of :class:`PublicEndpoint`."""
+
+    namespace: str
+    """Namespace of the Ingress and the backend Service."""
+    host: str
+    """Public host name, e.g. ``bert.example.com``."""
+    service_name: pulumi.Input[str]
+    """Backend Service."""
+    service_port: int
+    """Backend Service port (the REST port)."""
+    path: str = "/"
+    """Path prefix routed to the service."""
+    tls_secret: Optional[str] = None
+    """Secret with the host's certificate; None serves plain HTTP."""
+    ingress_class: str = "nginx"
+    """IngressClass of the controller."""
+
+
+class PublicEndpoint(pulumi.ComponentResource):
+    """An Ingress routing ``host``/``path`` to a service."""
+
+    url: pulumi.Output[str]
+    """The public URL of the endpoint."""
+    route: pulumi.Output[str]
+    """``sls.ingress.route`` of the backend, read from the Ingress itself."""
+
+    def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        if not args.path.startswith("/"):
+            raise ValueError(f"PublicEndpointArgs.path must start with '/', got {args.path!r}")
+        if not args.host or "*" in args.host:
+            raise ValueError("PublicEndpointArgs.host must be a concrete host name")
+        super().__init__(TYPE, name, None, opts)
+        tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls_secret else None
+        ingress = k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name,
+                namespace=args.namespace,
+                labels={"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi"},
+                annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else None,
+            ),
+            spec=k8s.networking.v1.IngressSpecArgs(
+                ingress_class_name=args.ingress_class,
+                tls=tls,
+                rules=[
+                    k8s.networking.v1.IngressRuleArgs(
+                        host=args.host,
+                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                            paths=[
+                                k8s.networking.v1.HTTPIngressPathArgs(
+                                    path=args.path,
+                                    path_type="Prefix",
+                                    backend=k8s.networking.v1.IngressBackendArgs(
+                                        service=k8s.networking.v1.IngressServiceBackendArgs(
+                                            name=args.service_name,
+                                            port=k8s.networking.v1.ServiceBackendPortArgs(number=args.service_port),
+                                        )
+                                    ),
+                                )
+                            ]
+                        ),
+                    )
+                ],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        scheme = "https" if args.tls_secret else "http"
+        self.url = pulumi.Output.from_input(f"{scheme}://{args.host}{args.path}")
+        backend = ingress.spec.rules[0].http.paths[0].backend.service
+        self.route = pulumi.Output.all(ingress.metadata.namespace, backend.name, backend.port.number).apply(
+            lambda parts: ingress_route(parts[0], parts[1], int(parts[2]))
+        )
+        self.register_outputs({"url": self.url, "route": self.route})

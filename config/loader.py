@@ -1,0 +1,166 @@
+"""Reading the stack's settings: from ``pulumi.Config`` or from a plain mapping."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+from . import rules
+from .errors import ConfigError, Problem
+from .schema import Settings
+
+PROJECT = "elastic-inference"
+SECTIONS = ("cluster", "modelStore", "nodePool", "services")
+_MAX_SHOWN = 60
+
+
+def from_raw(raw: Mapping[str, Any], region: Optional[str], base_dir: str = ".") -> Settings:
+    """Validate the project's config keys (``cluster``, ``modelStore``, ...).
+
+    ``raw`` maps each key of the ``elastic-inference:`` namespace (without the
+    prefix) to its parsed value. Raises :class:`ConfigError` listing every
+    problem; returns the validated settings otherwise.
+    """
+    problems = [
+        Problem(key, _unknown_key_message(key, list(SECTIONS)))
+        for key in raw
+        if key not in SECTIONS
+    ]
+    data: dict[str, Any] = {k: v for k, v in raw.items() if k in SECTIONS and v is not None}
+    if region is not None:
+        data["region"] = region
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems + [_problem(e) for e in exc.errors()]) from None
+    problems += rules.check(settings, base_dir)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def load(base_dir: str = ".") -> Settings:
+    """The current stack's settings, read through ``pulumi.Config``."""
+    cfg = pulumi.Config(PROJECT)
+    raw = {key: cfg.get_object(key) for key in _project_keys()}
+    return from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
+
+
+def _project_keys() -> list[str]:
+    from pulumi.runtime import config as runtime_config
+
+    prefix = PROJECT + ":"
+    present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return sorted({k[len(prefix):] for k in present if k.startswith(prefix)} | set(SECTIONS))
+
+
+# --- turning pydantic errors into one line per key -----------------------------------
+
+
+def _problem(error: Any) -> Problem:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+    path = _path(loc)
+    if kind == "missing":
+        return Problem(path, "required" + _missing_hint(loc))
+    if kind == "extra_forbidden":
+        return Problem(path, _unknown_key_message(str(loc[-1]), _aliases_at(loc[:-1])))
+    return Problem(path, _message(error))
+
+
+def _path(loc: tuple) -> str:
+    if loc == ("region",):
+        return "alicloud:region"
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _missing_hint(loc: tuple) -> str:
+    hints = {
+        ("region",): ": set it with `pulumi config set alicloud:region cn-beijing`",
+        ("cluster",): ": the existing ACK Pro cluster (at least cluster.id)",
+        ("modelStore",): ": the OSS bucket that holds the models (at least modelStore.bucket)",
+        ("services",): ": at least one model endpoint",
+    }
+    return hints.get(loc, "")
+
+
+def _unknown_key_message(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key; allowed keys: " + ", ".join(sorted(allowed))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _message(error: Any) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    got = f" (got {_shown(value)})" if not isinstance(value, (dict, list)) else ""
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}{got}"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"must be {bounds[kind]} {limit}{got}"
+    types = {
+        "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+        "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+        "bool_parsing": "true or false", "string_type": "a string", "dict_type": "a mapping of keys to values",
+        "list_type": "a list", "model_type": "a mapping of keys to values", "model_attributes_type": "a mapping of keys to values",
+    }
+    if kind in types:
+        return f"must be {types[kind]}{got}"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s)"
+    return str(error["msg"]) + got
+
+
+def _aliases_at(loc: tuple) -> list[str]:
+    """The YAML keys allowed in the mapping at ``loc`` (for "did you mean")."""
+    typ: Any = Settings
+    for part in loc:
+        typ = _strip_optional(typ)
+        if isinstance(typ, type) and issubclass(typ, BaseModel):
+            field = typ.model_fields.get(part) or next(
+                (f for f in typ.model_fields.values() if f.alias == part), None
+            )
+            if field is None:
+                return []
+            typ = field.annotation
+        elif typing.get_origin(typ) in (dict, list):
+            typ = typing.get_args(typ)[-1]
+        else:
+            return []
+    typ = _strip_optional(typ)
+    if isinstance(typ, type) and issubclass(typ, BaseModel):
+        return [f.alias or n for n, f in typ.model_fields.items()]
+    return []
+
+
+def _strip_optional(typ: Any) -> Any:
+    while typing.get_origin(typ) is typing.Annotated:
+        typ = typing.get_args(typ)[0]
+    if typing.get_origin(typ) is typing.Union:
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if len(args) == 1:
+            return _strip_optional(args[0])
+    return typ

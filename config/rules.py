@@ -1,0 +1,126 @@
+"""Rules that relate several settings, each reported against the key to change."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from .errors import Problem
+from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
+
+# autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26.
+MIN_KUBERNETES = (1, 23)
+MIN_KUBERNETES_RRSA = (1, 26)
+
+
+def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
+    """Every cross-field problem of ``settings`` (an empty list when it is sound)."""
+    return [
+        *_cluster(settings),
+        *_model_store(settings, base_dir),
+        *_node_pool(settings),
+        *_services(settings),
+    ]
+
+
+def _cluster(s: Settings) -> Iterator[Problem]:
+    if k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES:
+        yield Problem("cluster.kubernetesVersion", "must be 1.23 or newer (autoscaling/v2 and ResourcePolicy need it); upgrade the cluster")
+    if s.node_pool is not None and not s.cluster.vswitch_ids:
+        yield Problem("cluster.vswitchIds", "required when nodePool is set: list the vSwitches the node pool may use")
+
+
+def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
+    store = s.model_store
+    if store.access == "rrsa" and k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES_RRSA:
+        yield Problem("modelStore.access", "'rrsa' needs cluster.kubernetesVersion 1.26 or newer; use 'secret' or upgrade")
+    if store.kms_key_id is not None and store.encryption != "KMS":
+        yield Problem("modelStore.kmsKeyId", "only used with encryption: KMS; remove it or set encryption: KMS")
+    if store.kms_key_id is not None and not store.create:
+        yield Problem("modelStore.kmsKeyId", "an existing bucket (create: false) keeps its own encryption; remove kmsKeyId")
+    if store.upload_dir is not None:
+        path = os.path.join(base_dir, store.upload_dir)
+        if not os.path.isdir(path):
+            yield Problem("modelStore.uploadDir", f"{store.upload_dir!r} is not a directory (paths are relative to the project directory)")
+
+
+def _node_pool(s: Settings) -> Iterator[Problem]:
+    pool = s.node_pool
+    if pool is None:
+        return
+    if pool.min_size > pool.max_size:
+        yield Problem("nodePool.maxSize", f"must be >= minSize ({pool.min_size})")
+    if pool.spot_strategy == "SpotWithPriceLimit":
+        for itype in pool.instance_types:
+            if itype not in pool.spot_price_limits:
+                yield Problem(f"nodePool.spotPriceLimits.{itype}", "a price limit is required for every instance type with SpotWithPriceLimit")
+    elif pool.spot_price_limits:
+        yield Problem("nodePool.spotPriceLimits", "only used with spotStrategy: SpotWithPriceLimit; remove it or change spotStrategy")
+    for itype in pool.spot_price_limits:
+        if itype not in pool.instance_types:
+            yield Problem(f"nodePool.spotPriceLimits.{itype}", "is not one of nodePool.instanceTypes")
+    if pool.compensate_with_on_demand and pool.multi_az_policy != "COST_OPTIMIZED":
+        yield Problem("nodePool.compensateWithOnDemand", "only takes effect with multiAzPolicy: COST_OPTIMIZED; remove it or change the policy")
+    if pool.on_demand_base_capacity > pool.max_size:
+        yield Problem("nodePool.onDemandBaseCapacity", f"must be <= maxSize ({pool.max_size})")
+
+
+def _services(s: Settings) -> Iterator[Problem]:
+    routes: dict[tuple[str, str], str] = {}
+    for name, svc in s.services.items():
+        at = f"services.{name}"
+        mode = svc.placement.mode
+        scaling = svc.autoscaling
+
+        if scaling.min_replicas > scaling.max_replicas:
+            yield Problem(f"{at}.autoscaling.maxReplicas", f"must be >= minReplicas ({scaling.min_replicas})")
+
+        if mode in ECS_MODES and s.node_pool is None:
+            yield Problem(f"{at}.placement.mode", f"'{mode}' places pods on the ECS node pool: add a nodePool section, or use 'eci'")
+        if mode in ECS_MODES and s.node_pool is not None and not s.node_pool.labels:
+            yield Problem("nodePool.labels", f"services.{name} selects the pool by its labels: give the pool at least one label")
+        if mode in ECI_MODES and not s.cluster.addons.virtual_node:
+            yield Problem(f"{at}.placement.mode", f"'{mode}' runs pods on ECI: set cluster.addons.virtualNode: true")
+        if mode not in ECI_MODES and svc.placement.eci_instance_types:
+            yield Problem(f"{at}.placement.eciInstanceTypes", f"only used by ECI placements, not '{mode}'; remove it")
+        if mode in ECI_MODES and svc.resources.gpu > 0 and not svc.placement.eci_instance_types:
+            yield Problem(f"{at}.placement.eciInstanceTypes", "required for a GPU service on ECI: list GPU specs such as ecs.gn6i-c4g1.xlarge")
+
+        yield from _tiers(at, svc)
+
+        if scaling.enabled:
+            if not s.cluster.addons.metrics_adapter:
+                yield Problem(f"{at}.autoscaling", "the QPS autoscaler needs cluster.addons.metricsAdapter: true (or set autoscaling.enabled: false)")
+            if svc.ingress is None:
+                yield Problem(f"{at}.ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress (or set autoscaling.enabled: false)")
+
+        if svc.ingress is not None:
+            key = (svc.ingress.host, svc.ingress.path)
+            if key in routes:
+                yield Problem(f"{at}.ingress.path", f"host {key[0]} path {key[1]} is already served by services.{routes[key]}")
+            else:
+                routes[key] = name
+
+
+def _tiers(at: str, svc) -> Iterator[Problem]:
+    tiers = svc.placement.tiers
+    mode = svc.placement.mode
+    if mode != "eci-tiers":
+        if tiers:
+            yield Problem(f"{at}.placement.tiers", f"only used with mode 'eci-tiers', not '{mode}'; remove it")
+        return
+    if not tiers:
+        yield Problem(f"{at}.placement.tiers", "required with mode 'eci-tiers': list the tiers in fill order, e.g. [{max: 3}, {max: 10, spotStrategy: SpotAsPriceGo}]")
+        return
+    for i, tier in enumerate(tiers):
+        if tier.max is None and i != len(tiers) - 1:
+            yield Problem(f"{at}.placement.tiers[{i}].max", "required on every tier but the last (only the last may be unbounded)")
+        if tier.spot_strategy == "SpotWithPriceLimit" and tier.spot_price_limit is None:
+            yield Problem(f"{at}.placement.tiers[{i}].spotPriceLimit", "required with spotStrategy: SpotWithPriceLimit")
+        if tier.spot_price_limit is not None and tier.spot_strategy != "SpotWithPriceLimit":
+            yield Problem(f"{at}.placement.tiers[{i}].spotPriceLimit", "only used with spotStrategy: SpotWithPriceLimit")
+    if all(t.max is not None for t in tiers):
+        capacity = sum(t.max for t in tiers if t.max is not None)
+        wanted = svc.autoscaling.max_replicas if svc.autoscaling.enabled else svc.autoscaling.min_replicas
+        if capacity < wanted:
+            yield Problem(f"{at}.autoscaling.maxReplicas", f"is {wanted} but the tiers hold at most {capacity} pods: raise a tier's max or leave the last tier's max unset")

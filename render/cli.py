@@ -1,0 +1,173 @@
+"""``python -m render STACK [--out DIR] [--dir PROGRAM]``: the offline render.
+
+Exit codes: 0 rendered; 1 the program failed or a manifest is invalid;
+2 the configuration (or a project/stack file) is unusable. Nothing is written
+unless everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from typing import Optional, Sequence, TextIO
+
+import yaml
+
+from .engine import RunResult, run_program
+from .manifests import Manifest, UnsupportedVersion, Validator, manifests
+from .stack import StackFileError, load_stack
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+class RenderError(Exception):
+    def __init__(self, code: int, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.code, self.lines = code, lines
+
+
+def render(stack_name: str, out_dir: str, program_dir: str = ".") -> tuple[RunResult, list[Manifest]]:
+    """Render ``stack_name`` of the program in ``program_dir`` into ``out_dir``."""
+    try:
+        stack = load_stack(program_dir, stack_name)
+    except StackFileError as exc:
+        raise RenderError(EXIT_CONFIG, [str(exc)]) from None
+    result = _run(stack)
+    k8s_version = _kubernetes_version(stack.config, stack.project)
+    try:
+        validator = Validator(k8s_version)
+    except UnsupportedVersion as exc:
+        raise RenderError(EXIT_CONFIG, [f"cluster.kubernetesVersion: {exc}"]) from None
+    objects = manifests(result.resources)
+    problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
+    if problems:
+        raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
+    _write(out_dir, stack, result, objects)
+    return result, objects
+
+
+def _run(stack) -> RunResult:
+    from config import ConfigError  # the program's own package, on the path now
+
+    try:
+        return run_program(stack)
+    except Exception as exc:  # noqa: BLE001 - reported as a config or program failure
+        cause = exc if isinstance(exc, ConfigError) else exc.__cause__
+        if isinstance(cause, ConfigError):
+            raise RenderError(EXIT_CONFIG, [str(p) for p in cause.problems]) from None
+        if isinstance(exc, (ValueError, TypeError)) or type(exc).__name__ == "RunError":
+            raise RenderError(EXIT_FAILED, [f"the program failed: {type(exc).__name__}: {exc}"]) from exc
+        raise
+
+
+def _kubernetes_version(config: dict[str, str], project: str) -> str:
+    cluster = json.loads(config.get(f"{project}:cluster", "{}"))
+    version = str(cluster.get("kubernetesVersion", "1.30")) if isinstance(cluster, dict) else "1.30"
+    return ".".join(version.lstrip("v").split(".")[:2])
+
+
+def _write(out_dir: str, stack, result: RunResult, objects: list[Manifest]) -> None:
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
+    try:
+        plan = {
+            "project": stack.project,
+            "stack": stack.name,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "custom": r.custom,
+                    **({"read": True} if r.read else {}),
+                    "inputs": r.inputs,
+                    "options": {
+                        "protect": r.protect,
+                        "retainOnDelete": r.retain_on_delete,
+                        "ignoreChanges": r.ignore_changes,
+                        "dependsOn": r.depends_on,
+                    },
+                }
+                for r in result.resources
+            ],
+            "outputs": result.outputs,
+        }
+        with open(os.path.join(staging, "plan.json"), "w", encoding="utf-8") as fh:
+            json.dump(plan, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.mkdir(os.path.join(staging, "manifests"))
+        for m in objects:
+            with open(os.path.join(staging, "manifests", m.filename), "w", encoding="utf-8") as fh:
+                yaml.safe_dump(_ordered(m.body), fh, sort_keys=False, default_flow_style=False)
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _ordered(body: dict) -> dict:
+    """apiVersion, kind, metadata first, as people write manifests; the rest sorted (stable diffs)."""
+
+    def deep(value):
+        if isinstance(value, dict):
+            return {k: deep(value[k]) for k in sorted(value)}
+        if isinstance(value, list):
+            return [deep(v) for v in value]
+        return value
+
+    head = [k for k in ("apiVersion", "kind", "metadata") if k in body]
+    return {k: deep(body[k]) for k in head + sorted(k for k in body if k not in head)}
+
+
+def print_tree(result: RunResult, stack_name: str, project: str, out: TextIO) -> None:
+    """A resource tree like ``pulumi preview``'s, and a count."""
+    children: dict[Optional[str], list] = {}
+    for r in result.resources:
+        children.setdefault(r.parent or result.stack_urn, []).append(r)
+    rows: list[tuple[str, str, str, str]] = [("+", "", "pulumi:pulumi:Stack", f"{project}-{stack_name}")]
+
+    def walk(urn: str, prefix: str) -> None:
+        kids = children.get(urn, [])
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            rows.append(("=" if r.read else "+", prefix + ("└─ " if last else "├─ "), r.type, r.name))
+            walk(r.urn, prefix + ("   " if last else "│  "))
+
+    walk(result.stack_urn, "")
+    width = max(len(p) + len(t) for _, p, t, _ in rows) + 2
+    out.write(f"     {'Type':<{width}}Name\n")
+    for op, prefix, typ, name in rows:
+        out.write(f" {op}   {(prefix + typ):<{width}}{name}\n")
+    created = sum(1 for r in result.resources if not r.read) + 1
+    read = sum(1 for r in result.resources if r.read)
+    out.write("\nResources:\n")
+    out.write(f"    + {created} to create\n")
+    if read:
+        out.write(f"    = {read} to read\n")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m render", description="Render a stack offline: no Pulumi CLI, no credentials.")
+    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--out", help="output directory (default build/STACK)")
+    parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")
+    args = parser.parse_args(argv)
+    out_dir = args.out or os.path.join("build", args.stack)
+    try:
+        result, objects = render(args.stack, out_dir, args.dir)
+    except RenderError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return exc.code
+    project = load_stack(args.dir, args.stack).project
+    print_tree(result, args.stack, project, sys.stdout)
+    print(f"\nWrote {out_dir}/plan.json and {len(objects)} manifests (validated) to {out_dir}/manifests/")
+    return EXIT_OK
