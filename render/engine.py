@@ -99,7 +99,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             protect=bool(getattr(request, "protect", False)),
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             ignore_changes=list(getattr(request, "ignoreChanges", [])),
-            depends_on=list(getattr(request, "dependencies", [])),
+            depends_on=sorted(set(getattr(request, "dependencies", []))),
             read=read,
         )
 
@@ -153,7 +153,9 @@ def run_program(stack: Stack) -> RunResult:
     _sync_await(runtime_stack.run_pulumi_func(program))
     outputs = {name: _sync_await(_resolve(value)) for name, value in sorted(root.outputs.items())}
     stack_urn = monitor.make_urn("", "pulumi:pulumi:Stack", f"{stack.project}-{stack.name}")
-    return RunResult(stack_urn=stack_urn, resources=monitor.registrations, outputs=outputs)
+    # Registration order depends on asyncio scheduling; URN order is stable across runs.
+    resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    return RunResult(stack_urn=stack_urn, resources=resources, outputs=outputs)
 
 
 async def _resolve(value: Any) -> Any:

@@ -1,0 +1,62 @@
+import copy
+import os
+import sys
+
+import pulumi
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+CLUSTER_ID = "c0123456789abcdef0123456789abcdef"
+
+BASE = {
+    "cluster": {"id": CLUSTER_ID, "vswitchIds": ["vsw-aaa", "vsw-bbb"]},
+    "modelStore": {"bucket": "acme-models-test"},
+    "nodePool": {"name": "inference-gpu", "instanceTypes": ["ecs.gn6i-c4g1.xlarge"]},
+    "services": {
+        "bert": {
+            "model": {"name": "chnsenticorp", "path": "tensorflow/chnsenticorp", "versionPolicy": "specific:1623831335"},
+            "resources": {"gpu": 1, "cpu": "4", "memory": "15Gi"},
+            "placement": {"mode": "ecs-then-eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]},
+            "ingress": {"host": "bert.example.com"},
+        }
+    },
+}
+
+
+@pytest.fixture
+def raw():
+    """A valid configuration (the DESIGN.md contract) to mutate in a test."""
+    return copy.deepcopy(BASE)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echoes inputs as outputs and records every resource by name."""
+
+    def __init__(self):
+        self.resources = {}
+
+    def new_resource(self, args):
+        self.resources[args.name] = args
+        outputs = dict(args.inputs)
+        if args.resource_id and args.typ == "alicloud:oss/bucket:Bucket":  # Bucket.get
+            outputs["bucket"] = args.resource_id
+        if args.typ == "alicloud:ram/accessKey:AccessKey":
+            outputs["secret"] = "planted-secret-value"
+        return f"{args.name}-id", outputs
+
+    def call(self, args):
+        return {"id": "1234567890"}
+
+
+@pytest.fixture
+def mocks():
+    """Pulumi's mock runtime, fresh for each test (the render tests reconfigure it)."""
+    from pulumi.runtime import settings
+
+    settings.reset_options(project="elastic-inference", stack="test", preview=False)
+    recording = RecordingMocks()
+    pulumi.runtime.set_mocks(recording, project="elastic-inference", stack="test", preview=False)
+    return recording

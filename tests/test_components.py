@@ -1,0 +1,412 @@
+"""Each component's key properties, under Pulumi's mock runtime.
+
+Every test returns the Output whose callback asserts, so a failed assertion
+fails the test (see STYLE.md, lesson 9).
+"""
+
+import hashlib
+import json
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components import (
+    ClusterAddons, ClusterAddonsArgs, EciTier, InferenceService, InferenceServiceArgs, ModelStore,
+    ModelStoreArgs, ModelVolume, ModelVolumeArgs, NodeTaint, Placement, PlacementArgs, PublicEndpoint,
+    PublicEndpointArgs, QpsAutoscaler, QpsAutoscalerArgs, SpotNodePool, SpotNodePoolArgs, selector_labels,
+)
+from components.inference_service import model_config
+
+CLUSTER = "c0123456789abcdef0123456789abcdef"
+
+
+def after(mocks, *outputs):
+    """An Output that resolves once every resource registered so far has reached the mock engine."""
+
+    async def settled():
+        from pulumi.runtime.stack import wait_for_rpcs
+
+        await wait_for_rpcs(await_all_outstanding_tasks=False)
+        return [await pulumi.Output.from_input(o).future() for o in outputs]
+
+    return pulumi.Output.from_input(settled())
+
+
+# --- ModelStore -----------------------------------------------------------------------------
+
+
+@pulumi.runtime.test
+def test_model_store_private_encrypted_versioned_protected(mocks):
+    store = ModelStore("models", ModelStoreArgs(bucket="acme-models", read_prefixes=["tensorflow/bert"]))
+
+    def check(_):
+        r = mocks.resources
+        assert r["models-bucket"].typ == "alicloud:oss/bucket:Bucket"
+        assert "acl" not in r["models-bucket"].inputs  # deprecated inline ACL not used
+        assert r["models-acl"].inputs == {"bucket": "acme-models", "acl": "private"}
+        assert r["models-public-access-block"].inputs["blockPublicAccess"] is True
+        assert r["models-encryption"].inputs["sseAlgorithm"] == "AES256"
+        assert r["models-versioning"].inputs["status"] == "Enabled"
+        policy = json.loads(r["models-read-policy"].inputs["policyDocument"])
+        resources = [res for st in policy["Statement"] for res in st["Resource"]]
+        assert "acs:oss:*:*:acme-models/tensorflow/bert/*" in resources
+        assert not any(res.endswith("acme-models/*") for res in resources)  # scoped to the prefix
+        actions = {a for st in policy["Statement"] for a in st["Action"]}
+        assert not any(a.startswith(("oss:Put", "oss:Delete")) for a in actions)
+        assert r["models-reader-policy"].inputs["policyType"] == "Custom"
+
+    return after(mocks, store.bucket_name).apply(check)
+
+
+@pulumi.runtime.test
+def test_model_store_access_key_secret_is_secret(mocks):
+    store = ModelStore("models", ModelStoreArgs(bucket="acme-models", read_prefixes=["m"]))
+
+    async def secret_flag():
+        return await store.access_key_secret.is_secret()
+
+    return pulumi.Output.from_input(secret_flag()).apply(lambda flag: _assert(flag is True))
+
+
+def _assert(condition):
+    assert condition
+
+
+@pulumi.runtime.test
+def test_model_store_adopts_existing_bucket(mocks):
+    store = ModelStore("models", ModelStoreArgs(bucket="existing", read_prefixes=["m"], create=False))
+
+    def check(values):
+        assert values[0] == "existing"
+        assert "models-acl" not in mocks.resources and "models-encryption" not in mocks.resources
+        assert mocks.resources["models-bucket"].resource_id == "existing"
+
+    return after(mocks, store.bucket_name).apply(check)
+
+
+@pulumi.runtime.test
+def test_model_store_rrsa_role_trusts_cluster_ossfs(mocks):
+    store = ModelStore("models", ModelStoreArgs(bucket="acme", read_prefixes=["m"], access="rrsa", cluster_id=CLUSTER))
+
+    def check(_):
+        assert store.access_key_id is None
+        trust = json.loads(mocks.resources["models-reader-role"].inputs["assumeRolePolicyDocument"])
+        statement = trust["Statement"][0]
+        assert statement["Principal"]["Federated"] == [f"acs:ram::1234567890:oidc-provider/ack-rrsa-{CLUSTER}"]
+        assert statement["Condition"]["StringEquals"]["oidc:sub"] == "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs"
+        assert "models-reader" not in mocks.resources
+
+    return after(mocks, store.rrsa_role_name).apply(check)
+
+
+@pulumi.runtime.test
+def test_model_store_uploads_one_object_per_file_content_addressed(mocks, tmp_path):
+    (tmp_path / "bert" / "1").mkdir(parents=True)
+    (tmp_path / "bert" / "1" / "saved_model.pb").write_bytes(b"model")
+    (tmp_path / ".hidden").write_text("x")
+    store = ModelStore("models", ModelStoreArgs(bucket="acme", read_prefixes=["bert"], upload_dir=str(tmp_path)))
+
+    def check(_):
+        assert store.object_keys == ["bert/1/saved_model.pb"]
+        obj = mocks.resources["models-object-bert/1/saved_model.pb"].inputs
+        assert obj["key"] == "bert/1/saved_model.pb"
+        assert obj["contentMd5"] == hashlib.md5(b"model").hexdigest()
+        assert obj["source"].endswith("saved_model.pb")
+
+    return after(mocks, store.bucket_name).apply(check)
+
+
+def test_model_store_rejects_bad_args():
+    with pytest.raises(ValueError, match="encryption"):
+        ModelStore("m", ModelStoreArgs(bucket="b", read_prefixes=["m"], encryption="SM4"))
+    with pytest.raises(ValueError, match="cluster_id"):
+        ModelStore("m", ModelStoreArgs(bucket="b", read_prefixes=["m"], access="rrsa"))
+    with pytest.raises(ValueError, match="read_prefixes"):
+        ModelStore("m", ModelStoreArgs(bucket="b", read_prefixes=["../x"]))
+
+
+# --- ModelVolume ----------------------------------------------------------------------------
+
+
+@pulumi.runtime.test
+def test_model_volume_secret_ref_never_inline(mocks):
+    vol = ModelVolume("bert", ModelVolumeArgs(
+        namespace="inference", bucket="acme", path="tensorflow/bert", region="cn-beijing",
+        access_key_id="AKID", access_key_secret=pulumi.Output.secret("SECRET")))
+
+    def check(_):
+        pv = mocks.resources["bert-pv"].inputs
+        csi = pv["spec"]["csi"]
+        assert csi["driver"] == "ossplugin.csi.alibabacloud.com"
+        assert csi["volumeHandle"] == pv["metadata"]["name"] == "inference-bert-model"
+        assert csi["readOnly"] is True
+        assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+        attrs = csi["volumeAttributes"]
+        assert attrs["url"] == "oss-cn-beijing-internal.aliyuncs.com"
+        assert attrs["path"] == "/tensorflow/bert" and attrs["bucket"] == "acme"
+        assert "akId" not in attrs and "akSecret" not in attrs
+        assert csi["nodePublishSecretRef"] == {"name": "bert-oss-credentials", "namespace": "inference"}
+        pvc = mocks.resources["bert-pvc"].inputs
+        assert pvc["spec"]["volumeName"] == "inference-bert-model" and pvc["spec"]["storageClassName"] == ""
+        assert pvc["spec"]["accessModes"] == ["ReadOnlyMany"]
+        data = mocks.resources["bert-secret"].inputs["stringData"]
+        assert rpc.is_rpc_secret(data)  # the credentials travel as a Pulumi secret
+        assert rpc.unwrap_rpc_secret(data) == {"akId": "AKID", "akSecret": "SECRET"}
+
+    return after(mocks, vol.urn).apply(check)
+
+
+@pulumi.runtime.test
+def test_model_volume_rrsa_has_no_secret(mocks):
+    vol = ModelVolume("bert", ModelVolumeArgs(namespace="default", bucket="acme", path="m", region="cn-hangzhou", rrsa_role_name="reader"))
+
+    def check(_):
+        attrs = mocks.resources["bert-pv"].inputs["spec"]["csi"]["volumeAttributes"]
+        assert attrs["authType"] == "rrsa" and attrs["roleName"] == "reader"
+        assert "bert-secret" not in mocks.resources and vol.secret_name is None
+
+    return after(mocks, vol.urn).apply(check)
+
+
+def test_model_volume_requires_exactly_one_credential():
+    with pytest.raises(ValueError, match="credentials are required"):
+        ModelVolume("v", ModelVolumeArgs(namespace="d", bucket="b", path="m", region="cn-beijing"))
+    with pytest.raises(ValueError, match="not both"):
+        ModelVolume("v", ModelVolumeArgs(namespace="d", bucket="b", path="m", region="cn-beijing",
+                                         access_key_id="a", access_key_secret="s", rrsa_role_name="r"))
+
+
+# --- SpotNodePool ---------------------------------------------------------------------------
+
+
+@pulumi.runtime.test
+def test_spot_node_pool_seed_002(mocks):
+    pool = SpotNodePool("gpu", SpotNodePoolArgs(
+        cluster_id=CLUSTER, node_pool_name="inference-gpu", vswitch_ids=["vsw-a", "vsw-b"],
+        instance_types=["ecs.gn6i-c4g1.xlarge"], labels={"inference": "tensorflow"},
+        taints=[NodeTaint("nvidia.com/gpu", "present")]))
+
+    def check(_):
+        np = mocks.resources["gpu-pool"].inputs
+        assert np["scalingConfig"] == {"enable": True, "minSize": 0, "maxSize": 10}
+        assert np["spotStrategy"] == "SpotAsPriceGo" and np["multiAzPolicy"] == "COST_OPTIMIZED"
+        assert np["onDemandPercentageAboveBaseCapacity"] == "30" and np["onDemandBaseCapacity"] == "0"
+        assert np["compensateWithOnDemand"] is True and np["spotInstanceRemedy"] is True
+        assert np["labels"] == [{"key": "inference", "value": "tensorflow"}]
+        assert np["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+        assert "desiredSize" not in np
+
+    return after(mocks, pool.node_pool_id).apply(check)
+
+
+@pulumi.runtime.test
+def test_spot_node_pool_price_limits(mocks):
+    pool = SpotNodePool("gpu", SpotNodePoolArgs(
+        cluster_id=CLUSTER, node_pool_name="p", vswitch_ids=["vsw-a"], instance_types=["ecs.a.b", "ecs.c.d"],
+        spot_strategy="SpotWithPriceLimit", spot_price_limits={"ecs.a.b": 1.5, "ecs.c.d": 2}))
+    return after(mocks, pool.node_pool_id).apply(lambda _: _assert(mocks.resources["gpu-pool"].inputs["spotPriceLimits"] == [
+        {"instanceType": "ecs.a.b", "priceLimit": "1.5"}, {"instanceType": "ecs.c.d", "priceLimit": "2"}]))
+
+
+def test_spot_node_pool_rejects_bad_args():
+    base = dict(cluster_id=CLUSTER, node_pool_name="p", vswitch_ids=["vsw-a"], instance_types=["ecs.a.b"])
+    with pytest.raises(ValueError, match="min_size"):
+        SpotNodePool("p", SpotNodePoolArgs(**base, min_size=5, max_size=2))
+    with pytest.raises(ValueError, match="needs a price"):
+        SpotNodePool("p", SpotNodePoolArgs(**base, spot_strategy="SpotWithPriceLimit"))
+
+
+# --- ClusterAddons --------------------------------------------------------------------------
+
+
+@pulumi.runtime.test
+def test_cluster_addons(mocks):
+    addons = ClusterAddons("cluster", ClusterAddonsArgs(cluster_id=CLUSTER, ingress_controller=True, metrics_adapter_version="1.2.0"))
+
+    def check(_):
+        r = mocks.resources
+        assert r["cluster-virtual-node"].inputs["name"] == "ack-virtual-node"
+        logtail = r["cluster-logtail"].inputs
+        assert logtail["name"] == "logtail-ds"
+        assert json.loads(logtail["config"]) == {"IngressDashboardEnabled": "true", "sls_project_name": f"k8s-log-{CLUSTER}"}
+        assert json.loads(r["cluster-ingress-controller"].inputs["config"]) == {"IngressSlbNetworkType": "internet"}
+        release = r["cluster-metrics-adapter"]
+        assert release.typ == "kubernetes:helm.sh/v3:Release"
+        assert release.inputs["chart"] == "ack-alibaba-cloud-metrics-adapter" and release.inputs["version"] == "1.2.0"
+        assert release.inputs["namespace"] == "kube-system"
+        assert addons.sls_project == f"k8s-log-{CLUSTER}" and addons.sls_logstore == "nginx-ingress"
+
+    return after(mocks, addons.urn).apply(check)
+
+
+@pulumi.runtime.test
+def test_cluster_addons_custom_sls_project_and_opt_out(mocks):
+    addons = ClusterAddons("cluster", ClusterAddonsArgs(cluster_id=CLUSTER, sls_project="logs-prod", virtual_node=False, metrics_adapter=False))
+
+    def check(_):
+        assert "cluster-virtual-node" not in mocks.resources and "cluster-metrics-adapter" not in mocks.resources
+        assert "cluster-ingress-controller" not in mocks.resources
+        assert json.loads(mocks.resources["cluster-logtail"].inputs["config"])["sls_project_name"] == "logs-prod"
+
+    return after(mocks, addons.urn).apply(check)
+
+
+# --- Placement ------------------------------------------------------------------------------
+
+SEL = selector_labels("bert")
+
+
+def test_placement_ecs_selects_pool_and_tolerates_taints(mocks):
+    p = Placement("bert", PlacementArgs(mode="ecs", namespace="d", selector=SEL, node_labels={"inference": "tensorflow"},
+                                        node_taints=[NodeTaint("gpu", None, "NoExecute")]))
+    assert p.pod.node_selector == {"inference": "tensorflow"}
+    assert p.pod.tolerations == [{"key": "gpu", "effect": "NoExecute", "operator": "Exists"}]
+    assert p.pod.topology_spread_constraints[0]["topologyKey"] == "topology.kubernetes.io/zone"
+    assert p.resource_policy_name is None and p.resources == []
+
+
+def test_placement_eci_label_and_specs(mocks):
+    p = Placement("bert", PlacementArgs(mode="eci", namespace="d", selector=SEL, eci_instance_types=["ecs.gn6i-c4g1.xlarge"]))
+    assert p.pod.labels == {"alibabacloud.com/eci": "true"}
+    assert p.pod.annotations == {"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"}
+    assert "alibabacloud.com/burst-resource" not in p.pod.annotations  # unmaintained on 1.24+
+
+
+@pulumi.runtime.test
+def test_placement_ecs_then_eci_resource_policy(mocks):
+    p = Placement("bert", PlacementArgs(mode="ecs-then-eci", namespace="inference", selector=SEL,
+                                        node_labels={"inference": "tensorflow"}, eci_instance_types=["ecs.gn6i-c4g1.xlarge"]))
+
+    def check(_):
+        rp = mocks.resources["bert-resource-policy"].inputs
+        assert rp["apiVersion"] == "scheduling.alibabacloud.com/v1alpha1" and rp["kind"] == "ResourcePolicy"
+        assert rp["metadata"]["namespace"] == "inference"
+        assert rp["spec"]["selector"] == SEL and rp["spec"]["strategy"] == "prefer"
+        ecs, eci = rp["spec"]["units"]
+        assert ecs == {"resource": "ecs", "nodeSelector": {"inference": "tensorflow"}}  # no max: auto-scaling pool
+        assert eci == {"resource": "eci", "podAnnotations": {"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"}}
+
+    return after(mocks, p.urn).apply(check)
+
+
+@pulumi.runtime.test
+def test_placement_eci_tiers_replace_elastic_workload(mocks):
+    p = Placement("fashion", PlacementArgs(mode="eci-tiers", namespace="default", selector=SEL, eci_instance_types=["ecs.gn6i-c4g1.xlarge"],
+                                           tiers=[EciTier(max=3), EciTier(max=10, spot_strategy="SpotAsPriceGo")]))
+
+    def check(_):
+        units = mocks.resources["fashion-resource-policy"].inputs["spec"]["units"]
+        assert [u["max"] for u in units] == [3, 10]
+        assert all(u["resource"] == "eci" for u in units)
+        assert "k8s.aliyun.com/eci-spot-strategy" not in units[0]["podAnnotations"]
+        assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-strategy"] == "SpotAsPriceGo"
+        assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-fallback"] == "true"
+
+    return after(mocks, p.urn).apply(check)
+
+
+def test_placement_rejects_bad_args(mocks):
+    with pytest.raises(ValueError, match="node_labels"):
+        Placement("x", PlacementArgs(mode="ecs", namespace="d", selector=SEL))
+    with pytest.raises(ValueError, match="tiers"):
+        Placement("x", PlacementArgs(mode="eci-tiers", namespace="d", selector=SEL))
+    with pytest.raises(ValueError, match="mode"):
+        Placement("x", PlacementArgs(mode="burst", namespace="d", selector=SEL))
+
+
+# --- InferenceService -----------------------------------------------------------------------
+
+
+def test_model_config_carries_version_policy():
+    assert "specific { versions: 1623831335 }" in model_config("bert", "/models", "specific:1623831335")
+    assert "specific { versions: 1 versions: 2 }" in model_config("bert", "/models", "specific:1,2")
+    assert "latest { num_versions: 3 }" in model_config("bert", "/models", "latest:3")
+    assert "latest { num_versions: 1 }" in model_config("bert", "/models", "latest")
+    assert "all {}" in model_config("bert", "/models", "all")
+    with pytest.raises(ValueError):
+        model_config("bert", "/models", "specific:")
+
+
+@pulumi.runtime.test
+def test_inference_service_tf_serving(mocks):
+    svc = InferenceService("bert", InferenceServiceArgs(
+        namespace="inference", model_name="chnsenticorp", claim_name="bert-model", image="tensorflow/serving:1.15.0-gpu",
+        version_policy="specific:1623831335", gpu=1, cpu="4", memory="15Gi", replicas=2))
+
+    def check(_):
+        dep = mocks.resources["bert-deployment"].inputs
+        assert dep["metadata"]["name"] == "bert" and dep["spec"]["replicas"] == 2
+        pod = dep["spec"]["template"]["spec"]
+        (c,) = pod["containers"]
+        assert c["command"] == ["/usr/bin/tensorflow_model_server"]
+        assert "--rest_api_port=8501" in c["args"] and "--port=8500" in c["args"]
+        assert c["resources"]["limits"]["nvidia.com/gpu"] == "1" and c["resources"]["requests"]["cpu"] == "4"
+        assert c["readinessProbe"]["httpGet"]["path"] == "/v1/models/chnsenticorp"
+        assert {"name": "model", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]
+        assert pod["volumes"][0]["persistentVolumeClaim"] == {"claimName": "bert-model", "readOnly": True}
+        assert dep["spec"]["selector"]["matchLabels"] == selector_labels("bert")
+        config = mocks.resources["bert-model-config"].inputs["data"]["models.config"]
+        assert "versions: 1623831335" in config
+        service = mocks.resources["bert-service"].inputs
+        assert sorted(p["port"] for p in service["spec"]["ports"]) == [8500, 8501]
+        assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"}
+
+    return after(mocks, svc.service_name).apply(lambda v: check(v[0]))
+
+
+@pulumi.runtime.test
+def test_inference_service_seldon(mocks):
+    svc = InferenceService("fashion", InferenceServiceArgs(
+        namespace="default", runtime="seldon", model_name="fashion-mnist", claim_name="fashion-model",
+        image="tensorflow/serving:2.3.0-gpu", gpu=1))
+
+    def check(name):
+        sd = mocks.resources["fashion-seldon-deployment"].inputs
+        assert sd["apiVersion"] == "machinelearning.seldon.io/v1" and sd["kind"] == "SeldonDeployment"
+        predictor = sd["spec"]["predictors"][0]
+        assert predictor["graph"]["name"] == "tfserving-proxy"
+        params = {p["name"]: p["value"] for p in predictor["graph"]["parameters"]}
+        assert params["model_name"] == "fashion-mnist" and params["rest_endpoint"] == "http://127.0.0.1:8501"
+        names = [c["name"] for c in predictor["componentSpecs"][0]["spec"]["containers"]]
+        assert names == ["tfserving-proxy", "tensorflow-serving"]
+        assert name == "fashion-default" and svc.service_port == 8000
+        assert svc.scale_target["kind"] == "SeldonDeployment"
+
+    return after(mocks, svc.service_name).apply(lambda v: check(v[0]))
+
+
+# --- QpsAutoscaler and PublicEndpoint --------------------------------------------------------
+
+
+@pulumi.runtime.test
+def test_endpoint_route_feeds_autoscaler(mocks):
+    endpoint = PublicEndpoint("bert", PublicEndpointArgs(namespace="inference", host="bert.example.com", service_name="bert",
+                                                         service_port=8501, tls_secret="bert-tls"))
+    hpa = QpsAutoscaler("bert", QpsAutoscalerArgs(
+        namespace="inference", scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"},
+        route=endpoint.route, sls_project=f"k8s-log-{CLUSTER}", min_replicas=1, max_replicas=10, target_qps_per_replica=10))
+
+    def check(args):
+        url, route, _ = args
+        assert url == "https://bert.example.com/" and route == "inference-bert-8501"
+        ing = mocks.resources["bert-ingress"].inputs
+        assert ing["spec"]["ingressClassName"] == "nginx"
+        assert ing["spec"]["tls"] == [{"hosts": ["bert.example.com"], "secretName": "bert-tls"}]
+        spec = mocks.resources["bert-hpa"].inputs["spec"]
+        ext = spec["metrics"][0]["external"]
+        assert ext["metric"]["name"] == "sls_ingress_qps"
+        assert ext["metric"]["selector"]["matchLabels"] == {
+            "sls.project": f"k8s-log-{CLUSTER}", "sls.logstore": "nginx-ingress", "sls.ingress.route": "inference-bert-8501"}
+        assert ext["target"] == {"type": "AverageValue", "averageValue": "10"}
+        assert spec["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0
+        assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 10)
+
+    return after(mocks, endpoint.url, endpoint.route, hpa.urn).apply(check)
+
+
+def test_autoscaler_rejects_bad_bounds(mocks):
+    with pytest.raises(ValueError, match="min_replicas"):
+        QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", scale_target={"apiVersion": "v", "kind": "k", "name": "n"},
+                                             route="r", sls_project="p", min_replicas=5, max_replicas=2))

@@ -1,0 +1,250 @@
+"""The offline render: files, exit codes, validation, secrets, and the seeds' topologies."""
+
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from render.cli import main
+from render.manifests import Validator
+from tests.conftest import BASE, ROOT
+
+STACKS = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml")
+
+
+def render(tmp_path, stack, program_dir=ROOT):
+    out = tmp_path / f"out-{stack}"
+    code = main([stack, "--out", str(out), "--dir", str(program_dir)])
+    return code, out
+
+
+def load(out):
+    plan = json.loads((out / "plan.json").read_text())
+    manifests = {p.name: yaml.safe_load(p.read_text()) for p in sorted((out / "manifests").iterdir())}
+    return plan, manifests
+
+
+def by_name(plan, name):
+    (found,) = [r for r in plan["resources"] if r["name"] == name]
+    return found
+
+
+@pytest.fixture
+def program(tmp_path):
+    """A copy of the program whose stack files a test writes."""
+    prog = tmp_path / "program"
+    prog.mkdir()
+    for entry in ("Pulumi.yaml", "__main__.py", "config", "components"):
+        os.symlink(os.path.join(ROOT, entry), prog / entry)
+
+    def write(stack, config):
+        (prog / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+        return prog
+
+    return write
+
+
+def contract(raw, region="cn-beijing"):
+    config = {f"elastic-inference:{k}": v for k, v in raw.items()}
+    config["alicloud:region"] = region
+    return config
+
+
+def test_example_stacks_exist():
+    assert {"dev", "staging", "prod"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_example_stack_renders(tmp_path, capsys, stack):
+    code, out = render(tmp_path, stack)
+    assert code == 0
+    plan, manifests = load(out)
+    assert plan["project"] == "elastic-inference" and plan["stack"] == stack
+    assert manifests, "no Kubernetes objects rendered"
+    for res in plan["resources"]:
+        assert set(res) >= {"urn", "type", "name", "parent", "custom", "inputs", "options"}
+        assert set(res["options"]) == {"protect", "retainOnDelete", "ignoreChanges", "dependsOn"}
+    stdout = capsys.readouterr().out
+    assert "pulumi:pulumi:Stack" in stdout and f"+ {len(plan['resources']) + 1} to create" in stdout
+    assert plan["outputs"]["endpoints"] and plan["outputs"]["modelBucket"]
+
+
+def test_render_is_deterministic(tmp_path):
+    _, a = render(tmp_path / "a", "prod")
+    _, b = render(tmp_path / "b", "prod")
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files_a == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files_a:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_seed_002_ecs_spot_pool_topology(tmp_path):
+    """staging: seed 002's node pool, the arena service, the HPA, the ingress."""
+    code, out = render(tmp_path, "staging")
+    assert code == 0
+    plan, m = load(out)
+    pool = by_name(plan, "inference-gpu-pool")["inputs"]
+    assert pool["spotStrategy"] == "SpotAsPriceGo" and pool["multiAzPolicy"] == "COST_OPTIMIZED"
+    assert pool["onDemandPercentageAboveBaseCapacity"] == "30" and pool["compensateWithOnDemand"] is True
+    assert {"key": "inference", "value": "tensorflow"} in pool["labels"]
+    assert pool["scalingConfig"]["enable"] is True
+    assert "desiredSize" in by_name(plan, "inference-gpu-pool")["options"]["ignoreChanges"]
+    units = m["resourcepolicy_inference_bert.yaml"]["spec"]["units"]
+    assert units[0] == {"nodeSelector": {"inference": "tensorflow"}, "resource": "ecs"}
+    assert units[1]["resource"] == "eci"
+    deployment = m["deployment_inference_bert.yaml"]
+    assert "spec.replicas" in by_name(plan, "bert-deployment")["options"]["ignoreChanges"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "tensorflow/serving:1.15.0-gpu"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "versions: 1623831335" in m["configmap_inference_bert-model-config.yaml"]["data"]["models.config"]
+    hpa = m["horizontalpodautoscaler_inference_bert.yaml"]["spec"]
+    labels = hpa["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]
+    assert labels["sls.ingress.route"] == "inference-bert-8501"
+    assert labels["sls.project"] == "k8s-log-c1111111111111111111111111111111a"
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 10)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"}
+    backend = m["ingress_inference_bert.yaml"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "bert", "port": {"number": 8501}}
+    pv = m["persistentvolume__inference-bert-model.yaml"]["spec"]
+    assert "akId" not in pv["csi"]["volumeAttributes"] and pv["csi"]["nodePublishSecretRef"]["name"] == "bert-oss-credentials"
+
+
+def test_seed_000_eci_seldon_tiers(tmp_path):
+    code, out = render(tmp_path, "prod")
+    assert code == 0
+    plan, m = load(out)
+    units = m["resourcepolicy_inference_fashion.yaml"]["spec"]["units"]
+    assert [(u["resource"], u["max"]) for u in units] == [("eci", 3), ("eci", 10)]
+    assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-strategy"] == "SpotAsPriceGo"
+    sd = m["seldondeployment_inference_fashion.yaml"]
+    assert sd["spec"]["predictors"][0]["graph"]["name"] == "tfserving-proxy"
+    hpa = m["horizontalpodautoscaler_inference_fashion.yaml"]["spec"]
+    assert hpa["scaleTargetRef"]["kind"] == "SeldonDeployment"
+    route = hpa["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"]
+    assert route == "inference-fashion-default-8000"
+    assert not any(r["type"].endswith("ElasticWorkload") for r in plan["resources"])
+    # rrsa: no AccessKey anywhere, the PV names the role
+    assert not any(r["type"] == "alicloud:ram/accessKey:AccessKey" for r in plan["resources"])
+    attrs = m["persistentvolume__inference-fashion-model.yaml"]["spec"]["csi"]["volumeAttributes"]
+    assert attrs["authType"] == "rrsa" and attrs["roleName"] == "acme-models-prod-model-reader"
+
+
+def test_seed_003_eci_only_gpu(tmp_path, program):
+    raw = json.loads(json.dumps(BASE))
+    del raw["nodePool"]
+    raw["services"]["bert"]["placement"] = {"mode": "eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]}
+    code, out = render(tmp_path, "eci", program("eci", contract(raw)))
+    assert code == 0
+    _, m = load(out)
+    pod = m["deployment_default_bert.yaml"]["spec"]["template"]
+    assert pod["metadata"]["labels"]["alibabacloud.com/eci"] == "true"
+    assert pod["metadata"]["annotations"]["k8s.aliyun.com/eci-use-specs"] == "ecs.gn6i-c4g1.xlarge"
+    assert "alibabacloud.com/burst-resource" not in pod["metadata"].get("annotations", {})
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert not any(name.startswith("resourcepolicy") for name in m)
+
+
+def test_bad_config_exits_2_naming_keys_and_writes_nothing(tmp_path, program, capsys):
+    raw = json.loads(json.dumps(BASE))
+    raw["services"]["bert"]["autoscaling"] = {"minReplicas": 5, "maxReplicas": 2}
+    raw["nodePool"]["onDemandPercentage"] = 130
+    code, out = render(tmp_path, "bad", program("bad", contract(raw)))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nodePool.onDemandPercentage: must be <= 100" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cross_field_error_exit_2(tmp_path, program, capsys):
+    raw = json.loads(json.dumps(BASE))
+    raw["services"]["bert"]["autoscaling"] = {"minReplicas": 5, "maxReplicas": 2}
+    code, out = render(tmp_path, "bad", program("bad", contract(raw)))
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "services.bert.autoscaling.maxReplicas: must be >= minReplicas (5)"
+    assert not out.exists()
+
+
+def test_duplicate_yaml_keys_rejected(tmp_path, program, capsys):
+    prog = program("dup", contract(BASE))
+    text = (prog / "Pulumi.dup.yaml").read_text()
+    (prog / "Pulumi.dup.yaml").write_text(text + "  elastic-inference:modelStore: {bucket: other-bucket}\n")
+    code, _ = render(tmp_path, "dup", prog)
+    assert code == 2 and "duplicate key" in capsys.readouterr().err
+
+
+def test_missing_stack_file_exit_2(tmp_path, capsys):
+    code, out = render(tmp_path, "nope")
+    assert code == 2 and "Pulumi.nope.yaml: no such file" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unsupported_kubernetes_version_exit_2(tmp_path, program, capsys):
+    raw = json.loads(json.dumps(BASE))
+    raw["cluster"]["kubernetesVersion"] = "1.99"
+    code, _ = render(tmp_path, "future", program("future", contract(raw)))
+    assert code == 2 and capsys.readouterr().err.startswith("cluster.kubernetesVersion: no Kubernetes schemas for 1.99")
+
+
+def test_secure_values_never_written_or_printed(tmp_path, program, capsys):
+    config = contract(BASE)
+    config["kubernetes:kubeconfig"] = {"secure": "v1:PLANTED-CIPHERTEXT"}
+    config["alicloud:secretKey"] = {"secure": "v1:PLANTED-KEY"}
+    code, out = render(tmp_path, "secrets", program("secrets", config))
+    assert code == 0
+    captured = capsys.readouterr()
+    blobs = [captured.out, captured.err] + [p.read_text() for p in out.rglob("*") if p.is_file()]
+    assert not any("PLANTED" in blob for blob in blobs)
+    plan, m = load(out)
+    assert m["secret_default_bert-oss-credentials.yaml"]["stringData"] == {"[secret]": "[secret]"}
+
+
+def test_upload_dir_objects_in_plan(tmp_path, program):
+    raw = json.loads(json.dumps(BASE))
+    prog = program("upload", {})
+    (prog / "models" / "tensorflow" / "chnsenticorp" / "1623831335").mkdir(parents=True)
+    (prog / "models" / "tensorflow" / "chnsenticorp" / "1623831335" / "saved_model.pb").write_bytes(b"pb")
+    raw["modelStore"]["uploadDir"] = "models"
+    program("upload", contract(raw))
+    code, out = render(tmp_path, "upload", prog)
+    assert code == 0
+    plan, _ = load(out)
+    obj = by_name(plan, "models-object-tensorflow/chnsenticorp/1623831335/saved_model.pb")
+    assert obj["inputs"]["key"] == "tensorflow/chnsenticorp/1623831335/saved_model.pb"
+
+
+def test_bucket_protected_and_retained(tmp_path):
+    code, out = render(tmp_path, "dev")
+    plan, _ = load(out)
+    options = by_name(plan, "models-bucket")["options"]
+    assert options["protect"] is True and options["retainOnDelete"] is True
+
+
+# --- the validator itself --------------------------------------------------------------------
+
+
+def test_validator_rejects_unknown_field_strictly(tmp_path):
+    _, out = render(tmp_path, "dev")
+    _, m = load(out)
+    deployment = m["deployment_default_bert.yaml"]
+    validator = Validator("1.30")
+    assert validator.errors(deployment) == []
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    assert any("imagePullPolcy" in e for e in validator.errors(deployment))
+
+
+def test_validator_checks_crds_against_project_schemas():
+    validator = Validator("1.30")
+    policy = {
+        "apiVersion": "scheduling.alibabacloud.com/v1alpha1", "kind": "ResourcePolicy",
+        "metadata": {"name": "bert", "namespace": "default"},
+        "spec": {"selector": {"a": "b"}, "strategy": "prefer", "units": [{"resource": "ecs"}]},
+    }
+    assert validator.errors(policy) == []
+    policy["spec"]["units"][0]["resource"] = "gpu"
+    assert validator.errors(policy)
+    assert validator.errors({"apiVersion": "example.com/v1", "kind": "Widget"}) == [
+        "no schema for Widget example.com/v1 in Kubernetes 1.30.0 or in render/schemas"]
