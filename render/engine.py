@@ -112,7 +112,7 @@ def mask(value: Any) -> Any:
         return UNKNOWN
     if isinstance(value, dict):
         return {k: mask(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         # The wire format carries every number as a double.
@@ -133,9 +133,10 @@ def _redact(value: Any) -> Any:
 
 def run_program(stack: Stack) -> RunResult:
     """Run ``stack``'s program in preview mode; raises whatever the program raises."""
-    monitor = _RecordingMonitor(_PreviewMocks())
+    preview_mocks = _PreviewMocks()
+    monitor = _RecordingMonitor(preview_mocks)
     settings.reset_options(project=stack.project, stack=stack.name, preview=True)
-    mocks.set_mocks(_PreviewMocks(), project=stack.project, stack=stack.name, preview=True, monitor=monitor)
+    mocks.set_mocks(preview_mocks, project=stack.project, stack=stack.name, preview=True, monitor=monitor)
     set_all_config(dict(stack.config), list(stack.secret_keys))
     root = settings.get_root_resource()
     program_dir = os.path.abspath(stack.program_dir)
@@ -164,15 +165,4 @@ async def _resolve(value: Any) -> Any:
         return SECRET
     if not await out.is_known():
         return UNKNOWN
-    resolved = await out.future(with_unknowns=True)
-    return mask(_plain(resolved))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, pulumi.output.Unknown):
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    return mask(await out.future(with_unknowns=True))

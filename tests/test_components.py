@@ -21,7 +21,7 @@ from components.inference_service import model_config
 CLUSTER = "c0123456789abcdef0123456789abcdef"
 
 
-def after(mocks, *outputs):
+def after(*outputs):
     """An Output that resolves once every resource registered so far has reached the mock engine."""
 
     async def settled():
@@ -56,7 +56,7 @@ def test_model_store_private_encrypted_versioned_protected(mocks):
         assert not any(a.startswith(("oss:Put", "oss:Delete")) for a in actions)
         assert r["models-reader-policy"].inputs["policyType"] == "Custom"
 
-    return after(mocks, store.bucket_name).apply(check)
+    return after(store.bucket_name).apply(check)
 
 
 @pulumi.runtime.test
@@ -82,7 +82,7 @@ def test_model_store_adopts_existing_bucket(mocks):
         assert "models-acl" not in mocks.resources and "models-encryption" not in mocks.resources
         assert mocks.resources["models-bucket"].resource_id == "existing"
 
-    return after(mocks, store.bucket_name).apply(check)
+    return after(store.bucket_name).apply(check)
 
 
 @pulumi.runtime.test
@@ -97,7 +97,7 @@ def test_model_store_rrsa_role_trusts_cluster_ossfs(mocks):
         assert statement["Condition"]["StringEquals"]["oidc:sub"] == "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs"
         assert "models-reader" not in mocks.resources
 
-    return after(mocks, store.rrsa_role_name).apply(check)
+    return after(store.rrsa_role_name).apply(check)
 
 
 @pulumi.runtime.test
@@ -114,7 +114,7 @@ def test_model_store_uploads_one_object_per_file_content_addressed(mocks, tmp_pa
         assert obj["contentMd5"] == hashlib.md5(b"model").hexdigest()
         assert obj["source"].endswith("saved_model.pb")
 
-    return after(mocks, store.bucket_name).apply(check)
+    return after(store.bucket_name).apply(check)
 
 
 def test_model_store_rejects_bad_args():
@@ -154,7 +154,7 @@ def test_model_volume_secret_ref_never_inline(mocks):
         assert rpc.is_rpc_secret(data)  # the credentials travel as a Pulumi secret
         assert rpc.unwrap_rpc_secret(data) == {"akId": "AKID", "akSecret": "SECRET"}
 
-    return after(mocks, vol.urn).apply(check)
+    return after(vol.urn).apply(check)
 
 
 @pulumi.runtime.test
@@ -166,7 +166,7 @@ def test_model_volume_rrsa_has_no_secret(mocks):
         assert attrs["authType"] == "rrsa" and attrs["roleName"] == "reader"
         assert "bert-secret" not in mocks.resources and vol.secret_name is None
 
-    return after(mocks, vol.urn).apply(check)
+    return after(vol.urn).apply(check)
 
 
 def test_model_volume_requires_exactly_one_credential():
@@ -197,7 +197,7 @@ def test_spot_node_pool_seed_002(mocks):
         assert np["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
         assert "desiredSize" not in np
 
-    return after(mocks, pool.node_pool_id).apply(check)
+    return after(pool.node_pool_id).apply(check)
 
 
 @pulumi.runtime.test
@@ -205,7 +205,7 @@ def test_spot_node_pool_price_limits(mocks):
     pool = SpotNodePool("gpu", SpotNodePoolArgs(
         cluster_id=CLUSTER, node_pool_name="p", vswitch_ids=["vsw-a"], instance_types=["ecs.a.b", "ecs.c.d"],
         spot_strategy="SpotWithPriceLimit", spot_price_limits={"ecs.a.b": 1.5, "ecs.c.d": 2}))
-    return after(mocks, pool.node_pool_id).apply(lambda _: _assert(mocks.resources["gpu-pool"].inputs["spotPriceLimits"] == [
+    return after(pool.node_pool_id).apply(lambda _: _assert(mocks.resources["gpu-pool"].inputs["spotPriceLimits"] == [
         {"instanceType": "ecs.a.b", "priceLimit": "1.5"}, {"instanceType": "ecs.c.d", "priceLimit": "2"}]))
 
 
@@ -237,7 +237,7 @@ def test_cluster_addons(mocks):
         assert release.inputs["namespace"] == "kube-system"
         assert addons.sls_project == f"k8s-log-{CLUSTER}" and addons.sls_logstore == "nginx-ingress"
 
-    return after(mocks, addons.urn).apply(check)
+    return after(addons.urn).apply(check)
 
 
 @pulumi.runtime.test
@@ -249,7 +249,7 @@ def test_cluster_addons_custom_sls_project_and_opt_out(mocks):
         assert "cluster-ingress-controller" not in mocks.resources
         assert json.loads(mocks.resources["cluster-logtail"].inputs["config"])["sls_project_name"] == "logs-prod"
 
-    return after(mocks, addons.urn).apply(check)
+    return after(addons.urn).apply(check)
 
 
 # --- Placement ------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_placement_ecs_then_eci_resource_policy(mocks):
         assert ecs == {"resource": "ecs", "nodeSelector": {"inference": "tensorflow"}}  # no max: auto-scaling pool
         assert eci == {"resource": "eci", "podAnnotations": {"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"}}
 
-    return after(mocks, p.urn).apply(check)
+    return after(p.urn).apply(check)
 
 
 @pulumi.runtime.test
@@ -303,7 +303,7 @@ def test_placement_eci_tiers_replace_elastic_workload(mocks):
         assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-strategy"] == "SpotAsPriceGo"
         assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-fallback"] == "true"
 
-    return after(mocks, p.urn).apply(check)
+    return after(p.urn).apply(check)
 
 
 def test_placement_rejects_bad_args(mocks):
@@ -352,7 +352,7 @@ def test_inference_service_tf_serving(mocks):
         assert sorted(p["port"] for p in service["spec"]["ports"]) == [8500, 8501]
         assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"}
 
-    return after(mocks, svc.service_name).apply(lambda v: check(v[0]))
+    return after(svc.service_name).apply(lambda v: check(v[0]))
 
 
 @pulumi.runtime.test
@@ -373,7 +373,7 @@ def test_inference_service_seldon(mocks):
         assert name == "fashion-default" and svc.service_port == 8000
         assert svc.scale_target["kind"] == "SeldonDeployment"
 
-    return after(mocks, svc.service_name).apply(lambda v: check(v[0]))
+    return after(svc.service_name).apply(lambda v: check(v[0]))
 
 
 # --- QpsAutoscaler and PublicEndpoint --------------------------------------------------------
@@ -403,7 +403,7 @@ def test_endpoint_route_feeds_autoscaler(mocks):
         assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
         assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 10)
 
-    return after(mocks, endpoint.url, endpoint.route, hpa.urn).apply(check)
+    return after(endpoint.url, endpoint.route, hpa.urn).apply(check)
 
 
 def test_autoscaler_rejects_bad_bounds(mocks):
