@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -52,25 +53,30 @@ class Stack:
     name: str
     program_dir: str
     main: str
+    #: What the program reads: ``key -> text`` (structured values as JSON).
     config: dict[str, str] = field(default_factory=dict)
     secret_keys: list[str] = field(default_factory=list)
+    #: The stack file's values as written, each ``secure:`` value replaced by ``[secret]``.
+    values: dict[str, Any] = field(default_factory=dict)
+    #: ``key.path -> sha256:...`` of each ``secure:`` ciphertext: lets a diff tell that a
+    #: secret changed without the value (the ciphertext is already public in the repository).
+    secret_digests: dict[str, str] = field(default_factory=dict)
 
 
-def _unwrap_secure(value: Any) -> tuple[Any, bool]:
+def secret_digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _unwrap_secure(value: Any, path: str, digests: dict[str, str]) -> Any:
     """Replace every ``{secure: ...}`` by a placeholder: it cannot be decrypted offline."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET, True
-        found = False
-        out = {}
-        for k, v in value.items():
-            out[k], secret = _unwrap_secure(v)
-            found |= secret
-        return out, found
+            digests[path] = secret_digest(str(value["secure"]))
+            return SECRET
+        return {k: _unwrap_secure(v, f"{path}.{k}", digests) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_unwrap_secure(v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
-    return value, False
+        return [_unwrap_secure(v, f"{path}[{i}]", digests) for i, v in enumerate(value)]
+    return value
 
 
 def load_stack(program_dir: str, stack: str) -> Stack:
@@ -93,9 +99,12 @@ def load_stack(program_dir: str, stack: str) -> Stack:
     result = Stack(project=project["name"], name=stack, program_dir=program_dir, main=main_path)
     for key, value in raw_config.items():
         full = key if ":" in key else f"{project['name']}:{key}"
-        value, secret = _unwrap_secure(value)
+        digests: dict[str, str] = {}
+        value = _unwrap_secure(value, full, digests)
+        result.values[full] = value
         # The CLI hands structured values to the program as JSON, scalars as text.
         result.config[full] = value if isinstance(value, str) else json.dumps(value)
-        if secret:
+        if digests:
             result.secret_keys.append(full)
+            result.secret_digests.update(digests)
     return result
