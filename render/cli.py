@@ -1,5 +1,7 @@
 """``python -m render STACK [--out DIR] [--dir PROGRAM]``: the offline render.
 
+(``python -m render diff BASE_DIR HEAD_DIR [--json]`` compares two renders: see ``diff.py``.)
+
 Exit codes: 0 rendered; 1 the program failed or a manifest is invalid;
 2 the configuration (or a project/stack file) is unusable. Nothing is written
 unless everything succeeded.
@@ -178,7 +180,16 @@ def print_tree(result: RunResult, stack_name: str, project: str, out: TextIO) ->
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m render", description="Render a stack offline: no Pulumi CLI, no credentials.")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diff"]:
+        from .diff import main as diff_main
+
+        return diff_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m render",
+        description="Render a stack offline: no Pulumi CLI, no credentials. "
+        "`python -m render diff BASE_DIR HEAD_DIR` compares two renders.",
+    )
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--out", help="output directory (default build/STACK)")
     parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")

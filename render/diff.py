@@ -1,0 +1,514 @@
+"""``python -m render diff BASE_DIR HEAD_DIR [--json]``: what a change would do, offline.
+
+Compares two render outputs (a ``plan.json`` directory, or a directory of them,
+one per stack) and reports per stack the resources to create, update, replace
+and delete, with property-level before/after. It flags what the providers
+replace rather than update (see ``replacements.py``) and changes that touch
+protected resources. Secrets are never shown: a secret is "changed" or not,
+told by the digest of its ``secure:`` ciphertext.
+
+Exit codes: 0 the diff was produced (changes or not); 2 an input is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Sequence
+
+from .engine import SECRET, UNKNOWN
+from .replacements import covers, replace_paths
+
+EXIT_OK, EXIT_UNUSABLE = 0, 2
+MARKER = "<!-- elastic-inference:offline-diff -->"
+_MISSING: Any = object()
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_OPS = ("create", "update", "replace", "delete", "read")
+_SYMBOL = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "read": "="}
+
+
+class DiffInputError(Exception):
+    """A render output that cannot be compared."""
+
+
+@dataclass
+class Change:
+    path: str
+    before: Any
+    after: Any
+    replaces: bool = False
+    secret: bool = False
+    #: set when the value changes because a resource it is computed from is replaced
+    via: Optional[str] = None
+
+
+@dataclass
+class ResourceChange:
+    urn: str
+    type: str
+    name: str
+    op: str
+    changes: list[Change] = field(default_factory=list)
+    options: list[Change] = field(default_factory=list)
+    protected: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    status: str  # changed | unchanged | added | removed
+    config: list[Change] = field(default_factory=list)
+    resources: list[ResourceChange] = field(default_factory=list)
+    outputs: list[Change] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {op: sum(1 for r in self.resources if r.op == op) for op in _OPS}
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_plans(directory: str) -> dict[str, dict[str, Any]]:
+    """``stack -> plan`` from a render output directory, or a directory of them."""
+    if not os.path.isdir(directory):
+        raise DiffInputError(f"{directory}: no such directory")
+    if os.path.isfile(os.path.join(directory, "plan.json")):
+        paths = [os.path.join(directory, "plan.json")]
+    else:
+        paths = sorted(
+            os.path.join(directory, entry, "plan.json")
+            for entry in os.listdir(directory)
+            if os.path.isfile(os.path.join(directory, entry, "plan.json"))
+        )
+    if not paths:
+        raise DiffInputError(f"{directory}: no plan.json in it or in its subdirectories (render with `python -m render STACK --out DIR`)")
+    plans: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        plan = _read_plan(path)
+        if plan["stack"] in plans:
+            raise DiffInputError(f"{path}: stack {plan['stack']!r} appears twice in {directory}")
+        plans[plan["stack"]] = plan
+    return plans
+
+
+def _read_plan(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            plan = json.load(fh)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DiffInputError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DiffInputError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(plan, dict) or not isinstance(plan.get("stack"), str) or not isinstance(plan.get("resources"), list):
+        raise DiffInputError(f"{path}: not a render plan (needs 'stack' and 'resources')")
+    for i, res in enumerate(plan["resources"]):
+        if not isinstance(res, dict) or not all(isinstance(res.get(k), str) for k in ("urn", "type", "name")):
+            raise DiffInputError(f"{path}: resources[{i}] needs 'urn', 'type' and 'name'")
+        if not isinstance(res.get("inputs", {}), dict) or not isinstance(res.get("options", {}), dict):
+            raise DiffInputError(f"{path}: resources[{i}]: 'inputs' and 'options' must be objects")
+    return plan
+
+
+# -- comparing -------------------------------------------------------------------------------
+
+
+class _Secret:
+    """A secure config value: equal to another when their ciphertexts' digests are equal."""
+
+    def __init__(self, digest: Optional[str]):
+        self.digest = digest
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Secret) and self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
+def join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _SIMPLE_KEY.match(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _has_secret(value: Any) -> bool:
+    if value == SECRET or isinstance(value, _Secret):
+        return True
+    if isinstance(value, dict):
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secret(v) for v in value)
+    return False
+
+
+def _is_computed(value: Any) -> bool:
+    """Holds a value only the cloud knows (``[unknown]``), or a secret that may hide one."""
+    if value in (UNKNOWN, SECRET):
+        return True
+    if isinstance(value, dict):
+        return any(_is_computed(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_is_computed(v) for v in value)
+    return False
+
+
+def _json_text(value: Any) -> Any:
+    """A string holding a JSON object or array (a RAM policy, an add-on config), parsed; else None."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return None
+
+
+def changes(before: Any, after: Any, path: str = "") -> list[Change]:
+    """Leaf-level differences between two plain values."""
+    if before == after and type(before) is type(after):
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[Change] = []
+        for key in sorted(set(before) | set(after)):
+            out += changes(before.get(key, _MISSING), after.get(key, _MISSING), join(path, key))
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        out = []
+        for i, (b, a) in enumerate(zip(before, after)):
+            out += changes(b, a, join(path, i))
+        return out
+    parsed_before, parsed_after = _json_text(before), _json_text(after)
+    if parsed_before is not None and parsed_after is not None:
+        inner = changes(parsed_before, parsed_after, "")
+        return [Change(f"{path}:{c.path}" if c.path else path, c.before, c.after, secret=c.secret) for c in inner]
+    return [Change(path, before, after, secret=_has_secret(before) or _has_secret(after))]
+
+
+def _ignored(path: str, ignore_changes: list[str]) -> bool:
+    return any(covers(prefix, path.split(":", 1)[0]) for prefix in ignore_changes)
+
+
+def _config_values(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan's stack config with each secure value as a comparable ``_Secret``."""
+    values = json.loads(json.dumps(plan.get("config") or {}))
+    digests = plan.get("configSecrets") or {}
+
+    def walk(value: Any, path: str) -> Any:
+        if value == SECRET:
+            return _Secret(digests.get(path))
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    return {key: walk(value, key) for key, value in values.items()}
+
+
+def _config_changes(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
+    before, after = _config_values(base), _config_values(head)
+    out = []
+    for key in sorted(set(before) | set(after)):
+        for change in changes(before.get(key, _MISSING), after.get(key, _MISSING)):
+            # Keys hold ':' (`elastic-inference:services`): they head the path as they are.
+            change.path = key + (change.path if change.path.startswith("[") else f".{change.path}" if change.path else "")
+            out.append(change)
+    return out
+
+
+def _option_changes(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
+    out = []
+    for key, default in (("protect", False), ("retainOnDelete", False), ("ignoreChanges", [])):
+        b, a = base.get(key, default), head.get(key, default)
+        if b != a:
+            out.append(Change(key, b, a))
+    return out
+
+
+def diff_stack(name: str, base: Optional[dict[str, Any]], head: Optional[dict[str, Any]]) -> StackDiff:
+    """The difference between two plans of one stack (either may be absent)."""
+    status = "added" if base is None else "removed" if head is None else "changed"
+    base_res = {r["urn"]: r for r in (base or {}).get("resources", [])}
+    head_res = {r["urn"]: r for r in (head or {}).get("resources", [])}
+    config = (head or base or {}).get("config") or {}
+    result = StackDiff(stack=name, status=status)
+    if base is not None and head is not None:
+        result.config = _config_changes(base, head)
+        result.outputs = changes(base.get("outputs") or {}, head.get("outputs") or {})
+
+    by_urn: dict[str, ResourceChange] = {}
+    for urn in sorted(set(base_res) | set(head_res)):
+        b, h = base_res.get(urn), head_res.get(urn)
+        res = h or b
+        assert res is not None
+        rc = ResourceChange(urn=urn, type=res["type"], name=res["name"], op="same")
+        rc.protected = bool((b or h or {}).get("options", {}).get("protect"))
+        if b is None:
+            rc.op = "read" if h and h.get("read") else "create"
+        elif h is None:
+            rc.op = "delete"
+        else:
+            _compare(rc, b, h, config)
+        by_urn[urn] = rc
+    _cascade(by_urn, head_res, config)
+    # The riskiest first: replacements and deletions, then updates, then additions.
+    priority = {"replace": 0, "delete": 1, "update": 2, "create": 3, "read": 4}
+    for rc in sorted(by_urn.values(), key=lambda r: (priority.get(r.op, 9), r.name, r.type)):
+        if rc.op != "same":
+            _annotate(rc, base_res.get(rc.urn), head_res.get(rc.urn))
+            result.resources.append(rc)
+    if status == "changed" and not (result.resources or result.config or result.outputs):
+        result.status = "unchanged"
+    return result
+
+
+def _compare(rc: ResourceChange, b: dict[str, Any], h: dict[str, Any], config: dict[str, Any]) -> None:
+    ignore = list(h.get("options", {}).get("ignoreChanges") or [])
+    found = [c for c in changes(b.get("inputs", {}), h.get("inputs", {})) if not _ignored(c.path, ignore)]
+    rc.options = _option_changes(b.get("options", {}), h.get("options", {}))
+    if h.get("read"):
+        rc.changes = found
+        rc.op = "read" if found else "same"
+        return
+    if not h.get("custom", True):  # a component: its own inputs are not sent to any provider
+        rc.op = "update" if rc.options else "same"
+        return
+    rules = replace_paths(rc.type, h.get("inputs", {}), config)
+    for change in found:
+        change.replaces = bool(rules) and any(covers(p, change.path.split(":", 1)[0]) for p in rules)
+    rc.changes = found
+    if found and rules is None:
+        rc.notes.append("no replacement rule is known for this type: shown as an update; the real preview decides")
+    rc.op = "replace" if any(c.replaces for c in found) else "update" if found or rc.options else "same"
+
+
+def _cascade(by_urn: dict[str, ResourceChange], head_res: dict[str, dict[str, Any]], config: dict[str, Any]) -> None:
+    """Inputs computed from a replaced (or re-created) resource change too, as in a preview."""
+    changed = True
+    while changed:
+        changed = False
+        renewed = {urn for urn, rc in by_urn.items() if rc.op in ("replace",)}
+        for urn, rc in by_urn.items():
+            h = head_res.get(urn)
+            if h is None or rc.op in ("create", "delete", "replace", "read") or not h.get("custom", True):
+                continue
+            rules = replace_paths(rc.type, h.get("inputs", {}), config) or ()
+            for prop, sources in sorted((h.get("propertyDependencies") or {}).items()):
+                source = next((s for s in sources if s in renewed), None)
+                value = h.get("inputs", {}).get(prop, _MISSING)
+                if source is None or value is _MISSING or not _is_computed(value):
+                    continue
+                if any(c.path == prop or covers(prop, c.path) for c in rc.changes):
+                    continue
+                rc.changes.append(
+                    Change(prop, value, UNKNOWN, replaces=any(covers(p, prop) or covers(prop, p) for p in rules),
+                           secret=_has_secret(value), via=by_urn[source].name)
+                )
+                rc.op = "replace" if any(c.replaces for c in rc.changes) else "update"
+                changed = True
+
+
+def _annotate(rc: ResourceChange, b: Optional[dict[str, Any]], h: Optional[dict[str, Any]]) -> None:
+    retain = bool((b or {}).get("options", {}).get("retainOnDelete"))
+    if rc.protected and rc.op in ("replace", "delete"):
+        rc.notes.insert(0, "protected: `pulumi up` refuses to " + ("replace" if rc.op == "replace" else "delete")
+                        + " it until `protect` is turned off in a separate update")
+    elif rc.protected and rc.op == "update":
+        rc.notes.insert(0, "protected resource (updates are allowed)")
+    if retain and rc.op in ("replace", "delete"):
+        rc.notes.append("retainOnDelete: the old cloud resource is left in place, not deleted")
+    if rc.op == "replace" and rc.type.startswith("kubernetes:") and not rc.type.startswith("kubernetes:helm.sh/"):
+        rc.notes.append("explicit metadata.name: the provider deletes the object before creating its replacement")
+
+
+def diff_plans(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StackDiff]:
+    return [diff_stack(name, base.get(name), head.get(name)) for name in sorted(set(base) | set(head))]
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if value is _MISSING:
+        return None
+    if isinstance(value, _Secret):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    out = asdict(change)
+    out["before"], out["after"] = _plain(change.before), _plain(change.after)
+    out["added"], out["removed"] = change.before is _MISSING, change.after is _MISSING
+    if change.secret:
+        out["before"] = SECRET if _has_secret(change.before) else out["before"]
+        out["after"] = SECRET if _has_secret(change.after) else out["after"]
+    return out
+
+
+def to_json(diffs: list[StackDiff]) -> dict[str, Any]:
+    return {
+        "stacks": [
+            {
+                "stack": d.stack,
+                "status": d.status,
+                "summary": d.counts(),
+                "config": [_change_json(c) for c in d.config],
+                "resources": [
+                    {
+                        "urn": r.urn,
+                        "type": r.type,
+                        "name": r.name,
+                        "op": r.op,
+                        "protected": r.protected,
+                        "changes": [_change_json(c) for c in r.changes],
+                        "options": [_change_json(c) for c in r.options],
+                        "notes": r.notes,
+                    }
+                    for r in d.resources
+                ],
+                "outputs": [_change_json(c) for c in d.outputs],
+            }
+            for d in diffs
+        ]
+    }
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if value is _MISSING:
+        return "(none)"
+    if isinstance(value, _Secret) or value == SECRET:
+        return SECRET
+    text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
+
+
+def _scalars(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value)
+
+
+def _change_lines(change: Change) -> list[str]:
+    if change.via:
+        what = "[secret] recomputed" if change.secret else "recomputed"
+        line = f"  - {_code(change.path)}: {what}, since `{change.via}` is replaced"
+    elif change.secret:
+        if change.before is _MISSING:
+            text = "secret added"
+        elif change.after is _MISSING:
+            text = "secret removed"
+        else:
+            text = "[secret] changed (value not shown)"
+        line = f"  - {_code(change.path)}: {text}"
+    elif isinstance(change.before, str) and isinstance(change.after, str) and "\n" in change.before + change.after:
+        diff = difflib.unified_diff(change.before.splitlines(), change.after.splitlines(), lineterm="", n=1)
+        body = [line for line in diff if not line.startswith(("---", "+++"))]
+        return [f"  - {_code(change.path)}:", "    ```diff", *("    " + line for line in body), "    ```"] + (
+            ["    **forces replacement**"] if change.replaces else []
+        )
+    elif _scalars(change.before) and _scalars(change.after):
+        added = [v for v in change.after if v not in change.before]
+        removed = [v for v in change.before if v not in change.after]
+        words = [f"added {_code(_short(v))}" for v in added] + [f"removed {_code(_short(v))}" for v in removed]
+        line = f"  - {_code(change.path)}: " + (", ".join(words) or "reordered")
+    else:
+        line = f"  - {_code(change.path)}: {_code(_short(change.before))} → {_code(_short(change.after))}"
+    return [line + (" **(forces replacement)**" if change.replaces else "")]
+
+
+def _summary(d: StackDiff) -> str:
+    counts = d.counts()
+    parts = [f"{counts[op]} to {op}" for op in _OPS if counts[op]]
+    if d.config:
+        parts.append(f"{len(d.config)} setting{'s' if len(d.config) != 1 else ''} changed")
+    if d.outputs and not counts["create"] and not counts["delete"]:
+        parts.append("outputs changed")
+    return ", ".join(parts) or "no resource changes"
+
+
+def to_markdown(diffs: list[StackDiff], max_chars: int = 60000) -> str:
+    """A PR comment: one line per unchanged stack, details for the others (shortened to fit)."""
+    for details in (True, False):
+        text = _markdown(diffs, details)
+        if len(text) <= max_chars:
+            return text
+    cut = text[: max_chars - 200].rsplit("\n", 1)[0]
+    return cut + "\n\n… the diff is too long for one comment: see the job's `offline-diff` artifact for all of it.\n"
+
+
+def _markdown(diffs: list[StackDiff], details: bool) -> str:
+    lines = [MARKER, "### Offline preview diff", ""]
+    lines.append("Rendered without credentials by `python -m render`; the real `pulumi preview` remains the authority.")
+    lines.append("")
+    for d in diffs:
+        if d.status == "unchanged":
+            lines.append(f"- **{d.stack}**: no changes.")
+    for d in diffs:
+        if d.status == "unchanged":
+            continue
+        label = {"added": " (new stack)", "removed": " (stack removed)"}.get(d.status, "")
+        lines += ["", f"#### {d.stack}{label}: {_summary(d)}", ""]
+        blocked = [r.name for r in d.resources if r.protected and r.op in ("replace", "delete")]
+        if blocked:
+            lines += [
+                "> [!WARNING]",
+                "> Protected resources would be replaced or deleted; `pulumi up` will refuse: "
+                + ", ".join(_code(n) for n in blocked),
+                "",
+            ]
+        if d.config:
+            lines.append("Settings:")
+            lines += [line for c in d.config for line in _change_lines(c)]
+            lines.append("")
+        for r in d.resources:
+            head = f"- `{_SYMBOL[r.op]}` **{r.op}** {_code(r.name)} ({_code(r.type)})"
+            if r.notes:
+                head += " — " + "; ".join(r.notes)
+            lines.append(head)
+            if details:
+                for c in r.changes:
+                    lines += _change_lines(c)
+                for c in r.options:
+                    lines.append(f"  - option {_code(c.path)}: {_code(_short(c.before))} → {_code(_short(c.after))}")
+        if d.outputs and details:
+            lines += ["", "Stack outputs:"]
+            lines += [line for c in d.outputs for line in _change_lines(c)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m render diff",
+        description="Compare two offline renders: per stack, what would be created, updated, replaced and deleted.",
+    )
+    parser.add_argument("base", help="render output of the base: a plan.json directory, or a directory of them (one per stack)")
+    parser.add_argument("head", help="render output of the head, in the same form")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of Markdown")
+    args = parser.parse_args(argv)
+    try:
+        base, head = load_plans(args.base), load_plans(args.head)
+    except DiffInputError as exc:
+        print(f"render diff: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    diffs = diff_plans(base, head)
+    if args.json:
+        json.dump(to_json(diffs), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_markdown(diffs))
+    return EXIT_OK

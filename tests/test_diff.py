@@ -1,0 +1,234 @@
+"""`python -m render diff`: golden cases built by rendering a stack, changing its config, and diffing."""
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+
+from render.cli import main
+from render.diff import diff_plans, load_plans, to_json, to_markdown
+from tests.conftest import ROOT
+
+PROD = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.prod.yaml")))["config"]
+DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory):
+    """render(config) -> output dir of a stack named 'prod' rendered from that config (cached)."""
+    prog = tmp_path_factory.mktemp("program")
+    for entry in ("Pulumi.yaml", "__main__.py", "config", "components"):
+        os.symlink(os.path.join(ROOT, entry), prog / entry)
+    cache = {}
+
+    def render(config, stack="prod"):
+        key = json.dumps([stack, config], sort_keys=True)
+        if key not in cache:
+            workdir = tmp_path_factory.mktemp("stack")
+            (prog / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+            out = workdir / stack
+            assert main([stack, "--out", str(out), "--dir", str(prog)]) == 0
+            cache[key] = out
+        return cache[key]
+
+    return render
+
+
+def diff(renders, base, head, stack="prod"):
+    (result,) = diff_plans(load_plans(str(renders(base, stack))), load_plans(str(renders(head, stack))))
+    return result
+
+
+def ops(result):
+    return {r.name: r.op for r in result.resources}
+
+
+def change_of(result, name, path):
+    (res,) = [r for r in result.resources if r.name == name]
+    (found,) = [c for c in res.changes if c.path == path]
+    return found
+
+
+def changed(**edits):
+    config = copy.deepcopy(PROD)
+    for dotted, value in edits.items():
+        *parents, leaf = dotted.split("/")
+        node = config
+        for key in parents:
+            node = node[key]
+        if value is None:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return config
+
+
+SERVICES = "elastic-inference:services"
+
+
+def test_unchanged_stack_says_so_in_one_line(renders):
+    result = diff(renders, PROD, PROD)
+    assert result.status == "unchanged" and not result.resources
+    text = to_markdown([result])
+    assert "- **prod**: no changes." in text
+    assert "####" not in text
+
+
+def test_scale_bounds_update_only_the_hpa(renders):
+    head = changed(**{f"{SERVICES}/bert/autoscaling": {"minReplicas": 3, "maxReplicas": 30, "targetQpsPerReplica": 10}})
+    result = diff(renders, PROD, head)
+    assert ops(result) == {"bert-hpa": "update"}
+    assert (change_of(result, "bert-hpa", "spec.maxReplicas").before, change_of(result, "bert-hpa", "spec.maxReplicas").after) == (20, 30)
+    assert change_of(result, "bert-hpa", "spec.minReplicas").after == 3
+    assert not any(c.replaces for r in result.resources for c in r.changes)
+    assert [c.path for c in result.config] == [
+        "elastic-inference:services.bert.autoscaling.maxReplicas",
+        "elastic-inference:services.bert.autoscaling.minReplicas",
+    ]
+
+
+def test_image_tag_is_a_rolling_update_of_the_deployment(renders):
+    result = diff(renders, PROD, changed(**{f"{SERVICES}/bert/image": "tensorflow/serving:2.14.1-gpu"}))
+    assert ops(result) == {"bert-deployment": "update"}
+    change = change_of(result, "bert-deployment", "spec.template.spec.containers[0].image")
+    assert (change.before, change.after, change.replaces) == ("tensorflow/serving:1.15.0-gpu", "tensorflow/serving:2.14.1-gpu", False)
+
+
+def test_new_service_creates_its_resources_and_widens_the_read_policy(renders):
+    gpt = copy.deepcopy(PROD[SERVICES]["ranker"])
+    gpt["model"]["path"] = "models/gpt"
+    gpt["ingress"] = {"host": "gpt.example.com", "path": "/"}
+    result = diff(renders, PROD, changed(**{f"{SERVICES}/gpt": gpt}))
+    created = {name for name, op in ops(result).items() if op == "create"}
+    assert created == {
+        "gpt", "gpt-pv", "gpt-pvc", "gpt-model-config", "gpt-deployment", "gpt-service", "gpt-hpa", "gpt-ingress",
+    }
+    assert {name: op for name, op in ops(result).items() if op != "create"} == {"models-read-policy": "update"}
+    policy = [r for r in result.resources if r.name == "models-read-policy"][0]
+    assert [c.path for c in policy.changes] == [
+        "policyDocument:Statement[0].Resource",
+        'policyDocument:Statement[1].Condition.StringLike["oss:Prefix"]',
+    ]
+    assert not any(c.replaces for c in policy.changes)
+    assert set(policy.changes[0].after) - set(policy.changes[0].before) == {"acs:oss:*:*:acme-models-prod/models/gpt/*"}
+    assert "added `\"acs:oss:*:*:acme-models-prod/models/gpt/*\"`" in to_markdown([result])
+    assert [c.path for c in result.outputs] == ["endpoints.gpt"]
+
+
+def test_removed_service_deletes_its_resources(renders):
+    result = diff(renders, PROD, changed(**{f"{SERVICES}/ranker": None}))
+    deleted = {name for name, op in ops(result).items() if op == "delete"}
+    assert deleted == {
+        "ranker", "ranker-pv", "ranker-pvc", "ranker-model-config", "ranker-deployment", "ranker-service", "ranker-hpa",
+        "ranker-ingress",
+    }
+    assert {name: op for name, op in ops(result).items() if op != "delete"} == {"models-read-policy": "update"}
+
+
+def test_renamed_bucket_replaces_what_is_keyed_on_it_and_flags_the_protected_bucket(renders):
+    result = diff(renders, PROD, changed(**{"elastic-inference:modelStore/bucket": "acme-models-prod-2"}))
+    assert ops(result) == {
+        "models-bucket": "replace",
+        "models-acl": "replace",
+        "models-public-access-block": "replace",
+        "models-encryption": "replace",
+        "models-versioning": "replace",
+        "models-read-policy": "replace",
+        "models-reader-role": "replace",
+        "models-reader-role-policy": "replace",
+        "bert-pv": "replace",
+        "fashion-pv": "replace",
+        "ranker-pv": "replace",
+    }
+    bucket = [r for r in result.resources if r.name == "models-bucket"][0]
+    assert bucket.protected and "refuses to replace" in bucket.notes[0]
+    assert any("retainOnDelete" in note for note in bucket.notes)
+    assert change_of(result, "models-bucket", "bucket").replaces
+    assert change_of(result, "bert-pv", "spec.csi.volumeAttributes.bucket").replaces
+    text = to_markdown([result])
+    assert "[!WARNING]" in text and "`models-bucket`" in text
+
+
+def test_replaced_access_key_recomputes_the_credentials_secret(renders):
+    result = diff(renders, DEV, {**DEV, "elastic-inference:modelStore": {**DEV["elastic-inference:modelStore"], "bucket": "acme-models-dev-2"}}, stack="dev")
+    assert ops(result)["models-reader-key"] == "replace"
+    assert ops(result)["models-reader"] == "update"  # a RAM user's name updates in place
+    secret = change_of(result, "bert-secret", "stringData")
+    assert (secret.via, secret.secret, secret.replaces) == ("models-reader-key", True, True)
+    assert ops(result)["bert-secret"] == "replace"
+
+
+def test_secret_change_is_reported_without_its_value(renders):
+    base = {**PROD, "kubernetes:kubeconfig": {"secure": "v1:CIPHERTEXT-ONE"}}
+    head = {**PROD, "kubernetes:kubeconfig": {"secure": "v1:CIPHERTEXT-TWO"}}
+    result = diff(renders, base, head)
+    assert [(c.path, c.secret) for c in result.config] == [("kubernetes:kubeconfig", True)]
+    assert not result.resources
+    outputs = to_markdown([result]) + json.dumps(to_json([result]))
+    assert "[secret] changed" in outputs
+    assert "CIPHERTEXT" not in outputs
+    assert json.loads(json.dumps(to_json([result])))["stacks"][0]["config"][0]["after"] == "[secret]"
+    assert diff(renders, base, dict(base)).status == "unchanged"
+
+
+def test_node_pool_instance_types_update_in_place(renders):
+    pool = dict(PROD["elastic-inference:nodePool"])
+    pool["instanceTypes"] = ["ecs.gn6i-c4g1.xlarge", "ecs.gn7i-c8g1.2xlarge"]
+    pool["spotPriceLimits"] = {"ecs.gn6i-c4g1.xlarge": 4.5, "ecs.gn7i-c8g1.2xlarge": 7.0}
+    result = diff(renders, PROD, changed(**{"elastic-inference:nodePool": pool}))
+    assert ops(result) == {"inference-gpu-pool": "update"}
+    assert not change_of(result, "inference-gpu-pool", "instanceTypes[1]").replaces
+
+
+def test_model_config_change_replaces_the_configmap_unless_mutable(renders):
+    head = changed(**{f"{SERVICES}/ranker/model/versionPolicy": "latest:3"})
+    result = diff(renders, PROD, head)
+    assert ops(result)["ranker-model-config"] == "replace"
+    change = change_of(result, "ranker-model-config", 'data["models.config"]')
+    assert change.replaces and "num_versions: 3" in change.after
+    assert "```diff" in to_markdown([result])
+    mutable = {"kubernetes:enableConfigMapMutable": "true"}
+    assert ops(diff(renders, {**PROD, **mutable}, {**head, **mutable}))["ranker-model-config"] == "update"
+
+
+def test_namespace_move_replaces_the_objects(renders):
+    result = diff(renders, PROD, changed(**{f"{SERVICES}/ranker/namespace": "ranking-v2"}))
+    moved = {name: op for name, op in ops(result).items() if name.startswith("ranker-")}
+    assert moved and set(moved.values()) == {"replace"}
+    assert change_of(result, "ranker-deployment", "metadata.namespace").replaces
+
+
+def test_stack_present_on_one_side_only(renders, tmp_path):
+    base = load_plans(str(renders(PROD)))
+    result = to_json(diff_plans(base, {}))
+    assert result["stacks"][0]["status"] == "removed"
+    assert {r["op"] for r in result["stacks"][0]["resources"]} == {"delete"}
+
+
+def test_cli_exit_codes(renders, tmp_path, capsys):
+    base = str(renders(PROD))
+    assert main(["diff", base, base]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert main(["diff", base, base, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stacks"][0]["status"] == "unchanged"
+    assert main(["diff", str(tmp_path / "missing"), base]) == 2
+    assert "no such directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["diff", str(tmp_path / "empty"), base]) == 2
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "plan.json").write_text("{not json")
+    assert main(["diff", str(bad), base]) == 2
+    assert "not JSON" in capsys.readouterr().err
+    (bad / "plan.json").write_text(json.dumps({"stack": "prod", "resources": [{"urn": 1}]}))
+    assert main(["diff", str(bad), base]) == 2
+
+
+def test_directory_of_stacks(renders, tmp_path):
+    both = tmp_path / "all"
+    both.mkdir()
+    os.symlink(renders(PROD), both / "prod")
+    os.symlink(renders(DEV, stack="dev"), both / "dev")
+    assert sorted(load_plans(str(both))) == ["dev", "prod"]
