@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 
 .PHONY: render render-all test clean
 
@@ -19,7 +18,7 @@ render: $(VENV)/.installed
 	$(PY) -m render $(STACK)
 
 render-all: $(VENV)/.installed
-	@for s in $(STACKS); do $(PY) -m render $$s || exit $$?; done
+	$(PY) -m render --all
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

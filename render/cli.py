@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -190,10 +191,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         description="Render a stack offline: no Pulumi CLI, no credentials. "
         "`python -m render diff BASE_DIR HEAD_DIR` compares two renders.",
     )
-    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
-    parser.add_argument("--out", help="output directory (default build/STACK)")
+    parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--all", action="store_true", help="render every Pulumi.*.yaml stack, each into OUT/STACK")
+    parser.add_argument("--out", help="output directory (default build/STACK; with --all, build)")
     parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")
     args = parser.parse_args(argv)
+    if args.all == bool(args.stack):
+        parser.error("give one STACK, or --all")
+    if args.all:
+        return _render_all(args.out or "build", args.dir)
     out_dir = args.out or os.path.join("build", args.stack)
     try:
         result, objects = render(args.stack, out_dir, args.dir)
@@ -205,3 +211,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print_tree(result, args.stack, project, sys.stdout)
     print(f"\nWrote {out_dir}/plan.json and {len(objects)} manifests (validated) to {out_dir}/manifests/")
     return EXIT_OK
+
+
+def stack_names(program_dir: str) -> list[str]:
+    """The stacks of a program: one per ``Pulumi.<stack>.yaml`` file."""
+    found = (re.fullmatch(r"Pulumi\.(.+)\.yaml", f) for f in os.listdir(program_dir))
+    return sorted(m.group(1) for m in found if m)
+
+
+def _render_all(out_root: str, program_dir: str) -> int:
+    """Every stack into ``out_root/STACK``; one that fails does not stop the others. Exit: the worst."""
+    stacks = stack_names(program_dir) if os.path.isdir(program_dir) else []
+    if not stacks:
+        print(f"{program_dir}: no Pulumi.<stack>.yaml files", file=sys.stderr)
+        return EXIT_CONFIG
+    worst = EXIT_OK
+    for stack in stacks:
+        out_dir = os.path.join(out_root, stack)
+        try:
+            result, objects = render(stack, out_dir, program_dir)
+        except RenderError as exc:
+            for line in exc.lines:
+                print(f"{stack}: {line}", file=sys.stderr)
+            worst = max(worst, exc.code)
+            continue
+        print(f"{stack}: {len(result.resources)} resources, {len(objects)} manifests (validated) -> {out_dir}")
+    return worst
