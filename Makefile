@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: render render-all test clean
+.PHONY: render render-all test bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ render-all: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline.
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.render_bench
 
 clean:
 	rm -rf build .pytest_cache

@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Sequence, TextIO
 
 import yaml
@@ -60,14 +61,11 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
     result = _run(stack)
     k8s_version = _kubernetes_version(stack.config, stack.project)
     try:
-        validator = Validator(k8s_version)
+        validator = Validator.for_version(k8s_version)
     except UnsupportedVersion as exc:
         raise RenderError(EXIT_CONFIG, [f"cluster.kubernetesVersion: {exc}"]) from None
     objects = manifests(result.resources)
-    problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
-    if problems:
-        raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
-    _write(out_dir, stack, result, objects)
+    _write_validated(out_dir, _plan(stack, result), objects, validator)
     return result, objects
 
 
@@ -91,52 +89,70 @@ def _kubernetes_version(config: dict[str, str], project: str) -> str:
     return ".".join(version.lstrip("v").split(".")[:2])
 
 
-def _write(out_dir: str, stack, result: RunResult, objects: list[Manifest]) -> None:
+def _plan(stack, result: RunResult) -> dict:
+    return {
+        "project": stack.project,
+        "stack": stack.name,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "custom": r.custom,
+                **({"read": True} if r.read else {}),
+                "inputs": r.inputs,
+                "options": {
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                    "ignoreChanges": r.ignore_changes,
+                    "dependsOn": r.depends_on,
+                },
+                "propertyDependencies": r.property_dependencies,
+            }
+            for r in result.resources
+        ],
+        "outputs": result.outputs,
+        # Extensions for `python -m render diff`: the stack's settings as written
+        # (secure values as "[secret]") and a digest of each secure ciphertext.
+        "config": stack.values,
+        "configSecrets": stack.secret_digests,
+    }
+
+
+def _write_validated(out_dir: str, plan: dict, objects: list[Manifest], validator: Validator) -> None:
+    """Write ``plan.json`` and the manifests to ``out_dir`` if every manifest is valid; else nothing.
+
+    Files go to a staging directory that replaces ``out_dir`` only at the end;
+    threads write them (file creation waits on the disk) while this thread
+    serializes the next.
+    """
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
+    problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
+    if problems:
+        raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
     staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
     try:
-        plan = {
-            "project": stack.project,
-            "stack": stack.name,
-            "resources": [
-                {
-                    "urn": r.urn,
-                    "type": r.type,
-                    "name": r.name,
-                    "parent": r.parent,
-                    "custom": r.custom,
-                    **({"read": True} if r.read else {}),
-                    "inputs": r.inputs,
-                    "options": {
-                        "protect": r.protect,
-                        "retainOnDelete": r.retain_on_delete,
-                        "ignoreChanges": r.ignore_changes,
-                        "dependsOn": r.depends_on,
-                    },
-                    "propertyDependencies": r.property_dependencies,
-                }
-                for r in result.resources
-            ],
-            "outputs": result.outputs,
-            # Extensions for `python -m render diff`: the stack's settings as written
-            # (secure values as "[secret]") and a digest of each secure ciphertext.
-            "config": stack.values,
-            "configSecrets": stack.secret_digests,
-        }
-        with open(os.path.join(staging, "plan.json"), "w", encoding="utf-8") as fh:
-            json.dump(plan, fh, indent=2, sort_keys=True)
-            fh.write("\n")
         os.mkdir(os.path.join(staging, "manifests"))
-        for m in objects:
-            with open(os.path.join(staging, "manifests", m.filename), "w", encoding="utf-8") as fh:
-                yaml.dump(_ordered(m.body), fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-write") as pool:
+            writes = [pool.submit(_write_file, os.path.join(staging, "plan.json"), json.dumps(plan, indent=2, sort_keys=True) + "\n")]
+            for m in objects:
+                text = yaml.dump(_ordered(m.body), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+                writes.append(pool.submit(_write_file, os.path.join(staging, "manifests", m.filename), text))
+            for write in writes:
+                write.result()
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _write_file(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _ordered(body: dict) -> dict:

@@ -17,8 +17,11 @@ class StackFileError(Exception):
     """A project or stack file is missing or is not valid YAML of the expected shape."""
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects duplicate keys (YAML would keep the last silently)."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A YAML loader (libyaml's parser when PyYAML has it) that rejects duplicate keys.
+
+    YAML itself would keep the last of two equal keys, silently.
+    """
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:

@@ -247,3 +247,26 @@ def test_validator_checks_crds_against_project_schemas():
     assert validator.errors(policy)
     assert validator.errors({"apiVersion": "example.com/v1", "kind": "Widget"}) == [
         "no schema for Widget example.com/v1 in Kubernetes 1.30.0 or in render/schemas"]
+
+
+def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
+    import render.cli as cli
+
+    out = tmp_path / "out"
+    assert render(tmp_path, "dev")[0] == 0
+    (tmp_path / "out-dev").rename(out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    real = cli.manifests
+
+    def corrupted(resources):
+        objects = real(resources)
+        deployment = next(m for m in objects if m.kind == "Deployment")
+        deployment.body["spec"]["replicaz"] = 2
+        return objects
+
+    monkeypatch.setattr(cli, "manifests", corrupted)
+    assert main(["dev", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "deployment_default_bert.yaml: spec: Additional properties are not allowed ('replicaz' was unexpected)" in err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".render-")]
