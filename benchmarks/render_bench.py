@@ -232,10 +232,12 @@ def measure(sizes: Sequence[int], template_path: str, repeat: int, workdir: str)
     for size in sizes:
         program, stack = make_program(workdir, template, size)
         out = os.path.join(workdir, f"out-{size}")
-        render_runs = [_run_child(["render", program, stack, out]) for _ in range(repeat)]
         plan = os.path.join(out, "plan.json")
-        typed_runs = [_run_child(["baseline", plan, "typed"]) for _ in range(repeat)]
-        floor_runs = [_run_child(["baseline", plan, "generic"]) for _ in range(repeat)]
+        render_runs, typed_runs, floor_runs = [], [], []
+        for _ in range(repeat):  # interleaved, so that a drift in machine load hits all three alike
+            render_runs.append(_run_child(["render", program, stack, out]))
+            typed_runs.append(_run_child(["baseline", plan, "typed"]))
+            floor_runs.append(_run_child(["baseline", plan, "generic"]))
         row = {
             "services": size,
             "resources": render_runs[0]["resources"],
@@ -312,7 +314,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.render_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,100", help="comma-separated service counts (default 1,10,100)")
     parser.add_argument("--template", default=os.path.join(ROOT, "Pulumi.prod.yaml"), help="stack file whose services are repeated")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is reported (default 5)")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args(argv)
     try:
