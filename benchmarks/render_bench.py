@@ -116,14 +116,18 @@ def child_render(program: str, stack: str, out: str) -> dict[str, Any]:
     imported = time.perf_counter()
     rss_before = _peak_mib()
     result, objects = render(stack, out, program)
+    return _figures(started, imported, rss_before, resources=len(result.resources), manifests=len(objects))
+
+
+def _figures(started: float, imported: float, rss_before: float, **counts: int) -> dict[str, Any]:
+    """A measured process's report; its clock stops now."""
     done = time.perf_counter()
     return {
         "seconds": done - imported,
         "import_seconds": imported - started,
         "peak_mib": _peak_mib(),
         "peak_over_imports_mib": _peak_mib() - rss_before,
-        "resources": len(result.resources),
-        "manifests": len(objects),
+        **counts,
     }
 
 
@@ -197,17 +201,9 @@ def child_baseline(plan_path: str, typed: bool) -> dict[str, Any]:
 
     with paused_gc():
         settings.reset_options(project=plan["project"], stack=plan["stack"], preview=True)
-        the_mocks = _PreviewMocks()
-        mocks.set_mocks(the_mocks, project=plan["project"], stack=plan["stack"], preview=True)
+        mocks.set_mocks(_PreviewMocks(), project=plan["project"], stack=plan["stack"], preview=True)
         _sync_await(runtime_stack.run_pulumi_func(program))
-    done = time.perf_counter()
-    return {
-        "seconds": done - imported,
-        "import_seconds": imported - started,
-        "peak_mib": _peak_mib(),
-        "peak_over_imports_mib": _peak_mib() - rss_before,
-        "resources": len(resources),
-    }
+    return _figures(started, imported, rss_before, resources=len(resources))
 
 
 # -- the driver --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .engine import SECRET, UNKNOWN
 from .replacements import covers, replace_paths
@@ -139,25 +139,21 @@ def join(path: str, key: Any) -> str:
     return f"{path}[{json.dumps(key)}]"
 
 
-def _has_secret(value: Any) -> bool:
-    if value == SECRET or isinstance(value, _Secret):
-        return True
+def _any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
     if isinstance(value, dict):
-        return any(_has_secret(v) for v in value.values())
+        return any(_any_leaf(v, test) for v in value.values())
     if isinstance(value, list):
-        return any(_has_secret(v) for v in value)
-    return False
+        return any(_any_leaf(v, test) for v in value)
+    return test(value)
+
+
+def _has_secret(value: Any) -> bool:
+    return _any_leaf(value, lambda leaf: leaf == SECRET or isinstance(leaf, _Secret))
 
 
 def _is_computed(value: Any) -> bool:
     """Holds a value only the cloud knows (``[unknown]``), or a secret that may hide one."""
-    if value in (UNKNOWN, SECRET):
-        return True
-    if isinstance(value, dict):
-        return any(_is_computed(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_is_computed(v) for v in value)
-    return False
+    return _any_leaf(value, lambda leaf: leaf in (UNKNOWN, SECRET))
 
 
 def _json_text(value: Any) -> Any:
