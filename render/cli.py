@@ -69,14 +69,18 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
     return result, objects
 
 
-def _run(stack) -> RunResult:
-    from config import ConfigError  # the program's own package, on the path now
+def _is_config_error(exc: Optional[BaseException]) -> bool:
+    # The program's own `config.ConfigError`, recognised without importing the
+    # program's package from here (it must come from the program's directory).
+    return type(exc).__name__ == "ConfigError" and isinstance(getattr(exc, "problems", None), list)
 
+
+def _run(stack) -> RunResult:
     try:
         return run_program(stack)
     except Exception as exc:  # noqa: BLE001 - reported as a config or program failure
-        cause = exc if isinstance(exc, ConfigError) else exc.__cause__
-        if isinstance(cause, ConfigError):
+        cause = exc if _is_config_error(exc) else exc.__cause__
+        if _is_config_error(cause):
             raise RenderError(EXIT_CONFIG, [str(p) for p in cause.problems]) from None
         if isinstance(exc, (ValueError, TypeError)) or type(exc).__name__ == "RunError":
             raise RenderError(EXIT_FAILED, [f"the program failed: {type(exc).__name__}: {exc}"]) from exc

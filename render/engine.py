@@ -244,12 +244,38 @@ def run_program(stack: Stack) -> RunResult:
             os.chdir(cwd)
             sys.path[:] = path
 
+    _forget_foreign_modules(program_dir)
     _sync_await(runtime_stack.run_pulumi_func(program))
     outputs = {name: _sync_await(_resolve(value)) for name, value in sorted(root.outputs.items())}
     stack_urn = monitor.make_urn("", "pulumi:pulumi:Stack", f"{stack.project}-{stack.name}")
     # Registration order depends on asyncio scheduling; URN order is stable across runs.
     resources = sorted(monitor.registrations, key=lambda r: r.urn)
     return RunResult(stack_urn=stack_urn, resources=resources, outputs=outputs)
+
+
+def _forget_foreign_modules(program_dir: str) -> None:
+    """Unload modules named like the program's own packages but loaded from elsewhere.
+
+    Rendering another checkout (``--dir ../base``) from this one must run that
+    checkout's ``config`` and ``components``, not those this process imported
+    first. The renderer's own package is never unloaded.
+    """
+    own = __name__.split(".")[0]
+    for entry in os.listdir(program_dir):
+        path = os.path.join(program_dir, entry)
+        if entry.endswith(".py") and entry != "__main__.py":
+            name = entry[: -len(".py")]
+        elif os.path.isfile(os.path.join(path, "__init__.py")):
+            name = entry
+        else:
+            continue
+        if name == own:
+            continue
+        root = os.path.realpath(path[: -len(".py")] if entry.endswith(".py") else path)
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            origin = getattr(sys.modules[loaded], "__file__", None)
+            if origin and not os.path.realpath(origin).startswith(root):
+                del sys.modules[loaded]
 
 
 async def _resolve(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 
 import pytest
 import yaml
@@ -270,3 +271,34 @@ def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkey
     assert "deployment_default_bert.yaml: spec: Additional properties are not allowed ('replicaz' was unexpected)" in err
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".render-")]
+
+
+def test_renders_another_checkouts_own_modules(tmp_path):
+    """`--dir ../base` runs that checkout's config and components, not the ones already imported here."""
+    import shutil
+
+    import config.schema  # noqa: F401 - this checkout's, imported first as in the workflow
+
+    other = tmp_path / "base"
+    other.mkdir()
+    for entry in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
+        shutil.copy(os.path.join(ROOT, entry), other / entry)
+    for package in ("config", "components"):
+        shutil.copytree(os.path.join(ROOT, package), other / package, ignore=shutil.ignore_patterns("__pycache__"))
+    stack = other / "Pulumi.dev.yaml"
+    stack.write_text("".join(line for line in stack.read_text().splitlines(True) if "image:" not in line))
+    schema = other / "config" / "schema.py"
+    assert '"tensorflow/serving:2.14.1"' in schema.read_text()
+    schema.write_text(schema.read_text().replace('"tensorflow/serving:2.14.1"', '"tensorflow/serving:2.99.0"'))
+    try:
+        code, out = render(tmp_path, "dev", other)
+        assert code == 0
+        _, m = load(out)
+        image = m["deployment_default_bert.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image == "tensorflow/serving:2.99.0"
+        code, out = render(tmp_path / "again", "dev")
+        _, m = load(out)
+        assert m["deployment_default_bert.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"] == "tensorflow/serving:2.14.1"
+    finally:
+        for name in [n for n in sys.modules if n.split(".")[0] in ("config", "components")]:
+            del sys.modules[name]
