@@ -103,6 +103,7 @@ for name, svc in settings.services.items():
         replicas=svc.autoscaling.min_replicas,
         autoscaled=svc.autoscaling.enabled,
         scheduling=placement.pod,
+        allow_from_namespaces=svc.network_policy.allow_from_namespaces,
         depends_on=[volume, *placement.resources, *addons.dependencies],
     ))
     if svc.ingress is None:

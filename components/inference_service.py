@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._annotations import with_skips
 from .placement import PodScheduling
 
 TYPE = "elastic-inference:serving:InferenceService"
@@ -30,6 +31,8 @@ SELDON_PREDICTOR = "default"
 MODEL_MOUNT = "/models"
 CONFIG_MOUNT = "/etc/tfserving"
 PRE_STOP_SECONDS = 15
+# A high, fixed UID/GID: not root, and not one a host account is likely to own.
+RUN_AS_ID = 10001
 _VERSION_POLICY = re.compile(r"^(latest|latest:[1-9][0-9]*|all|specific:[0-9]+(,[0-9]+)*)$")
 
 
@@ -93,6 +96,12 @@ class InferenceServiceArgs:
     """How long a replica may take to load its model before it is restarted."""
     seldon_proxy_image: str = "seldonio/tfserving-proxy:1.17.1"
     """The REST proxy in front of TF Serving (``runtime="seldon"``)."""
+    max_unavailable: int = 1
+    """PodDisruptionBudget: replicas a voluntary disruption (a node drain) may take at once.
+    A count rather than ``minAvailable`` so that a single replica never blocks a drain."""
+    allow_from_namespaces: Sequence[str] = ("kube-system",)
+    """NetworkPolicy: namespaces whose pods may reach the model server (ACK runs the NGINX
+    ingress controller in ``kube-system``). Empty: create no NetworkPolicy."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Resources the workload must be created after (the volume, the placement policy)."""
 
@@ -117,7 +126,9 @@ class InferenceService(pulumi.ComponentResource):
         config_text = model_config(args.model_name, MODEL_MOUNT, args.version_policy)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-model-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-model-config", namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{name}-model-config", namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+            ),
             data={"models.config": config_text},
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -137,7 +148,12 @@ class InferenceService(pulumi.ComponentResource):
         if args.runtime == "tensorflow-serving":
             deployment = k8s.apps.v1.Deployment(
                 f"{name}-deployment",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name,
+                    namespace=args.namespace,
+                    labels=labels,
+                    annotations=with_skips(None, namespace=args.namespace, image=args.image, pull_policy=True),
+                ),
                 spec=k8s.apps.v1.DeploymentSpecArgs(
                     replicas=args.replicas,
                     revision_history_limit=5,
@@ -156,7 +172,9 @@ class InferenceService(pulumi.ComponentResource):
             )
             service = k8s.core.v1.Service(
                 f"{name}-service",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+                ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="ClusterIP",
                     selector=self.selector,
@@ -176,7 +194,9 @@ class InferenceService(pulumi.ComponentResource):
                 f"{name}-seldon-deployment",
                 api_version="machinelearning.seldon.io/v1",
                 kind="SeldonDeployment",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+                ),
                 spec={
                     "name": name,
                     "replicas": args.replicas,
@@ -209,6 +229,46 @@ class InferenceService(pulumi.ComponentResource):
             self.scale_target = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "name": name}
 
         self.workload = workload
+        meta = dict(namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace))
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, **meta),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=args.max_unavailable,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.network_policy = None
+        if args.allow_from_namespaces:
+            # TF Serving: only its two ports. Seldon adds its own executor ports: the pods, not the ports.
+            ports = (
+                [k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP") for port in (REST_PORT, GRPC_PORT)]
+                if args.runtime == "tensorflow-serving"
+                else None
+            )
+            self.network_policy = k8s.networking.v1.NetworkPolicy(
+                f"{name}-network-policy",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, **meta),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            from_=[
+                                k8s.networking.v1.NetworkPolicyPeerArgs(
+                                    namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                        match_labels={"kubernetes.io/metadata.name": namespace}
+                                    )
+                                )
+                                for namespace in args.allow_from_namespaces
+                            ],
+                            ports=ports,
+                        )
+                    ],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"serviceName": self.service_name, "servicePort": self.service_port, "scaleTarget": dict(self.scale_target)})
 
 
@@ -223,6 +283,8 @@ def _validate(args: InferenceServiceArgs) -> None:
         raise ValueError("InferenceServiceArgs.replicas must be >= 0")
     if args.startup_timeout_seconds < 30:
         raise ValueError("InferenceServiceArgs.startup_timeout_seconds must be >= 30")
+    if args.max_unavailable < 1:
+        raise ValueError("InferenceServiceArgs.max_unavailable must be >= 1 (0 would block every node drain)")
 
 
 def _resources(args: InferenceServiceArgs) -> dict[str, Any]:
@@ -279,8 +341,10 @@ def _proxy_container(args: InferenceServiceArgs) -> dict[str, Any]:
         "image": args.seldon_proxy_image,
         "imagePullPolicy": "IfNotPresent",
         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
             "privileged": False,
             "capabilities": {"drop": ["ALL"]},
@@ -299,8 +363,8 @@ def _pod_spec(name: str, args: InferenceServiceArgs) -> dict[str, Any]:
         "terminationGracePeriodSeconds": PRE_STOP_SECONDS + 30,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
+            "runAsUser": RUN_AS_ID,
+            "runAsGroup": RUN_AS_ID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": containers,

@@ -15,6 +15,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._annotations import with_skips
+
 TYPE = "elastic-inference:storage:ModelVolume"
 OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
 # ossfs: no stale metadata after a model upload; readable by the non-root server.
@@ -89,7 +91,9 @@ class ModelVolume(pulumi.ComponentResource):
             self.secret_name = f"{name}-oss-credentials"
             secret = k8s.core.v1.Secret(
                 f"{name}-secret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=self.secret_name, namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=self.secret_name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+                ),
                 type="Opaque",
                 # Both values secret: the id is not sensitive alone, but never useful alone either.
                 string_data={
@@ -124,7 +128,9 @@ class ModelVolume(pulumi.ComponentResource):
         )
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=self.claim_name, namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.claim_name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+            ),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadOnlyMany"],
                 storage_class_name="",

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._annotations import with_skips
 from .spot_node_pool import NodeTaint
 
 TYPE = "elastic-inference:scheduling:Placement"
@@ -37,6 +38,7 @@ ECI_USE_SPECS = "k8s.aliyun.com/eci-use-specs"
 ECI_SPOT_STRATEGY = "k8s.aliyun.com/eci-spot-strategy"
 ECI_SPOT_PRICE_LIMIT = "k8s.aliyun.com/eci-spot-price-limit"
 ECI_SPOT_FALLBACK = "k8s.aliyun.com/eci-spot-fallback"
+ECI_SPOT_DURATION = "k8s.aliyun.com/eci-spot-duration"
 VIRTUAL_NODE_TAINT = "virtual-kubelet.io/provider"
 MAX_ECI_SPECS = 5
 
@@ -53,6 +55,8 @@ class EciTier:
     """Hourly price limit with ``SpotWithPriceLimit``."""
     spot_fallback: bool = True
     """Fall back to on-demand ECI when no spot capacity is left (a spot tier never stalls)."""
+    spot_protection_hours: int = 1
+    """Hours a spot ECI pod cannot be reclaimed after creation: 1 (ECI's default, stated here) or 0."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,9 @@ class Placement(pulumi.ComponentResource):
                 f"{name}-resource-policy",
                 api_version=RESOURCE_POLICY_API,
                 kind="ResourcePolicy",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=dict(args.selector)),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name, namespace=args.namespace, labels=dict(args.selector), annotations=with_skips(None, namespace=args.namespace)
+                ),
                 spec={
                     "selector": dict(args.selector),
                     "strategy": "prefer",
@@ -142,6 +148,8 @@ def _validate(args: PlacementArgs) -> None:
                 raise ValueError(f"PlacementArgs.tiers[{i}].max is required (only the last tier may be unbounded)")
             if tier.spot_strategy is not None and tier.spot_strategy not in ECI_SPOT_STRATEGIES:
                 raise ValueError(f"PlacementArgs.tiers[{i}].spot_strategy must be one of {ECI_SPOT_STRATEGIES}")
+            if tier.spot_protection_hours not in (0, 1):
+                raise ValueError(f"PlacementArgs.tiers[{i}].spot_protection_hours must be 0 or 1 (ECI's protection period)")
             if (tier.spot_strategy == "SpotWithPriceLimit") != (tier.spot_price_limit is not None):
                 raise ValueError(f"PlacementArgs.tiers[{i}]: spot_price_limit goes with spot_strategy 'SpotWithPriceLimit' only")
     elif args.tiers:
@@ -212,6 +220,7 @@ def resource_policy_units(args: PlacementArgs) -> list[dict[str, Any]]:
                     annotations[ECI_SPOT_PRICE_LIMIT] = f"{tier.spot_price_limit:g}"
                 if tier.spot_fallback:
                     annotations[ECI_SPOT_FALLBACK] = "true"
+                annotations[ECI_SPOT_DURATION] = str(tier.spot_protection_hours)
             unit: dict[str, Any] = {"resource": "eci"}
             if tier.max is not None:
                 unit["max"] = tier.max

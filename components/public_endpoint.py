@@ -13,6 +13,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._annotations import with_skips
 from .qps_autoscaler import ingress_route
 
 TYPE = "elastic-inference:network:PublicEndpoint"
@@ -59,7 +60,9 @@ class PublicEndpoint(pulumi.ComponentResource):
                 name=name,
                 namespace=args.namespace,
                 labels={"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi"},
-                annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else None,
+                annotations=with_skips(
+                    {"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else None, namespace=args.namespace
+                ),
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.ingress_class,

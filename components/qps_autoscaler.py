@@ -15,6 +15,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ._annotations import with_skips
+
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
 METRIC = "sls_ingress_qps"
 DEFAULT_LOGSTORE = "nginx-ingress"
@@ -78,7 +80,12 @@ class QpsAutoscaler(pulumi.ComponentResource):
         target = args.target_qps_per_replica
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels={"app.kubernetes.io/managed-by": "pulumi"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name,
+                namespace=args.namespace,
+                labels={"app.kubernetes.io/managed-by": "pulumi"},
+                annotations=with_skips(None, namespace=args.namespace),
+            ),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                 scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
                     api_version=args.scale_target["apiVersion"], kind=args.scale_target["kind"], name=args.scale_target["name"]

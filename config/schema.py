@@ -249,6 +249,11 @@ class Ingress(_Section):
     class_name: Dns1035 = "nginx"
 
 
+class NetworkPolicy(_Section):
+    # ACK runs the NGINX ingress controller in kube-system. Empty: no NetworkPolicy.
+    allow_from_namespaces: list[Namespace] = Field(default=["kube-system"], max_length=20)
+
+
 class Service(_Section):
     namespace: Namespace = "default"
     runtime: Runtime = "tensorflow-serving"
@@ -258,6 +263,7 @@ class Service(_Section):
     placement: Placement = Placement()
     autoscaling: Autoscaling = Autoscaling()
     ingress: Optional[Ingress] = None
+    network_policy: NetworkPolicy = NetworkPolicy()
 
     @property
     def serving_image(self) -> str:

@@ -351,6 +351,20 @@ def test_inference_service_tf_serving(mocks):
         service = mocks.resources["bert-service"].inputs
         assert sorted(p["port"] for p in service["spec"]["ports"]) == [8500, 8501]
         assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"}
+        # Secure and reliable defaults.
+        assert pod["securityContext"]["runAsUser"] == 10001 and pod["automountServiceAccountToken"] is False
+        assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert pod["terminationGracePeriodSeconds"] > int(c["lifecycle"]["preStop"]["exec"]["command"][-1].split()[-1])
+        pdb = mocks.resources["bert-pdb"].inputs
+        assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels("bert")}}
+        policy = mocks.resources["bert-network-policy"].inputs["spec"]
+        assert policy["podSelector"]["matchLabels"] == selector_labels("bert") and policy["policyTypes"] == ["Ingress"]
+        (rule,) = policy["ingress"]
+        assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]
+        assert sorted(p["port"] for p in rule["ports"]) == [8500, 8501]
+        skips = dep["metadata"]["annotations"]
+        assert any(v.startswith("CKV_K8S_15=") for v in skips.values()) and any(v.startswith("CKV_K8S_43=") for v in skips.values())
+        assert not any(v.startswith("CKV_K8S_21=") for v in skips.values())  # not in the default namespace
 
     return after(svc.service_name).apply(lambda v: check(v[0]))
 

@@ -104,6 +104,7 @@ def test_new_service_creates_its_resources_and_widens_the_read_policy(renders):
     created = {name for name, op in ops(result).items() if op == "create"}
     assert created == {
         "gpt", "gpt-pv", "gpt-pvc", "gpt-model-config", "gpt-deployment", "gpt-service", "gpt-hpa", "gpt-ingress",
+        "gpt-pdb", "gpt-network-policy",
     }
     assert {name: op for name, op in ops(result).items() if op != "create"} == {"models-read-policy": "update"}
     policy = [r for r in result.resources if r.name == "models-read-policy"][0]
@@ -122,7 +123,7 @@ def test_removed_service_deletes_its_resources(renders):
     deleted = {name for name, op in ops(result).items() if op == "delete"}
     assert deleted == {
         "ranker", "ranker-pv", "ranker-pvc", "ranker-model-config", "ranker-deployment", "ranker-service", "ranker-hpa",
-        "ranker-ingress",
+        "ranker-ingress", "ranker-pdb", "ranker-network-policy",
     }
     assert {name: op for name, op in ops(result).items() if op != "delete"} == {"models-read-policy": "update"}
 
