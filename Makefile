@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: render render-all test bench clean
+.PHONY: render render-all test bench checkov clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,20 @@ render: $(VENV)/.installed
 render-all: $(VENV)/.installed
 	$(PY) -m render --all
 
-test: $(VENV)/.installed
-	$(PY) -m pytest -q
+# checkov conflicts with pulumi's pins (packaging): it lives in its own virtualenv.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
 
 # Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline.
 bench: $(VENV)/.installed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from typing import Any, Mapping, Optional
 
@@ -30,6 +31,9 @@ def from_raw(raw: Mapping[str, Any], region: Optional[str], base_dir: str = ".")
         for key in raw
         if key not in SECTIONS
     ]
+    problems += list(_plaintext_credentials(raw, ""))
+    if problems and any(p.message.startswith(_CREDENTIAL_MESSAGE) for p in problems):
+        raise ConfigError(problems)
     data: dict[str, Any] = {k: v for k, v in raw.items() if k in SECTIONS and v is not None}
     if region is not None:
         data["region"] = region
@@ -41,6 +45,24 @@ def from_raw(raw: Mapping[str, Any], region: Optional[str], base_dir: str = ".")
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+# Alibaba Cloud AccessKey IDs start with LTAI; STS tokens with STS.
+_ACCESS_KEY = re.compile(r"\b(?:LTAI[0-9A-Za-z]{12,30}|STS\.[0-9A-Za-z]{16,})\b")
+_CREDENTIAL_MESSAGE = "holds what looks like an Alibaba Cloud AccessKey in plain text"
+
+
+def _plaintext_credentials(value: Any, path: str) -> typing.Iterator[Problem]:
+    """Values that look like pasted credentials (the value itself is never repeated)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _plaintext_credentials(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _plaintext_credentials(item, f"{path}[{i}]")
+    elif isinstance(value, str) and _ACCESS_KEY.search(value):
+        yield Problem(path, f"{_CREDENTIAL_MESSAGE}: remove it, rotate that key, and give credentials to Pulumi as "
+                            "`pulumi config set --secret alicloud:accessKey` (or use RRSA); stack config is not a secret store")
 
 
 def load(base_dir: str = ".") -> Settings:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterator
 
 from .errors import Problem
 from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
+
+# ECS/ECI instance families with NVIDIA GPUs: gn6i, gn7i, vgn6i, sgn7i, ebmgn7e ...
+_GPU_FAMILY = re.compile(r"^ecs\.[a-z]*gn[0-9][a-z0-9-]*\.", re.IGNORECASE)
 
 # autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26.
 MIN_KUBERNETES = (1, 23)
@@ -83,6 +87,9 @@ def _services(s: Settings) -> Iterator[Problem]:
             yield Problem(f"{at}.placement.mode", f"'{mode}' runs pods on ECI: set cluster.addons.virtualNode: true")
         if mode not in ECI_MODES and svc.placement.eci_instance_types:
             yield Problem(f"{at}.placement.eciInstanceTypes", f"only used by ECI placements, not '{mode}'; remove it")
+        gpu_specs = [t for t in svc.placement.eci_instance_types if _GPU_FAMILY.match(t)]
+        if mode in ECI_MODES and svc.resources.gpu == 0 and gpu_specs:
+            yield Problem(f"{at}.resources.gpu", f"is 0 but {gpu_specs[0]} is a GPU spec: set resources.gpu (an ECI GPU pod needs an nvidia.com/gpu limit) or list CPU specs")
         if mode in ECI_MODES and svc.resources.gpu > 0 and not svc.placement.eci_instance_types:
             yield Problem(f"{at}.placement.eciInstanceTypes", "required for a GPU service on ECI: list GPU specs such as ecs.gn6i-c4g1.xlarge")
 

@@ -2,9 +2,10 @@
 
 (``python -m render diff BASE_DIR HEAD_DIR [--json]`` compares two renders: see ``diff.py``.)
 
-Exit codes: 0 rendered; 1 the program failed or a manifest is invalid;
-2 the configuration (or a project/stack file) is unusable. Nothing is written
-unless everything succeeded.
+Exit codes: 0 rendered (advisory policy violations are printed); 1 the program
+failed or a manifest is invalid; 2 the configuration (or a project/stack file)
+is unusable; 3 a mandatory policy of the program's pack (``policy/``) is
+violated. Nothing is written unless everything succeeded.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import yaml
 
 from .engine import RunResult, paused_gc, run_program
 from .manifests import Manifest, UnsupportedVersion, Validator, manifests
+from .policy import PolicyConfigError, Violation, check, load_policies, stack_levels
 from .stack import StackFileError, load_stack
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -65,8 +67,29 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
     except UnsupportedVersion as exc:
         raise RenderError(EXIT_CONFIG, [f"cluster.kubernetesVersion: {exc}"]) from None
     objects = manifests(result.resources)
-    _write_validated(out_dir, _plan(stack, result), objects, validator)
+    problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
+    if problems:
+        raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
+    result.violations = _check_policies(program_dir, stack_name, result)
+    _write(out_dir, _plan(stack, result), objects)
     return result, objects
+
+
+def _check_policies(program_dir: str, stack_name: str, result: RunResult) -> list[Violation]:
+    """The program's policy pack over the plan; a mandatory violation stops the render (exit 3)."""
+    try:
+        policies = load_policies(program_dir)
+        levels = stack_levels(program_dir, stack_name)
+    except PolicyConfigError as exc:
+        raise RenderError(EXIT_CONFIG, [str(exc)]) from None
+    if policies is None:
+        return []
+    violations = check(policies, [r for r in result.resources if not r.read], levels)
+    if any(v.level == "mandatory" for v in violations):
+        mandatory = [v.line() for v in violations if v.level == "mandatory"]
+        advisory = [v.line() for v in violations if v.level != "mandatory"]
+        raise RenderError(EXIT_POLICY, [f"policy pack: {len(mandatory)} mandatory violation(s); nothing written:", *mandatory, *advisory])
+    return violations
 
 
 def _is_config_error(exc: Optional[BaseException]) -> bool:
@@ -124,8 +147,8 @@ def _plan(stack, result: RunResult) -> dict:
     }
 
 
-def _write_validated(out_dir: str, plan: dict, objects: list[Manifest], validator: Validator) -> None:
-    """Write ``plan.json`` and the manifests to ``out_dir`` if every manifest is valid; else nothing.
+def _write(out_dir: str, plan: dict, objects: list[Manifest]) -> None:
+    """Write ``plan.json`` and the manifests to ``out_dir``, all or nothing.
 
     Files go to a staging directory that replaces ``out_dir`` only at the end;
     threads write them (file creation waits on the disk) while this thread
@@ -133,9 +156,6 @@ def _write_validated(out_dir: str, plan: dict, objects: list[Manifest], validato
     """
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
-    if problems:
-        raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
     staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
     try:
         os.mkdir(os.path.join(staging, "manifests"))
@@ -228,6 +248,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(line, file=sys.stderr)
         return exc.code
     project = load_stack(args.dir, args.stack).project
+    for violation in result.violations:
+        print(violation.line(), file=sys.stderr)
     print_tree(result, args.stack, project, sys.stdout)
     print(f"\nWrote {out_dir}/plan.json and {len(objects)} manifests (validated) to {out_dir}/manifests/")
     return EXIT_OK
@@ -255,5 +277,7 @@ def _render_all(out_root: str, program_dir: str) -> int:
                 print(f"{stack}: {line}", file=sys.stderr)
             worst = max(worst, exc.code)
             continue
+        for violation in result.violations:
+            print(f"{stack}: {violation.line()}", file=sys.stderr)
         print(f"{stack}: {len(result.resources)} resources, {len(objects)} manifests (validated) -> {out_dir}")
     return worst

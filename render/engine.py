@@ -52,6 +52,8 @@ class RunResult:
     stack_urn: str
     resources: list[Registration]
     outputs: dict[str, Any]
+    #: the policy pack's advisory violations (set by the render)
+    violations: list[Any] = field(default_factory=list)
 
 
 class _PreviewMocks(mocks.Mocks):

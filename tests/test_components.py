@@ -302,6 +302,8 @@ def test_placement_eci_tiers_replace_elastic_workload(mocks):
         assert "k8s.aliyun.com/eci-spot-strategy" not in units[0]["podAnnotations"]
         assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-strategy"] == "SpotAsPriceGo"
         assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-fallback"] == "true"
+        assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-duration"] == "1"  # spot protection period
+        assert "k8s.aliyun.com/eci-spot-duration" not in units[0].get("podAnnotations", {})
 
     return after(p.urn).apply(check)
 

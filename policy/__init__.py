@@ -1,0 +1,1 @@
+"""elastic-inference's CrossGuard policy pack (see policies.py)."""

@@ -1,0 +1,16 @@
+"""The policy pack, for the Pulumi CLI: ``pulumi preview --policy-pack policy``.
+
+Per-stack settings: ``--policy-pack-config policy/stacks/<stack>.json`` (dev
+makes `ingress-tls` advisory). The offline render applies the same files.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pulumi_policy import PolicyPack  # noqa: E402
+
+from policies import POLICIES  # noqa: E402
+
+PolicyPack(name="elastic-inference", policies=POLICIES)

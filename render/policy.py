@@ -1,0 +1,142 @@
+"""Running the program's CrossGuard policy pack over a render, as ``pulumi preview --policy-pack`` would.
+
+The pack is ``<program>/policy/policies.py`` (its ``POLICIES`` list); a
+program without one is not checked. Per-stack settings come from
+``<program>/policy/stacks/<stack>.json``, the file given to the CLI with
+``--policy-pack-config``: ``{"<policy>": "advisory"}`` or
+``{"<policy>": {"enforcementLevel": "advisory"}}``, and ``"all"`` for every
+policy. Policies see each resource's inputs as recorded in the plan.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .engine import Registration
+
+POLICY_DIR = "policy"
+_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+
+
+class PolicyConfigError(ValueError):
+    """A per-stack policy settings file that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str  # "mandatory" | "advisory"
+    message: str
+    urn: Optional[str] = None
+    type: Optional[str] = None
+    name: Optional[str] = None
+
+    def line(self) -> str:
+        where = f"{self.type} {self.name}: " if self.type else ""
+        return f"[{self.level}] {self.policy}: {where}{self.message}"
+
+
+def load_policies(program_dir: str) -> Optional[list[Any]]:
+    """The program's ``POLICIES``, or None when it has no policy pack."""
+    path = os.path.join(program_dir, POLICY_DIR, "policies.py")
+    if not os.path.isfile(path):
+        return None
+    # One module per pack file: rendering another checkout uses its own policies.
+    name = "_render_policies_" + str(abs(hash(os.path.realpath(path))))
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return list(module.POLICIES)
+
+
+def stack_levels(program_dir: str, stack: str) -> dict[str, str]:
+    """``policy -> level`` overrides for ``stack`` (empty when it has no settings file)."""
+    path = os.path.join(program_dir, POLICY_DIR, "stacks", f"{stack}.json")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise PolicyConfigError(f"{path}: not a JSON policy settings file: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PolicyConfigError(f"{path}: must be an object of policy name -> settings")
+    levels = {}
+    for policy, settings in raw.items():
+        level = settings.get("enforcementLevel") if isinstance(settings, dict) else settings
+        if level is None and isinstance(settings, dict):
+            continue  # settings without a level: the policy's own
+        if level not in _LEVELS:
+            raise PolicyConfigError(f"{path}: {policy}: enforcementLevel must be one of {', '.join(_LEVELS)}")
+        levels[policy] = level
+    return levels
+
+
+def check(policies: list[Any], resources: list[Registration], levels: dict[str, str]) -> list[Violation]:
+    """Every violation of ``policies`` by ``resources`` (policies disabled by ``levels`` skipped)."""
+    from pulumi_policy import (  # noqa: PLC0415 - only when the program has a pack
+        PolicyCustomTimeouts,
+        PolicyResource,
+        PolicyResourceOptions,
+        ResourceValidationArgs,
+        ResourceValidationPolicy,
+        StackValidationArgs,
+    )
+
+    def options(r: Registration) -> Any:
+        return PolicyResourceOptions(
+            protect=r.protect, ignore_changes=list(r.ignore_changes), delete_before_replace=None, aliases=[],
+            custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=r.parent,
+        )
+
+    found: list[Violation] = []
+    by_urn = {r.urn: r for r in resources}
+    stack_resources: dict[str, Any] = {}
+    for r in resources:
+        stack_resources[r.urn] = PolicyResource(r.type, r.inputs, r.urn, r.name, options(r), None, None, [], {})
+    for r in resources:
+        res = stack_resources[r.urn]
+        res.parent = stack_resources.get(r.parent or "")
+        res.dependencies = [stack_resources[u] for u in r.depends_on if u in stack_resources]
+        res.property_dependencies = {p: [stack_resources[u] for u in us if u in stack_resources] for p, us in r.property_dependencies.items()}
+
+    resource_args = [(r, ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, options(r), None)) for r in resources]
+    for policy in policies:
+        level = levels.get(policy.name) or levels.get("all") or (policy.enforcement_level.value if policy.enforcement_level else "advisory")
+        if level == "disabled":
+            continue
+        level = "mandatory" if level in ("mandatory", "remediate") else "advisory"
+
+        def report(message: str, urn: Optional[str] = None, _policy: Any = policy, _level: str = level, _default: Any = None) -> None:
+            target = by_urn.get(urn or "") or _default
+            found.append(Violation(_policy.name, _level, message, urn or (target.urn if target else None),
+                                   target.type if target else None, target.name if target else None))
+
+        if isinstance(policy, ResourceValidationPolicy):
+            for r, args in resource_args:
+                _call(policy.validate, args, lambda m, u=None, _r=r: report(m, u, _default=_r))
+        else:
+            _call(policy.validate, StackValidationArgs(list(stack_resources.values())), report)
+    return found
+
+
+def _call(validate: Any, args: Any, report: Any) -> None:
+    result = validate(args, report)
+    if inspect.isawaitable(result):
+        import asyncio  # noqa: PLC0415
+
+        asyncio.run(_await(result))
+
+
+async def _await(awaitable: Any) -> None:
+    await awaitable
