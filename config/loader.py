@@ -65,11 +65,37 @@ def _plaintext_credentials(value: Any, path: str) -> typing.Iterator[Problem]:
                             "`pulumi config set --secret alicloud:accessKey` (or use RRSA); stack config is not a secret store")
 
 
+# Provider settings that are credentials: in a stack file they must be `secure:`.
+_PROVIDER_CREDENTIALS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken", "kubernetes:kubeconfig")
+
+
+def _plaintext_provider_credentials() -> list[Problem]:
+    from pulumi.runtime import config as runtime_config
+
+    problems = []
+    for key in _PROVIDER_CREDENTIALS:
+        value = runtime_config.get_config(key)
+        if value is None or runtime_config.is_config_secret(key):
+            continue
+        if key == "kubernetes:kubeconfig" and not re.search(r"apiVersion|clusters|client-key|token", str(value)):
+            continue  # a path to a kubeconfig file, not its contents
+        problems.append(Problem(key, "holds credentials in plain text in the stack file: remove it, rotate them, and set it "
+                                     f"with `pulumi config set --secret {key}`"))
+    return problems
+
+
 def load(base_dir: str = ".") -> Settings:
     """The current stack's settings, read through ``pulumi.Config``."""
     cfg = pulumi.Config(PROJECT)
-    raw = {key: cfg.get_object(key) for key in _project_keys()}
-    return from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
+    problems = _plaintext_provider_credentials()
+    try:
+        raw = {key: cfg.get_object(key) for key in _project_keys()}
+        settings = from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
+    except ConfigError as exc:
+        raise ConfigError(problems + list(exc.problems)) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
 
 
 def _project_keys() -> list[str]:
@@ -130,9 +156,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
+def _got(value: Any) -> str:
+    """What the user gave, for numbers and booleans only: text may be a pasted secret and is never repeated."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float)):
+        return f" (got {_shown(value)})"
+    return ""
+
+
 def _message(error: Any) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    got = f" (got {_shown(value)})" if not isinstance(value, (dict, list)) else ""
+    got = _got(value)
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     if kind == "literal_error":
