@@ -252,3 +252,12 @@ def test_stack_settings_file_is_checked(tmp_path, program, capsys):
     os.symlink(prog_policy, prog / "policy")
     assert main(["dev", "--out", str(tmp_path / "out"), "--dir", str(prog)]) == 2
     assert "enforcementLevel must be one of" in capsys.readouterr().err
+
+
+def test_every_stack_has_policy_settings_for_the_workflow():
+    """The real-preview job passes policy/stacks/<stack>.json to the CLI: each stack needs one."""
+    stacks = {f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml"}
+    settings = {f[: -len(".json")] for f in os.listdir(os.path.join(ROOT, "policy", "stacks"))}
+    assert stacks <= settings
+    for stack in stacks:
+        json.load(open(os.path.join(ROOT, "policy", "stacks", f"{stack}.json")))
