@@ -60,3 +60,14 @@ def mocks():
     recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="elastic-inference", stack="test", preview=False)
     return recording
+
+
+PROGRAM_ENTRIES = ("Pulumi.yaml", "__main__.py", "config", "components", "policy")
+
+
+def link_program(dest, entries=PROGRAM_ENTRIES):
+    """A directory holding this program (links to its files), for stack files a test writes."""
+    os.makedirs(dest, exist_ok=True)
+    for entry in entries:
+        os.symlink(os.path.join(ROOT, entry), os.path.join(dest, entry))
+    return dest

@@ -9,7 +9,7 @@ import yaml
 
 import render.engine as engine
 from render.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, link_program
 
 DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]
 PLANTED = "PLANTED-SECRET-7f3c9a"
@@ -89,11 +89,7 @@ def test_at_least_30_hostile_configs():
 
 @pytest.fixture
 def program(tmp_path):
-    prog = tmp_path / "program"
-    prog.mkdir()
-    for entry in ("Pulumi.yaml", "__main__.py", "config", "components", "policy"):
-        os.symlink(os.path.join(ROOT, entry), prog / entry)
-    return prog
+    return link_program(tmp_path / "program")
 
 
 def rejected(tmp_path, program, capsys, stack_text):

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from render.cli import render
-from tests.conftest import ROOT
+from tests.conftest import link_program
 
 GPU_SPECS = ["ecs.gn6i-c4g1.xlarge", "ecs.gn7i-c8g1.2xlarge"]
 CPU_SPECS = ["ecs.c6.xlarge", "ecs.g6.2xlarge"]
@@ -69,9 +69,7 @@ def stacks(draw):
     return config
 
 
-PROGRAM = tempfile.mkdtemp(prefix="invariants-")
-for entry in ("Pulumi.yaml", "__main__.py", "config", "components", "policy"):
-    os.symlink(os.path.join(ROOT, entry), os.path.join(PROGRAM, entry))
+PROGRAM = link_program(tempfile.mkdtemp(prefix="invariants-"))
 
 
 def rendered(config):

@@ -11,7 +11,7 @@ from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOp
 
 from policy import policies as P
 from render.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, link_program
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 DEP, PV, ING, HPA = (
@@ -197,10 +197,7 @@ def test_every_policy_is_named_described_and_unique():
 
 @pytest.fixture
 def program(tmp_path):
-    prog = tmp_path / "program"
-    prog.mkdir()
-    for entry in ("Pulumi.yaml", "__main__.py", "config", "components", "policy"):
-        os.symlink(os.path.join(ROOT, entry), prog / entry)
+    prog = link_program(tmp_path / "program")
 
     def write(stack, config):
         (prog / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
