@@ -9,6 +9,8 @@ from typing import Iterator
 from .errors import Problem
 from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
 
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+_IPV4 = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
 # ECS/ECI instance families with NVIDIA GPUs: gn6i, gn7i, vgn6i, sgn7i, ebmgn7e ...
 _GPU_FAMILY = re.compile(r"^ecs\.[a-z]*gn[0-9][a-z0-9-]*\.", re.IGNORECASE)
 
@@ -44,8 +46,11 @@ def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
         yield Problem("modelStore.kmsKeyId", "an existing bucket (create: false) keeps its own encryption; remove kmsKeyId")
     if store.upload_dir is not None:
         path = os.path.join(base_dir, store.upload_dir)
-        if not os.path.isdir(path):
-            yield Problem("modelStore.uploadDir", f"{store.upload_dir!r} is not a directory (paths are relative to the project directory)")
+        root = os.path.realpath(base_dir)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            yield Problem("modelStore.uploadDir", "must be inside the project directory (every file under it is uploaded to the bucket)")
+        elif not os.path.isdir(path):
+            yield Problem("modelStore.uploadDir", "is not a directory (paths are relative to the project directory)")
 
 
 def _node_pool(s: Settings) -> Iterator[Problem]:
@@ -75,6 +80,14 @@ def _services(s: Settings) -> Iterator[Problem]:
         at = f"services.{name}"
         mode = svc.placement.mode
         scaling = svc.autoscaling
+
+        if svc.namespace in SYSTEM_NAMESPACES:
+            yield Problem(f"{at}.namespace", f"'{svc.namespace}' is a system namespace: put an internet-facing model server in its own")
+        if svc.ingress is not None:
+            if _IPV4.match(svc.ingress.host):
+                yield Problem(f"{at}.ingress.host", "must be a DNS name, not an IP address (Kubernetes rejects IP hosts in an Ingress)")
+            if any(part in (".", "..") for part in svc.ingress.path.split("/")) or "//" in svc.ingress.path:
+                yield Problem(f"{at}.ingress.path", "must not contain '.', '..' or empty segments")
 
         if scaling.min_replicas > scaling.max_replicas:
             yield Problem(f"{at}.autoscaling.maxReplicas", f"must be >= minReplicas ({scaling.min_replicas})")

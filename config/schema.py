@@ -250,8 +250,8 @@ class Ingress(_Section):
 
 
 class NetworkPolicy(_Section):
-    # ACK runs the NGINX ingress controller in kube-system. Empty: no NetworkPolicy.
-    allow_from_namespaces: list[Namespace] = Field(default=["kube-system"], max_length=20)
+    # ACK runs the NGINX ingress controller in kube-system. There is always a NetworkPolicy.
+    allow_from_namespaces: list[Namespace] = Field(default=["kube-system"], min_length=1, max_length=20)
 
 
 class Service(_Section):

@@ -79,6 +79,11 @@ CASES = [
     ("tls-secret-invalid", mutate(**{SVC + "/ingress/tlsSecret": "My Secret"}), "services.bert.ingress.tlsSecret"),
     ("node-pool-negative", mutate(**{P + "nodePool": {"maxSize": -5, "instanceTypes": ["ecs.gn6i-c4g1.xlarge"]}}), "nodePool.maxSize"),
     ("region-injection", mutate(**{"alicloud:region": "cn-beijing; x"}), "alicloud:region"),
+    ("namespace-kube-system", mutate(**{SVC + "/namespace": "kube-system"}), "services.bert.namespace"),
+    ("host-ip-address", mutate(**{SVC + "/ingress/host": "10.0.0.1"}), "services.bert.ingress.host"),
+    ("path-dotdot", mutate(**{SVC + "/ingress/path": "/api/../admin"}), "services.bert.ingress.path"),
+    ("upload-dir-outside", mutate(**{P + "modelStore/uploadDir": "../../etc"}), "modelStore.uploadDir"),
+    ("upload-dir-absolute", mutate(**{P + "modelStore/uploadDir": "/etc"}), "modelStore.uploadDir"),
     ("secure-value-where-text-belongs", mutate(**{SVC + "/ingress/host": {"secure": "v1:" + PLANTED}}), "services.bert.ingress.host"),
 ]
 

@@ -258,3 +258,18 @@ def test_every_stack_has_policy_settings_for_the_workflow():
     assert stacks <= settings
     for stack in stacks:
         json.load(open(os.path.join(ROOT, "policy", "stacks", f"{stack}.json")))
+
+
+def test_the_cli_entry_point_builds_the_pack_from_these_policies():
+    """policy/__main__.py is what `pulumi preview --policy-pack policy` runs; it is compiled here, not run
+    (a PolicyPack serves gRPC and blocks)."""
+    import ast
+
+    source = open(os.path.join(ROOT, "policy", "__main__.py")).read()
+    tree = ast.parse(source)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "PolicyPack"]
+    (call,) = calls
+    assert {k.arg: ast.unparse(k.value) for k in call.keywords} == {"name": "'elastic-inference'", "policies": "POLICIES"}
+    config = yaml.safe_load(open(os.path.join(ROOT, "policy", "PulumiPolicy.yaml")))
+    assert config["runtime"]["name"] == "python"
+    assert "pulumi-policy==" in open(os.path.join(ROOT, "policy", "requirements.txt")).read()
