@@ -179,6 +179,10 @@ def _validate(args: ModelStoreArgs) -> None:
         raise ValueError("ModelStoreArgs.kms_key_id is only used with encryption='KMS'")
     if not args.read_prefixes:
         raise ValueError("ModelStoreArgs.read_prefixes must list at least one model prefix the cluster may read")
+    length = len(read_policy_document(args.bucket, args.read_prefixes))
+    if length > MAX_POLICY_LENGTH:
+        raise ValueError(f"ModelStoreArgs.read_prefixes: the read-only RAM policy would be {length} characters, over RAM's "
+                         f"{MAX_POLICY_LENGTH}; keep the models under fewer prefixes")
     for prefix in args.read_prefixes:
         if not prefix or prefix.startswith("/") or ".." in prefix.split("/"):
             raise ValueError(f"ModelStoreArgs.read_prefixes: {prefix!r} must be a relative key prefix without '..'")
@@ -203,7 +207,11 @@ def read_policy_document(bucket: str, prefixes: Sequence[str]) -> str:
         },
         {"Effect": "Allow", "Action": ["oss:GetBucketInfo"], "Resource": [f"acs:oss:*:*:{bucket}"]},
     ]
-    return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True)
+    return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True, separators=(",", ":"))
+
+
+# RAM: a custom policy document holds at most 6,144 characters.
+MAX_POLICY_LENGTH = 6144
 
 
 def rrsa_trust_document(account_id: str, cluster_id: str) -> str:

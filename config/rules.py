@@ -6,6 +6,8 @@ import os
 import re
 from typing import Iterator
 
+from components.model_store import MAX_POLICY_LENGTH, read_policy_document
+
 from .errors import Problem
 from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
 
@@ -44,6 +46,11 @@ def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
         yield Problem("modelStore.kmsKeyId", "only used with encryption: KMS; remove it or set encryption: KMS")
     if store.kms_key_id is not None and not store.create:
         yield Problem("modelStore.kmsKeyId", "an existing bucket (create: false) keeps its own encryption; remove kmsKeyId")
+    prefixes = {svc.model.path for svc in s.services.values()}
+    policy_length = len(read_policy_document(store.bucket, sorted(prefixes)))
+    if policy_length > MAX_POLICY_LENGTH:
+        yield Problem("services", f"{len(prefixes)} distinct model paths make a read-only RAM policy of {policy_length} characters, "
+                                  f"over RAM's {MAX_POLICY_LENGTH}: keep models under shared prefixes (model.path) or split the stack")
     if store.upload_dir is not None:
         path = os.path.join(base_dir, store.upload_dir)
         root = os.path.realpath(base_dir)

@@ -32,6 +32,12 @@ def mutate(**edits):
     return config
 
 
+def many_models(count):
+    bert = DEV[P + "services"]["bert"]
+    return {f"m{i:03d}": {**bert, "model": {"path": f"team-{i:03d}/models/model-number-{i:03d}"},
+                          "ingress": {"host": f"m{i:03d}.dev.example.com", "path": "/"}} for i in range(count)}
+
+
 SVC = P + "services/bert"
 CASES = [
     # (id, config, the key path the error must name)
@@ -84,6 +90,7 @@ CASES = [
     ("path-dotdot", mutate(**{SVC + "/ingress/path": "/api/../admin"}), "services.bert.ingress.path"),
     ("upload-dir-outside", mutate(**{P + "modelStore/uploadDir": "../../etc"}), "modelStore.uploadDir"),
     ("upload-dir-absolute", mutate(**{P + "modelStore/uploadDir": "/etc"}), "modelStore.uploadDir"),
+    ("ram-policy-too-long", mutate(**{P + "services": many_models(60)}), "services"),
     ("secure-value-where-text-belongs", mutate(**{SVC + "/ingress/host": {"secure": "v1:" + PLANTED}}), "services.bert.ingress.host"),
 ]
 
