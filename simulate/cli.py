@@ -1,0 +1,82 @@
+"""``python -m simulate STACK --service NAME --trace FILE|step|spike|diurnal [--out DIR] [--compare OTHER_STACK]``.
+
+Exit codes: 0 simulated; 2 unusable input (stack, service, trace, prices or
+assumptions), with one line saying which and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+from . import build, report, traces
+from .model import simulate, summarize
+
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+def _trace(spec: str, model, duration: Optional[int]) -> list[float]:
+    if os.path.exists(spec) or spec not in traces.SHAPES:
+        return traces.from_csv(spec, duration)
+    target = model.hpa.target_milli / 1000 if model.hpa else model.replica_capacity_qps / 1.5
+    low_replicas = model.hpa.min_replicas if model.hpa else model.fixed_replicas
+    high_replicas = model.hpa.max_replicas if model.hpa else model.fixed_replicas
+    # Low: under the scale-out threshold of the minimum; high: 80% of the maximum's target load.
+    return traces.shape(spec, 0.5 * target * low_replicas, 0.8 * target * high_replicas, duration)
+
+
+def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration):
+    settings, objects = build.rendered_stack(program_dir, stack)
+    model = build.service_model(settings, objects, service, prices, assumed)
+    qps = _trace(trace_spec, model, duration)
+    timeline = simulate(model, qps)
+    return model, timeline, summarize(model, timeline, prices.get("currency", ""))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--service", required=True, help="the service (a key of elastic-inference:services)")
+    parser.add_argument("--trace", required=True, help="a CSV of `t_seconds,qps`, or step | spike | diurnal")
+    parser.add_argument("--out", help="output directory (default build/simulate/STACK-SERVICE)")
+    parser.add_argument("--compare", metavar="OTHER_STACK", help="also simulate the same service of another stack, side by side")
+    parser.add_argument("--prices", default=build.DEFAULT_PRICES, help="hourly prices (default: simulate/prices.yaml, example figures)")
+    parser.add_argument("--assumptions", help="overrides of simulate/assumptions.yaml (delays, replica capacity)")
+    parser.add_argument("--duration", type=int, help="seconds to simulate (default: the trace's length)")
+    parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")
+    parser.add_argument("--no-plot", action="store_true", help="skip timeline.png")
+    args = parser.parse_args(argv)
+    out = args.out or os.path.join("build", "simulate", f"{args.stack}-{args.service}")
+    try:
+        prices = build.load_yaml(args.prices, "prices file")
+        assumed = build.assumptions(args.assumptions)
+        runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration))]
+        if args.compare:
+            runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration)))
+    except (build.SimulationInputError, traces.TraceError, LookupError, KeyError, ValueError) as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+
+    report.ensure_dir(out)
+    (label, _, timeline, summary) = runs[0]
+    report.write_timeline(os.path.join(out, "timeline.csv"), timeline)
+    if len(runs) == 1:
+        report.write_summary(os.path.join(out, "summary.json"), summary)
+    else:
+        other_label, _, other_timeline, other_summary = runs[1]
+        report.write_timeline(os.path.join(out, f"timeline.{other_label}.csv"), other_timeline)
+        report.write_summary(os.path.join(out, "summary.json"), {**summary, "compare": {"stack": other_label, **other_summary}})
+        table = report.comparison_table([(label, summary), (other_label, other_summary)])
+        with open(os.path.join(out, "comparison.md"), "w", encoding="utf-8") as fh:
+            fh.write(table)
+        print(table)
+    if not args.no_plot:
+        report.plot(os.path.join(out, "timeline.png"), [(f"{lab} / {args.service}", tl, sm) for lab, _, tl, sm in runs],
+                    f"{args.service}: trace {os.path.basename(args.trace)}")
+    for lab, _, _, sm in runs:
+        print(f"{lab}/{args.service}: served {sm['served_fraction'] * 100:.2f}%, turned away {sm['requests_turned_away']:,} requests, "
+              f"replicas {sm['replicas']['min']}-{sm['replicas']['max']}, cost {sm['cost']:,.2f} {sm['currency']}")
+    print(f"Wrote {out}/timeline.csv, summary.json" + ("" if args.no_plot else ", timeline.png"))
+    return EXIT_OK

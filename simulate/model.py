@@ -1,0 +1,311 @@
+"""The second-by-second model of one service: metric pipeline, HPA, capacity, serving and cost."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from .hpa import HpaController, HpaSpec
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Where replicas go, in order: the ECS node pool, or ECI (with an optional cap, and spot)."""
+
+    kind: str  # "ecs" | "eci"
+    max: Optional[int] = None
+    spot: bool = False
+
+
+@dataclass(frozen=True)
+class Pool:
+    min_size: int
+    max_size: int
+    can_grow: bool
+    """False for ecs-then-eci: without the wait-for-ECS label, overflow goes to ECI and
+    the cluster autoscaler sees no pending pod to grow the pool for."""
+    node_price_on_demand: float
+    node_price_spot: float
+    on_demand_base: int
+    on_demand_percentage: int
+    spot: bool
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    name: str
+    hpa: Optional[HpaSpec]
+    """None: autoscaling disabled, a fixed ``fixed_replicas``."""
+    fixed_replicas: int
+    units: tuple[Unit, ...]
+    pool: Optional[Pool]
+    replica_capacity_qps: float
+    eci_price_on_demand: float
+    eci_price_spot: float
+    # delays (seconds)
+    query_period: int = 15
+    ingest_delay: int = 5
+    sync_period: int = 15
+    model_load: int = 30
+    node_scale_out: int = 180
+    ecs_pod_start: int = 60
+    pods_per_node: int = 1
+    node_scale_in: int = 600
+    eci_pod_start: int = 40
+
+
+@dataclass
+class Timeline:
+    t: list[int] = field(default_factory=list)
+    qps: list[float] = field(default_factory=list)
+    metric: list[float] = field(default_factory=list)
+    desired_replicas: list[int] = field(default_factory=list)
+    ready_replicas: list[int] = field(default_factory=list)
+    capacity_qps: list[float] = field(default_factory=list)
+    served_qps: list[float] = field(default_factory=list)
+    dropped_qps: list[float] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+
+    COLUMNS = ("t", "qps", "metric", "desired_replicas", "ready_replicas", "capacity_qps", "served_qps", "dropped_qps", "cost")
+
+
+@dataclass
+class _Pod:
+    id: int
+    unit: int
+    created: int
+    ready_at: Optional[int]
+    node: Optional["_Node"] = None
+
+
+@dataclass
+class _Node:
+    ready_at: int
+    pods: int = 0
+    empty_since: Optional[int] = 0
+
+
+class Simulation:
+    """State of one service over time. ``run`` drives it second by second."""
+
+    def __init__(self, model: ServiceModel, initial_qps: float):
+        self.m = model
+        self.hpa = HpaController(model.hpa) if model.hpa else None
+        self.pods: list[_Pod] = []
+        self.nodes: list[_Node] = []
+        self.ready = 0
+        self._heap: list[tuple[int, int]] = []
+        self._next_id = 0
+        self.replica_seconds = 0
+        if model.pool is not None:
+            self.nodes = [_Node(ready_at=0) for _ in range(model.pool.min_size)]
+        start = model.hpa.min_replicas if model.hpa else model.fixed_replicas
+        if model.hpa and initial_qps > 0:
+            wanted = math.ceil(initial_qps * 1000 / model.hpa.target_milli)
+            start = min(max(start, wanted), model.hpa.max_replicas)
+        self.spec_replicas = start
+        self._add_pods(start, now=0, ready_now=True)
+
+    # -- placement --------------------------------------------------------------------------
+
+    def _unit_count(self, index: int) -> int:
+        return sum(1 for p in self.pods if p.unit == index)
+
+    def _ecs_slot(self, now: int) -> Optional[_Node]:
+        """A node with room (the earliest ready first); or a new node if the pool may grow; else None."""
+        pool = self.m.pool
+        assert pool is not None
+        free = [n for n in self.nodes if n.pods < self.m.pods_per_node]
+        if free:
+            return min(free, key=lambda n: n.ready_at)
+        if pool.can_grow and len(self.nodes) < pool.max_size:
+            node = _Node(ready_at=now + self.m.node_scale_out, empty_since=None)
+            self.nodes.append(node)
+            return node
+        return None
+
+    def _add_pods(self, count: int, now: int, ready_now: bool = False) -> None:
+        for _ in range(count):
+            pod = _Pod(self._next_id, unit=-1, created=now, ready_at=None)
+            self._next_id += 1
+            for index, unit in enumerate(self.m.units):
+                if unit.kind == "ecs":
+                    node = self._ecs_slot(now)
+                    if node is None:
+                        continue
+                    node.pods += 1
+                    node.empty_since = None
+                    pod.node, pod.unit = node, index
+                    pod.ready_at = now if ready_now else max(now, node.ready_at) + self.m.ecs_pod_start + self.m.model_load
+                    break
+                if unit.max is None or self._unit_count(index) < unit.max:
+                    pod.unit = index
+                    pod.ready_at = now if ready_now else now + self.m.eci_pod_start + self.m.model_load
+                    break
+            self.pods.append(pod)  # unplaced pods stay Pending (unit -1): they count in status.replicas
+            if pod.ready_at is not None:
+                if pod.ready_at <= now:
+                    self.ready += 1
+                else:
+                    heapq.heappush(self._heap, (pod.ready_at, pod.id))
+
+    def _remove_pods(self, count: int, now: int) -> None:
+        """A ReplicaSet deletes unscheduled, then not-ready pods first; a ResourcePolicy empties later units first."""
+
+        def rank(p: _Pod) -> tuple:
+            placed = p.unit >= 0
+            is_ready = p.ready_at is not None and p.ready_at <= now
+            return (placed, is_ready, -p.unit, -p.created)
+
+        victims = sorted(self.pods, key=rank)[:count]
+        gone = {p.id for p in victims}
+        for p in victims:
+            if p.ready_at is not None and p.ready_at <= now:
+                self.ready -= 1
+            if p.node is not None:
+                p.node.pods -= 1
+                if p.node.pods == 0:
+                    p.node.empty_since = now
+        self.pods = [p for p in self.pods if p.id not in gone]
+        self._place_pending(now)
+
+    def _place_pending(self, now: int) -> None:
+        pending = [p for p in self.pods if p.unit < 0]
+        if pending:
+            self.pods = [p for p in self.pods if p.unit >= 0]
+            self._add_pods(len(pending), now)
+
+    # -- cost -------------------------------------------------------------------------------
+
+    def cost_rate(self) -> float:
+        """Currency per second at this moment."""
+        rate = 0.0
+        pool = self.m.pool
+        if pool is not None and self.nodes:
+            n = len(self.nodes)
+            base = min(n, pool.on_demand_base)
+            on_demand = base + (math.ceil((n - base) * pool.on_demand_percentage / 100) if pool.spot else n - base)
+            rate += on_demand * pool.node_price_on_demand + (n - on_demand) * pool.node_price_spot
+        for p in self.pods:
+            if p.unit >= 0 and self.m.units[p.unit].kind == "eci":
+                rate += self.m.eci_price_spot if self.m.units[p.unit].spot else self.m.eci_price_on_demand
+        return rate / 3600.0
+
+    # -- the clock --------------------------------------------------------------------------
+
+    def run(self, qps: Sequence[float]) -> Timeline:
+        m = self.m
+        out = Timeline()
+        prefix = [0.0]
+        for value in qps:
+            prefix.append(prefix[-1] + value)
+        first = qps[0] if qps else 0.0
+
+        def window_mean(end: int, length: int) -> float:
+            # Mean QPS over [end - length, end); seconds before the trace are at its first value.
+            start = end - length
+            before = max(0, -start)
+            start, end = max(0, start), max(0, min(end, len(qps)))
+            total = prefix[end] - prefix[start] + before * first
+            return total / length
+
+        metric = window_mean(0, m.query_period)
+        cost = 0.0
+        rate = self.cost_rate()
+        for t, offered in enumerate(qps):
+            changed = False
+            while self._heap and self._heap[0][0] <= t:
+                _, pod_id = heapq.heappop(self._heap)
+                if any(p.id == pod_id for p in self.pods):
+                    self.ready += 1
+            if self.hpa is not None and t % m.sync_period == 0 and t > 0:
+                metric = window_mean(t - m.ingest_delay, m.query_period)
+                desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), int(round(metric * 1000)))
+                if desired > self.spec_replicas:
+                    self._add_pods(desired - self.spec_replicas, t)
+                    changed = True
+                elif desired < self.spec_replicas:
+                    self._remove_pods(self.spec_replicas - desired, t)
+                    changed = True
+                self.spec_replicas = desired
+            if m.pool is not None and t % m.sync_period == 0:
+                changed |= self._scale_in_nodes(t)
+            if changed:
+                rate = self.cost_rate()
+            capacity = self.ready * m.replica_capacity_qps
+            served = min(offered, capacity)
+            cost += rate
+            self.replica_seconds += len(self.pods)
+            out.t.append(t)
+            out.qps.append(offered)
+            out.metric.append(metric)
+            out.desired_replicas.append(self.spec_replicas)
+            out.ready_replicas.append(self.ready)
+            out.capacity_qps.append(capacity)
+            out.served_qps.append(served)
+            out.dropped_qps.append(offered - served)
+            out.cost.append(cost)
+        return out
+
+    def _scale_in_nodes(self, now: int) -> bool:
+        pool = self.m.pool
+        assert pool is not None
+        removable = [n for n in self.nodes if n.pods == 0 and n.empty_since is not None and now - n.empty_since >= self.m.node_scale_in]
+        removed = False
+        for node in removable:
+            if len(self.nodes) <= pool.min_size:
+                break
+            self.nodes.remove(node)
+            removed = True
+        return removed
+
+
+def simulate(model: ServiceModel, qps: Sequence[float]) -> Timeline:
+    return Simulation(model, qps[0] if qps else 0.0).run(qps)
+
+
+def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[str, Any]:
+    offered = sum(timeline.qps)
+    served = sum(timeline.served_qps)
+    dropped = offered - served
+    episodes = []
+    start: Optional[int] = None
+    lost = 0.0
+    for t, d in zip(timeline.t, timeline.dropped_qps):
+        if d > 1e-9 and start is None:
+            start, lost = t, 0.0
+        if start is not None:
+            lost += d
+            if d <= 1e-9:
+                episodes.append({"start_seconds": start, "seconds_to_capacity": t - start, "requests_turned_away": round(lost)})
+                start = None
+    if start is not None:
+        episodes.append({"start_seconds": start, "seconds_to_capacity": None, "requests_turned_away": round(lost)})
+    seconds = len(timeline.t)
+    replica_hours = sum(timeline.ready_replicas) / 3600.0
+    total_cost = timeline.cost[-1] if timeline.cost else 0.0
+    return {
+        "service": model.name,
+        "seconds": seconds,
+        "requests": round(offered),
+        "requests_served": round(served),
+        "requests_turned_away": round(dropped),
+        "served_fraction": round(served / offered, 6) if offered else 1.0,
+        "rises": episodes,
+        "max_seconds_to_capacity": max((e["seconds_to_capacity"] or seconds for e in episodes), default=0),
+        "replicas": {"min": min(timeline.desired_replicas), "max": max(timeline.desired_replicas)},
+        "ready_replica_hours": round(replica_hours, 3),
+        "cost": round(total_cost, 2),
+        "currency": currency,
+        "cost_per_hour": round(total_cost / (seconds / 3600.0), 3) if seconds else 0.0,
+        "cost_per_million_requests": round(total_cost / (served / 1e6), 3) if served else None,
+    }
+
+
+def price_of(prices: Mapping[str, Any], instance_type: str) -> Mapping[str, float]:
+    try:
+        return prices["instance_types"][instance_type]
+    except KeyError:
+        raise LookupError(f"no price for {instance_type} in the prices file: add it under instance_types") from None

@@ -1,0 +1,70 @@
+"""Traffic traces: a CSV file (``t_seconds,qps``) or a built-in shape sized to the service."""
+
+from __future__ import annotations
+
+import csv
+import math
+from typing import Optional
+
+SHAPES = ("step", "spike", "diurnal")
+
+
+class TraceError(ValueError):
+    pass
+
+
+def from_csv(path: str, duration: Optional[int] = None) -> list[float]:
+    """Per-second QPS from rows ``t_seconds,qps``: each value holds until the next row's time."""
+    points: list[tuple[int, float]] = []
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read the trace: {exc.strerror}") from None
+    for number, row in enumerate(rows, start=1):
+        if not row or row[0].strip().startswith("#"):
+            continue
+        if number == 1 and row[0].strip() == "t_seconds":
+            continue
+        try:
+            t, qps = int(float(row[0])), float(row[1])
+        except (ValueError, IndexError):
+            raise TraceError(f"{path}:{number}: expected `t_seconds,qps` numbers") from None
+        if t < 0 or qps < 0 or not math.isfinite(qps):
+            raise TraceError(f"{path}:{number}: t_seconds and qps must be >= 0")
+        if points and t <= points[-1][0]:
+            raise TraceError(f"{path}:{number}: t_seconds must increase")
+        points.append((t, qps))
+    if not points:
+        raise TraceError(f"{path}: no `t_seconds,qps` rows")
+    end = duration or points[-1][0] + 1
+    series = [0.0] * end
+    for i, (t, qps) in enumerate(points):
+        stop = points[i + 1][0] if i + 1 < len(points) else end
+        for s in range(t, min(stop, end)):
+            series[s] = qps
+    first = points[0][1]
+    for s in range(min(points[0][0], end)):
+        series[s] = first
+    return series
+
+
+def shape(name: str, low: float, high: float, duration: Optional[int] = None) -> list[float]:
+    """A built-in trace between ``low`` and ``high`` QPS.
+
+    step: the seed's stress test: 5 min low, 20 min high, 15 min low.
+    spike: 10 min low, a 2 min spike at 1.2 x high, 18 min low.
+    diurnal: one day, a smooth day/night curve from low (04:00) to high (16:00).
+    """
+    if name == "step":
+        series = [low] * 300 + [high] * 1200 + [low] * 900
+    elif name == "spike":
+        series = [low] * 600 + [1.2 * high] * 120 + [low] * 1080
+    elif name == "diurnal":
+        day = 86400
+        series = [low + (high - low) * (1 - math.cos(2 * math.pi * ((s / day) - 4 / 24))) / 2 for s in range(day)]
+    else:
+        raise TraceError(f"unknown trace shape {name!r}: use a CSV file or one of {', '.join(SHAPES)}")
+    if duration:
+        series = (series * (duration // len(series) + 1))[:duration]
+    return series

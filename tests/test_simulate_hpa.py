@@ -1,0 +1,199 @@
+"""The simulator's HPA against the documented Kubernetes algorithm.
+
+Sources (kubernetes/kubernetes):
+- K8S-CALC: pkg/controller/podautoscaler/replica_calculator.go, GetExternalPerPodMetricReplicas
+  (usage ratio against target x status replicas, tolerance, ceil).
+- K8S-FLAGS: kube-controller-manager flags --horizontal-pod-autoscaler-tolerance=0.1,
+  --horizontal-pod-autoscaler-downscale-stabilization=5m0s, --horizontal-pod-autoscaler-sync-period=15s.
+- K8S-RECONCILE: pkg/controller/podautoscaler/horizontal.go, reconcileAutoscaler (clamp to
+  max/min before metrics).
+- K8S-LEGACY: horizontal.go normalizeDesiredReplicas, stabilizeRecommendation,
+  convertDesiredReplicasWithRules, calculateScaleUpLimit (scaleUpLimitFactor 2, scaleUpLimitMinimum 4).
+- K8S-BEHAVIOR: horizontal.go stabilizeRecommendationWithBehaviors, convertDesiredReplicasWithBehaviorRate,
+  calculateScaleUpLimitWithScalingRules, calculateScaleDownLimitWithBehaviors, getReplicasChangePerPeriod,
+  storeScaleEvent.
+- K8S-DEFAULTS: pkg/apis/autoscaling/v2/defaults.go (behavior defaults when behavior is set:
+  scale up 4 pods or 100% per 15 s, Max, window 0; scale down 100% per 15 s, Max).
+- K8S-DOCS: https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/ (algorithm
+  details, stabilization window, scaling policies, default behavior).
+"""
+
+import pytest
+
+from simulate.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaController, HpaSpec, Policy, Rules, external_average_value_replicas, milli
+from simulate.model import Pool, ServiceModel, Unit, simulate
+
+TARGET = 10_000  # 10 QPS per replica, in milli
+
+
+def qps(value):
+    return int(value * 1000)
+
+
+def spec(lo=1, hi=100, up=None, down=None):
+    return HpaSpec(min_replicas=lo, max_replicas=hi, target_milli=TARGET, scale_up=up, scale_down=down)
+
+
+BEHAVIOR = dict(up=DEFAULT_SCALE_UP, down=DEFAULT_SCALE_DOWN)
+
+
+# -- the metric rule (K8S-CALC, K8S-FLAGS) --------------------------------------------------------
+
+
+def test_desired_is_ceil_of_total_over_target():
+    assert external_average_value_replicas(2, qps(45), TARGET) == 5  # ceil(45 / 10)
+    assert external_average_value_replicas(5, qps(20), TARGET) == 2
+
+
+@pytest.mark.parametrize("total, expect", [(qps(105), 10), (qps(95), 10), (qps(109), 10), (qps(111), 12), (qps(89), 9), (qps(110), 11)])
+def test_no_change_inside_the_10_percent_tolerance(total, expect):
+    # 10 replicas at target 10: ratios 1.05, 0.95, 1.09 stay (|1 - ratio| > 0.1 is required to act). Exactly
+    # 1.10 acts, as in the controller: in float64, 1.0 - 1.1 = -0.10000000000000009.
+    assert external_average_value_replicas(10, total, TARGET) == expect
+
+
+def test_tolerance_is_taken_against_status_replicas():
+    # The ratio uses status.replicas (pods that exist), not the spec.
+    hpa = HpaController(spec(**BEHAVIOR))
+    assert hpa.sync(15, current=10, status=10, metric_milli=qps(104)) == 10
+
+
+# -- clamps (K8S-RECONCILE) ---------------------------------------------------------------------
+
+
+def test_current_above_max_or_below_min_is_clamped_first():
+    hpa = HpaController(spec(lo=2, hi=5, **BEHAVIOR))
+    assert hpa.sync(15, current=8, status=8, metric_milli=qps(500)) == 5
+    assert hpa.sync(30, current=1, status=1, metric_milli=qps(0)) == 2
+
+
+def test_desired_clamped_to_min_and_max():
+    hpa = HpaController(spec(lo=3, hi=6, **BEHAVIOR))
+    assert hpa.sync(15, current=4, status=4, metric_milli=qps(500)) == 6
+    hpa = HpaController(spec(lo=3, hi=6, up=DEFAULT_SCALE_UP, down=Rules(0, "Max", (Policy("Percent", 100, 15),))))
+    assert hpa.sync(15, current=5, status=5, metric_milli=qps(1)) == 3
+
+
+def test_unreadable_metric_changes_nothing():
+    assert HpaController(spec(**BEHAVIOR)).sync(15, current=4, status=4, metric_milli=None) == 4
+
+
+# -- without behavior (K8S-LEGACY) --------------------------------------------------------------
+
+
+def test_no_behavior_scale_up_limited_to_twice_or_four():
+    hpa = HpaController(spec())
+    assert hpa.sync(15, 1, 1, qps(500)) == 4  # max(2 x 1, 4)
+    assert hpa.sync(30, 4, 4, qps(500)) == 8  # max(2 x 4, 4)
+    assert hpa.sync(45, 8, 8, qps(500)) == 16
+
+
+def test_no_behavior_scale_down_waits_300_seconds_for_the_highest_recommendation():
+    hpa = HpaController(spec())
+    assert hpa.sync(0, 10, 10, qps(100)) == 10
+    t = 15
+    while t < 300:
+        assert hpa.sync(t, 10, 10, qps(20)) == 10, t
+        t += 15
+    # The 10-replica sample of t=0 counts while it is not older than 300 s (Before(cutoff) is excluded only).
+    assert hpa.sync(300, 10, 10, qps(20)) == 10
+    assert hpa.sync(315, 10, 10, qps(20)) == 2  # no rate limit on the way down without behavior
+
+
+# -- with behavior (K8S-BEHAVIOR, K8S-DEFAULTS) -------------------------------------------------
+
+
+def test_default_behavior_scale_up_is_max_of_4_pods_and_100_percent_per_15s():
+    hpa = HpaController(spec(**BEHAVIOR))
+    assert hpa.sync(15, 2, 2, qps(500)) == 6  # max(2 + 4, 2 x 2)
+    assert hpa.sync(30, 6, 6, qps(500)) == 12  # the event at 15 is out of [15, 30): max(6 + 4, 12)
+    assert hpa.sync(45, 12, 12, qps(500)) == 24
+
+
+def test_select_policy_min_and_disabled():
+    up_min = Rules(0, "Min", (Policy("Pods", 4, 15), Policy("Percent", 100, 15)))
+    assert HpaController(spec(up=up_min, down=DEFAULT_SCALE_DOWN)).sync(15, 10, 10, qps(1000)) == 14  # min(14, 20)
+    off = Rules(0, "Disabled", ())
+    assert HpaController(spec(up=off, down=DEFAULT_SCALE_DOWN)).sync(15, 10, 10, qps(1000)) == 10
+
+
+def test_policy_period_counts_earlier_scale_events():
+    up = Rules(0, "Max", (Policy("Pods", 2, 60),))
+    hpa = HpaController(spec(up=up, down=DEFAULT_SCALE_DOWN))
+    assert hpa.sync(15, 1, 1, qps(1000)) == 3
+    assert hpa.sync(30, 3, 3, qps(1000)) == 3  # the period started at 1 replica: 1 + 2 already reached
+    assert hpa.sync(60, 3, 3, qps(1000)) == 3
+    assert hpa.sync(75, 3, 3, qps(1000)) == 5  # the event of t=15 is no longer after 75 - 60
+
+
+def test_scale_down_rate_and_window():
+    down = Rules(60, "Max", (Policy("Percent", 50, 60),))
+    hpa = HpaController(spec(up=DEFAULT_SCALE_UP, down=down))
+    assert hpa.sync(0, 16, 16, qps(160)) == 16
+    assert hpa.sync(15, 16, 16, qps(10)) == 16  # the 16 of t=0 is inside the 60 s window
+    assert hpa.sync(45, 16, 16, qps(10)) == 16
+    assert hpa.sync(60, 16, 16, qps(10)) == 8  # window passed (t=0 not after 60 - 60); 50% per 60 s
+    assert hpa.sync(75, 8, 8, qps(10)) == 8  # 8 removed within the last 60 s: the period started at 16
+    assert hpa.sync(105, 8, 8, qps(10)) == 8
+    assert hpa.sync(120, 8, 8, qps(10)) == 4  # the event of t=60 is not after 120 - 60: a new period from 8
+
+
+def test_scale_up_stabilization_takes_the_lowest_recent_recommendation():
+    up = Rules(30, "Max", (Policy("Percent", 900, 15),))
+    hpa = HpaController(spec(up=up, down=DEFAULT_SCALE_DOWN))
+    assert hpa.sync(0, 2, 2, qps(20)) == 2
+    assert hpa.sync(15, 2, 2, qps(100)) == 2  # lowest of {2 at t=0, 10}: stays
+    assert hpa.sync(30, 2, 2, qps(100)) == 10  # t=0 falls out of (30 - 30, 30]
+
+
+def test_behavior_rules_left_out_take_the_api_defaults():
+    manifest = {"spec": {"minReplicas": 1, "maxReplicas": 9,
+                         "metrics": [{"type": "External", "external": {"metric": {"name": "sls_ingress_qps"},
+                                                                       "target": {"type": "AverageValue", "averageValue": "10"}}}],
+                         "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}}
+    parsed = HpaSpec.from_manifest(manifest)
+    assert parsed.scale_up == DEFAULT_SCALE_UP
+    assert parsed.scale_down == Rules(60, "Max", (Policy("Percent", 100, 15),))
+    no_behavior = {"spec": {**manifest["spec"], "behavior": None}}
+    assert not HpaSpec.from_manifest(no_behavior).has_behavior
+
+
+def test_quantities_in_milli():
+    assert milli("10") == 10_000 and milli("500m") == 500 and milli(2.5) == 2500 and milli("1k") == 1_000_000
+
+
+# -- the whole model on a step ------------------------------------------------------------------
+
+
+def test_step_trace_replica_timeline():
+    """2 ECI replicas at target 10 QPS; the load steps from 10 to 160 QPS at t=300.
+    Metric: mean over 15 s, 5 s late. Syncs every 15 s with the default behavior."""
+    model = ServiceModel(
+        name="svc", hpa=spec(lo=2, hi=16, **BEHAVIOR), fixed_replicas=2, units=(Unit("eci"),), pool=None,
+        replica_capacity_qps=15, eci_price_on_demand=1.0, eci_price_spot=0.3,
+        query_period=15, ingest_delay=5, sync_period=15, eci_pod_start=40, model_load=30,
+    )
+    trace = [10.0] * 300 + [160.0] * 600
+    tl = simulate(model, trace)
+    # t=315: the window [295, 310) holds 5 s at 10 and 10 s at 160: mean 110 -> 11 wanted, limited to max(2 + 4, 4) = 6.
+    assert tl.metric[315] == pytest.approx(110)
+    assert tl.desired_replicas[314] == 2 and tl.desired_replicas[315] == 6
+    assert tl.desired_replicas[330] == 12 and tl.desired_replicas[345] == 16
+    # New ECI replicas are ready 40 + 30 s after creation.
+    assert tl.ready_replicas[384] == 2 and tl.ready_replicas[385] == 6 and tl.ready_replicas[415] == 16
+    assert tl.dropped_qps[320] == pytest.approx(160 - 2 * 15) and tl.dropped_qps[420] == 0
+    assert tl.cost[-1] > 0
+
+
+def test_ecs_pool_grows_after_the_node_scale_out_delay():
+    pool = Pool(min_size=1, max_size=3, can_grow=True, node_price_on_demand=10, node_price_spot=3,
+                on_demand_base=0, on_demand_percentage=0, spot=True)
+    model = ServiceModel(
+        name="svc", hpa=spec(lo=1, hi=3, **BEHAVIOR), fixed_replicas=1, units=(Unit("ecs"),), pool=pool,
+        replica_capacity_qps=15, eci_price_on_demand=1, eci_price_spot=1,
+        node_scale_out=180, ecs_pod_start=60, model_load=30, pods_per_node=1,
+    )
+    tl = simulate(model, [5.0] * 60 + [30.0] * 600)
+    # Desired 3 at the sync of t=90 (metric 30 -> 3); two new nodes ready at 270, the pods 90 s later.
+    first = tl.desired_replicas.index(3)
+    assert tl.ready_replicas[first + 180 + 90 - 1] == 1 and tl.ready_replicas[first + 180 + 90] == 3
