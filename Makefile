@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: render render-all test bench checkov clean
+.PHONY: render render-all test bench checkov loadtest-deps clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,25 @@ $(CHECKOV_VENV)/.installed:
 
 checkov: $(CHECKOV_VENV)/.installed
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -q
+# locust (the load test, loadtest/) is heavy: it lives in its own virtualenv too.
+LOAD_VENV ?= .venv-load
 
-# Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline.
+$(LOAD_VENV)/.installed: loadtest/requirements.txt
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOAD_VENV)/bin/python -m pip install --quiet -r loadtest/requirements.txt
+	touch $@
+
+loadtest-deps: $(LOAD_VENV)/.installed
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LOAD_VENV)/.installed
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov LOCUST=$(LOAD_VENV)/bin/locust $(PY) -m pytest -q
+
+# Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline,
+# and one simulated day of one service.
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.render_bench
+	$(PY) -m benchmarks.simulate_bench
 
 clean:
 	rm -rf build .pytest_cache

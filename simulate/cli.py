@@ -27,10 +27,11 @@ def _trace(spec: str, model, duration: Optional[int]) -> list[float]:
     return traces.shape(spec, 0.5 * target * low_replicas, 0.8 * target * high_replicas, duration)
 
 
-def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration):
+def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration, qps=None):
     settings, objects = build.rendered_stack(program_dir, stack)
     model = build.service_model(settings, objects, service, prices, assumed)
-    qps = _trace(trace_spec, model, duration)
+    if qps is None:
+        qps = _trace(trace_spec, model, duration)
     timeline = simulate(model, qps)
     return model, timeline, summarize(model, timeline, prices.get("currency", ""))
 
@@ -54,7 +55,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         assumed = build.assumptions(args.assumptions)
         runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration))]
         if args.compare:
-            runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration)))
+            # The same traffic for both: a built-in shape is sized from the first stack's service.
+            runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration,
+                                             qps=runs[0][2].qps)))
     except (build.SimulationInputError, traces.TraceError, LookupError, KeyError, ValueError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_INPUT

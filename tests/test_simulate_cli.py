@@ -29,6 +29,10 @@ def test_compare_two_stacks_side_by_side(tmp_path, capsys):
     assert (out / "timeline.staging.csv").exists() and (out / "timeline.png").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["compare"]["stack"] == "staging"
+    assert summary["compare"]["requests"] == summary["requests"]  # the same traffic for both
+    first = list(csv.DictReader(open(out / "timeline.csv")))
+    second = list(csv.DictReader(open(out / "timeline.staging.csv")))
+    assert [r["qps"] for r in first] == [r["qps"] for r in second]
 
 
 def test_csv_trace(tmp_path):
