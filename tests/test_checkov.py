@@ -12,7 +12,7 @@ from render.cli import main
 from tests.conftest import ROOT
 
 STACKS = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml")
-CHECKOV = os.environ.get("CHECKOV") or os.path.join(ROOT, ".venv-checkov", "bin", "checkov")
+CHECKOV = os.path.join(ROOT, os.environ.get("CHECKOV") or os.path.join(".venv-checkov", "bin", "checkov"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.fake_tfserving import FakeTfServing
 
-LOCUST = os.environ.get("LOCUST") or os.path.join(ROOT, ".venv-load", "bin", "locust")
+LOCUST = os.path.join(ROOT, os.environ.get("LOCUST") or os.path.join(".venv-load", "bin", "locust"))
 
 
 def test_fake_server_rejects_a_malformed_request():
