@@ -7,6 +7,7 @@ The Ingress is what SLS measures: its backend determines the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -32,7 +33,8 @@ class PublicEndpointArgs:
     service_port: int
     """Backend Service port (the REST port)."""
     path: str = "/"
-    """Path prefix routed to the service."""
+    """Path prefix routed to the service. Below a prefix other than ``/``, the prefix is stripped
+    before the request reaches the server (TF Serving answers ``/v1/models/...`` only)."""
     tls_secret: Optional[str] = None
     """Secret with the host's certificate; None serves plain HTTP."""
     ingress_class: str = "nginx"
@@ -54,15 +56,19 @@ class PublicEndpoint(pulumi.ComponentResource):
             raise ValueError("PublicEndpointArgs.host must be a concrete host name")
         super().__init__(TYPE, name, None, opts)
         tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls_secret else None
+        annotations = {"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else {}
+        path, path_type = args.path, "Prefix"
+        if args.path.rstrip("/"):
+            # `/ranker/v1/models/m:predict` must reach TF Serving as `/v1/models/m:predict`.
+            path, path_type = f"{re.escape(args.path.rstrip('/'))}(/|$)(.*)", "ImplementationSpecific"
+            annotations["nginx.ingress.kubernetes.io/rewrite-target"] = "/$2"
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=name,
                 namespace=args.namespace,
                 labels={"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi"},
-                annotations=with_skips(
-                    {"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else None, namespace=args.namespace
-                ),
+                annotations=with_skips(annotations, namespace=args.namespace),
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.ingress_class,
@@ -73,8 +79,8 @@ class PublicEndpoint(pulumi.ComponentResource):
                         http=k8s.networking.v1.HTTPIngressRuleValueArgs(
                             paths=[
                                 k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=args.path,
-                                    path_type="Prefix",
+                                    path=path,
+                                    path_type=path_type,
                                     backend=k8s.networking.v1.IngressBackendArgs(
                                         service=k8s.networking.v1.IngressServiceBackendArgs(
                                             name=args.service_name,

@@ -422,6 +422,27 @@ def test_endpoint_route_feeds_autoscaler(mocks):
     return after(endpoint.url, endpoint.route, hpa.urn).apply(check)
 
 
+@pytest.mark.parametrize("path, served, rewritten", [
+    ("/", "/", None),
+    ("/ranker", "/ranker(/|$)(.*)", "/$2"),
+    ("/models/v2.1/", "/models/v2\\.1(/|$)(.*)", "/$2"),
+])
+@pulumi.runtime.test
+def test_endpoint_below_a_path_strips_it_for_tf_serving(mocks, path, served, rewritten):
+    endpoint = PublicEndpoint("ranker", PublicEndpointArgs(namespace="ranking", host="api.example.com", service_name="ranker",
+                                                           service_port=8501, path=path))
+
+    def check(url):
+        ing = mocks.resources["ranker-ingress"].inputs
+        (rule,) = ing["spec"]["rules"][0]["http"]["paths"]
+        assert rule["path"] == served
+        assert rule["pathType"] == ("Prefix" if rewritten is None else "ImplementationSpecific")
+        assert (ing["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/rewrite-target") == rewritten
+        assert url == f"http://api.example.com{path}"
+
+    return after(endpoint.url).apply(lambda v: check(v[0]))
+
+
 def test_autoscaler_rejects_bad_bounds(mocks):
     with pytest.raises(ValueError, match="min_replicas"):
         QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", scale_target={"apiVersion": "v", "kind": "k", "name": "n"},
