@@ -2,8 +2,13 @@
 
 Each module holds one component with a typed ``*Args`` dataclass; none of
 them needs this project's stack config, so other Pulumi programs can import
-them directly.
+them directly. Installed with pip, the package is ``elastic_inference``
+(distribution ``elastic-inference-components``); in this repository it is the
+``components/`` directory. Versions follow semantic versioning: see
+CHANGELOG.md.
 """
+
+__version__ = "0.1.0"
 
 from .cluster_addons import ClusterAddons, ClusterAddonsArgs
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
@@ -15,6 +20,7 @@ from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, ingress_route
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
+    "__version__",
     "ClusterAddons", "ClusterAddonsArgs",
     "EciTier",
     "InferenceService", "InferenceServiceArgs",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -165,7 +165,8 @@ class InferenceService(pulumi.ComponentResource):
                     ),
                     template=k8s.core.v1.PodTemplateSpecArgs(
                         metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=pod_annotations),
-                        spec=pod_spec,
+                        # A plain mapping in the API's own (camelCase) names; the SDK accepts it as the PodSpec.
+                        spec=cast(Any, pod_spec),
                     ),
                 ),
                 opts=workload_opts,
@@ -229,10 +230,10 @@ class InferenceService(pulumi.ComponentResource):
             self.scale_target = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "name": name}
 
         self.workload = workload
-        meta = dict(namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace))
+        skips = with_skips(None, namespace=args.namespace)
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, **meta),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels, annotations=skips),
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 max_unavailable=args.max_unavailable,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
@@ -249,7 +250,7 @@ class InferenceService(pulumi.ComponentResource):
             )
             self.network_policy = k8s.networking.v1.NetworkPolicy(
                 f"{name}-network-policy",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, **meta),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=labels, annotations=skips),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
                     policy_types=["Ingress"],

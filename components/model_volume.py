@@ -97,8 +97,8 @@ class ModelVolume(pulumi.ComponentResource):
                 type="Opaque",
                 # Both values secret: the id is not sensitive alone, but never useful alone either.
                 string_data={
-                    "akId": pulumi.Output.secret(args.access_key_id),
-                    "akSecret": pulumi.Output.secret(args.access_key_secret),
+                    "akId": pulumi.Output.secret(args.access_key_id or ""),
+                    "akSecret": pulumi.Output.secret(args.access_key_secret or ""),
                 },
                 opts=child,
             )

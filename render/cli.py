@@ -136,6 +136,7 @@ def _plan(stack, result: RunResult) -> dict:
                     "dependsOn": r.depends_on,
                 },
                 "propertyDependencies": r.property_dependencies,
+                "aliases": r.aliases,
             }
             for r in result.resources
         ],

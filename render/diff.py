@@ -66,6 +66,8 @@ class StackDiff:
     config: list[Change] = field(default_factory=list)
     resources: list[ResourceChange] = field(default_factory=list)
     outputs: list[Change] = field(default_factory=list)
+    #: base URN -> head URN of resources moved or renamed under an alias
+    moved: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {op: sum(1 for r in self.resources if r.op == op) for op in _OPS}
@@ -239,6 +241,9 @@ def diff_stack(name: str, base: Optional[dict[str, Any]], head: Optional[dict[st
         result.config = _config_changes(base, head)
         result.outputs = changes(base.get("outputs") or {}, head.get("outputs") or {})
 
+    result.moved = _moved(base_res, head_res)
+    for old, new in result.moved.items():
+        base_res[new] = base_res.pop(old)  # compared as one resource, as the engine does
     by_urn: dict[str, ResourceChange] = {}
     for urn in sorted(set(base_res) | set(head_res)):
         b, h = base_res.get(urn), head_res.get(urn)
@@ -260,9 +265,50 @@ def diff_stack(name: str, base: Optional[dict[str, Any]], head: Optional[dict[st
         if rc.op != "same":
             _annotate(rc, base_res.get(rc.urn), head_res.get(rc.urn))
             result.resources.append(rc)
-    if status == "changed" and not (result.resources or result.config or result.outputs):
+    for old, new in result.moved.items():
+        rc = by_urn[new]
+        if rc.op != "same":
+            rc.notes.append(f"moved by an alias from {old.split('::')[2]}::{old.split('::')[3]}")
+    if status == "changed" and not (result.resources or result.config or result.outputs or result.moved):
         result.status = "unchanged"
     return result
+
+
+def _moved(base_res: dict[str, Any], head_res: dict[str, Any]) -> dict[str, str]:
+    """Base URN -> head URN for resources the head reaches by an alias.
+
+    A resource's aliases are its own and, as the engine derives them, those
+    inherited from its parent's aliases: the parent's former qualified type,
+    and the child's name with the parent's former name as prefix when the
+    child's name starts with the parent's name ({name}-details convention).
+    """
+    memo: dict[str, set[str]] = {}
+
+    def aliases(urn: str) -> set[str]:
+        if urn not in memo:
+            res = head_res[urn]
+            found = set(res.get("aliases") or [])
+            parent = res.get("parent")
+            if parent in head_res:
+                parent_name = head_res[parent]["name"]
+                for alias in aliases(parent):
+                    prefix, project, qualified, alias_name = alias.split("::", 3)
+                    name = res["name"]
+                    if name.startswith(parent_name):
+                        name = alias_name + name[len(parent_name):]
+                    found.add(f"{prefix}::{project}::{qualified}${res['type']}::{name}")
+            memo[urn] = found
+        return memo[urn]
+
+    moved = {}
+    for urn in head_res:
+        if urn in base_res:
+            continue
+        for alias in sorted(aliases(urn)):
+            if alias in base_res and alias not in head_res and alias not in moved:
+                moved[alias] = urn
+                break
+    return moved
 
 
 def _compare(rc: ResourceChange, b: dict[str, Any], h: dict[str, Any], config: dict[str, Any]) -> None:
@@ -375,6 +421,7 @@ def to_json(diffs: list[StackDiff]) -> dict[str, Any]:
                     for r in d.resources
                 ],
                 "outputs": [_change_json(c) for c in d.outputs],
+                "moved": [{"from": old, "to": new} for old, new in sorted(d.moved.items())],
             }
             for d in diffs
         ]
@@ -434,6 +481,8 @@ def _summary(d: StackDiff) -> str:
         parts.append(f"{len(d.config)} setting{'s' if len(d.config) != 1 else ''} changed")
     if d.outputs and not counts["create"] and not counts["delete"]:
         parts.append("outputs changed")
+    if d.moved:
+        parts.append(f"{len(d.moved)} moved by alias")
     return ", ".join(parts) or "no resource changes"
 
 
@@ -481,6 +530,10 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
                     lines += _change_lines(c)
                 for c in r.options:
                     lines.append(f"  - option {_code(c.path)}: {_code(_short(c.before))} → {_code(_short(c.after))}")
+        if d.moved:
+            unchanged = sum(1 for new in d.moved.values() if new not in {r.urn for r in d.resources})
+            lines += ["", f"{len(d.moved)} resource(s) keep their identity under a new URN through aliases "
+                          f"({unchanged} of them without any other change): no replacement."]
         if d.outputs and details:
             lines += ["", "Stack outputs:"]
             lines += [line for c in d.outputs for line in _change_lines(c)]

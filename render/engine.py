@@ -45,6 +45,8 @@ class Registration:
     read: bool = False
     #: input property -> URNs its value was computed from
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    #: former URNs of this resource (its own aliases and those inherited from its parents)
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -78,10 +80,19 @@ class _RecordingMonitor(mocks.MockMonitor):
         self.registrations: list[Registration] = []
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        # As the engine does: the root stack's type is not part of its children's URNs.
-        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
-            parent = ""
-        return super().make_urn(parent, type_, name)
+        # As the engine does: a child's type is prefixed by its parent's whole qualified type
+        # (the mock API keeps only the parent's last type); the root stack's is not.
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
+    def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
+        # Without alias specs the SDK resolves each alias (and those its children inherit) to a
+        # URN itself, which the plan records and `render diff` matches.
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         # A preview echoes the inputs as outputs: answer with the request's own
@@ -101,6 +112,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
                 depends_on=sorted(set(request.dependencies)),
+                aliases=sorted(set(request.aliasURNs) | {a.urn for a in request.aliases if a.urn}),
                 property_dependencies={
                     prop: sorted(set(deps.urns)) for prop, deps in sorted(request.propertyDependencies.items()) if deps.urns
                 },

@@ -88,7 +88,7 @@ def load_stack(program_dir: str, stack: str) -> Stack:
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise StackFileError(f"{project_file}: needs a top-level 'name'")
     main = project.get("main") or "__main__.py"
-    main_path = os.path.join(program_dir, main)
+    main_path = os.path.abspath(os.path.join(program_dir, main))
     if os.path.isdir(main_path):
         main_path = os.path.join(main_path, "__main__.py")
     stack_file = os.path.join(program_dir, f"Pulumi.{stack}.yaml")
