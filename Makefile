@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: render render-all test bench checkov loadtest-deps clean
+.PHONY: render render-all test bench docs checkov loadtest-deps clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LOAD_VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.render_bench
 	$(PY) -m benchmarks.simulate_bench
+
+# The components' API reference (pdoc) into build/api/elastic_inference.html.
+docs: $(VENV)/.installed
+	rm -rf build/api-site && $(PY) -m pip install --quiet --no-deps --target build/api-site .
+	PYTHONPATH=build/api-site $(PY) -m pdoc --output-directory build/api elastic_inference
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,0 +1,104 @@
+"""The components as an installable, typed package, and a second program built on it."""
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from packaging.requirements import Requirement
+
+from tests.conftest import ROOT
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The package built as a wheel from this checkout and installed (without dependencies) into a directory."""
+    wheels, site = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("site")
+    subprocess.run([PYTHON, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), ROOT],
+                   check=True, capture_output=True, cwd=str(wheels))
+    (wheel,) = wheels.glob("*.whl")
+    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    return site, wheel
+
+
+def run_isolated(site, code, cwd):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([PYTHON, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def test_wheel_is_the_components_only_and_typed(installed):
+    site, wheel = installed
+    assert wheel.name.startswith("elastic_inference_components-0.1.0-")
+    package = site / "elastic_inference"
+    assert (package / "py.typed").exists() and (package / "inference_service.py").exists()
+    assert not (site / "config").exists() and not (site / "render").exists() and not (site / "components").exists()
+
+
+def test_importing_the_package_pulls_in_neither_config_nor_render(installed, tmp_path):
+    site, _ = installed
+    code = ("import sys, elastic_inference as ei; "
+            "print(ei.__version__, sorted(m for m in ('config', 'render', 'components') if m in sys.modules))")
+    proc = run_isolated(site, code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0.1.0", "[]"]
+
+
+def test_version_follows_semver_and_has_a_changelog_entry():
+    import components
+
+    major, minor, patch = (int(x) for x in components.__version__.split("."))
+    assert (major, minor, patch) >= (0, 1, 0)
+    assert f"## {components.__version__}" in open(os.path.join(ROOT, "CHANGELOG.md")).read()
+
+
+def test_dependency_ranges_admit_the_programs_pins():
+    project = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))["project"]
+    ranges = {Requirement(r).name: Requirement(r).specifier for r in project["dependencies"]}
+    pins = {}
+    for line in open(os.path.join(ROOT, "requirements.txt")):
+        line = line.split("#")[0].strip()
+        if line:
+            req = Requirement(line)
+            pins[req.name] = next(iter(req.specifier)).version
+    assert set(ranges) == {"pulumi", "pulumi-kubernetes", "pulumi-alicloud"}
+    for name, spec in ranges.items():
+        assert pins[name] in spec, (name, pins[name], str(spec))
+
+
+def test_the_example_program_renders_against_the_installed_package(installed, tmp_path):
+    site, _ = installed
+    example = os.path.join(ROOT, "examples", "two-models")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    proc = subprocess.run([PYTHON, "-m", "render", "dev", "--dir", example, "--out", str(out)],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    plan = json.loads((out / "plan.json").read_text())
+    urls = plan["outputs"]["urls"]
+    assert urls == {"ml-images": "https://ml.example.com/images", "ml-text": "https://ml.example.com/text"}
+    types = {r["type"] for r in plan["resources"]}
+    assert "kubernetes:scheduling.alibabacloud.com/v1alpha1:ResourcePolicy" in types  # the ECI tiers
+    assert "alicloud:cs/nodePool:NodePool" in types
+    ingresses = sorted(p.name for p in (out / "manifests").glob("ingress_*"))
+    assert ingresses == ["ingress_ml_ml-images.yaml", "ingress_ml_ml-text.yaml"]
+
+
+def test_mypy_strict_passes_over_the_components():
+    proc = subprocess.run([PYTHON, "-m", "mypy", "--strict", "components"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_api_reference_generates(installed, tmp_path):
+    site, _ = installed
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([PYTHON, "-m", "pdoc", "--output-directory", str(tmp_path / "api"), "elastic_inference"],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = (tmp_path / "api" / "elastic_inference.html").read_text()
+    for name in ("InferenceServiceArgs", "allow_from_namespaces", "service_name", "ModelStoreArgs", "QpsAutoscaler", "PublicEndpoint"):
+        assert name in page, name
