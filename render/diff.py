@@ -195,7 +195,7 @@ def _ignored(path: str, ignore_changes: list[str]) -> bool:
 
 def _config_values(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan's stack config with each secure value as a comparable ``_Secret``."""
-    values = json.loads(json.dumps(plan.get("config") or {}))
+    values = plan.get("config") or {}
     digests = plan.get("configSecrets") or {}
 
     def walk(value: Any, path: str) -> Any:

@@ -82,7 +82,6 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
     hpa = HpaSpec.from_manifest(hpas[0]) if hpas else None
 
     mode = svc.placement.mode
-    gpu_pod = svc.resources.gpu > 0
     pool_cfg = settings.node_pool
     units: list[Unit] = []
     pool = None
@@ -128,7 +127,8 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
         model_load=int(assumed["serving"]["model_load_seconds"]),
         node_scale_out=int(assumed["ecs"]["node_scale_out_seconds"]),
         ecs_pod_start=int(assumed["ecs"]["pod_start_seconds"]),
-        pods_per_node=max(1, int(assumed["ecs"]["pods_per_node"]) // max(1, svc.resources.gpu) if gpu_pod else int(assumed["ecs"]["pods_per_node"])),
+        # pods_per_node counts one-GPU (or CPU) pods: a pod with N GPUs takes N of those slots.
+        pods_per_node=max(1, int(assumed["ecs"]["pods_per_node"]) // max(1, svc.resources.gpu)),
         node_scale_in=int(assumed["ecs"]["node_scale_in_seconds"]),
         eci_pod_start=int(assumed["eci"]["pod_start_seconds"]),
     )

@@ -62,7 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_INPUT
 
-    report.ensure_dir(out)
+    os.makedirs(out, exist_ok=True)
     (label, _, timeline, summary) = runs[0]
     report.write_timeline(os.path.join(out, "timeline.csv"), timeline)
     if len(runs) == 1:

@@ -98,7 +98,6 @@ class Simulation:
         self.ready = 0
         self._heap: list[tuple[int, int]] = []
         self._next_id = 0
-        self.replica_seconds = 0
         if model.pool is not None:
             self.nodes = [_Node(ready_at=0) for _ in range(model.pool.min_size)]
         start = model.hpa.min_replicas if model.hpa else model.fixed_replicas
@@ -237,7 +236,6 @@ class Simulation:
             capacity = self.ready * m.replica_capacity_qps
             served = min(offered, capacity)
             cost += rate
-            self.replica_seconds += len(self.pods)
             out.t.append(t)
             out.qps.append(offered)
             out.metric.append(metric)

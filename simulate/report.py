@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from typing import Any, Optional, Sequence
 
 from .model import Timeline
@@ -79,7 +78,3 @@ def _fmt(value: Optional[Any]) -> str:
     if isinstance(value, float):
         return f"{value:,.4f}" if value < 10 else f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def ensure_dir(path: str) -> None:
-    os.makedirs(path, exist_ok=True)
