@@ -12,7 +12,7 @@ from components import (
     ClusterAddons, ClusterAddonsArgs, EciTier, InferenceService, InferenceServiceArgs,
     ModelStore, ModelStoreArgs, ModelVolume, ModelVolumeArgs, NodeTaint, Placement,
     PlacementArgs, PublicEndpoint, PublicEndpointArgs, QpsAutoscaler, QpsAutoscalerArgs,
-    SpotNodePool, SpotNodePoolArgs, selector_labels,
+    SpotNodePool, SpotNodePoolArgs, ingress_route, qps_metric, seldon_hpa_spec, selector_labels, service_endpoint,
 )
 
 try:
@@ -28,6 +28,7 @@ addons = ClusterAddons("cluster", ClusterAddonsArgs(
     cluster_id=cluster.id,
     virtual_node=cluster.addons.virtual_node,
     logtail=cluster.addons.logtail,
+    log_collector=cluster.addons.log_collector,
     sls_project=cluster.sls_project_name,
     metrics_adapter=cluster.addons.metrics_adapter,
     metrics_adapter_chart=adapter_chart.name,
@@ -35,7 +36,15 @@ addons = ClusterAddons("cluster", ClusterAddonsArgs(
     metrics_adapter_version=adapter_chart.version,
     metrics_adapter_namespace=adapter_chart.namespace,
     ingress_controller=cluster.addons.ingress_controller,
+    seldon_core=cluster.addons.seldon_core,
+    seldon_core_chart=cluster.addons.seldon_core_chart.name,
+    seldon_core_repository=cluster.addons.seldon_core_chart.repository,
+    seldon_core_version=cluster.addons.seldon_core_chart.version,
+    seldon_core_namespace=cluster.addons.seldon_core_chart.namespace,
 ))
+# What this stack relies on but does not install (name -> why): the stack output
+# clusterPrerequisites, which the offline render's preflight reads.
+prerequisites = {crd: "declared in cluster.prerequisites" for crd in cluster.prerequisites}
 
 store = ModelStore("models", ModelStoreArgs(
     bucket=store_cfg.bucket,
@@ -69,6 +78,8 @@ if pool_cfg is not None:
         taints=[NodeTaint(t.key, t.value, t.effect) for t in pool_cfg.taints],
         system_disk_size=pool_cfg.system_disk_size,
     ))
+    prerequisites.update(pool.prerequisites)
+prerequisites.update(store.prerequisites)
 
 endpoints = {}
 for name, svc in settings.services.items():
@@ -89,7 +100,20 @@ for name, svc in settings.services.items():
         node_taints=pool.taints if pool else (),
         eci_instance_types=svc.placement.eci_instance_types,
         tiers=[EciTier(t.max, t.spot_strategy, t.spot_price_limit) for t in svc.placement.tiers],
+        pool_wait_seconds=svc.placement.pool_wait_seconds,
     ), opts=pulumi.ResourceOptions(depends_on=addons.dependencies))
+    prerequisites.update(placement.prerequisites)
+    scaling = svc.autoscaling
+    autoscaled = scaling.enabled and svc.ingress is not None
+
+    # Seldon scales through its own hpaSpec: the operator creates the HPA on the Deployment it
+    # generates (an HPA on a SeldonDeployment never scales). The route is known beforehand.
+    seldon_hpa = None
+    if svc.runtime == "seldon" and autoscaled:
+        route = ingress_route(svc.namespace, *service_endpoint(name, svc.runtime))
+        seldon_hpa = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, qps_metric(
+            route, addons.sls_project, scaling.target_qps_per_replica, addons.sls_logstore,
+            scaling.query_interval_seconds, scaling.query_delay_seconds))
     server = InferenceService(name, InferenceServiceArgs(
         namespace=svc.namespace,
         runtime=svc.runtime,
@@ -100,8 +124,9 @@ for name, svc in settings.services.items():
         gpu=svc.resources.gpu,
         cpu=svc.resources.cpu,
         memory=svc.resources.memory,
-        replicas=svc.autoscaling.min_replicas,
-        autoscaled=svc.autoscaling.enabled,
+        replicas=scaling.min_replicas,
+        autoscaled=scaling.enabled,
+        seldon_hpa=seldon_hpa,
         scheduling=placement.pod,
         allow_from_namespaces=svc.network_policy.allow_from_namespaces,
         depends_on=[volume, *placement.resources, *addons.dependencies],
@@ -118,20 +143,23 @@ for name, svc in settings.services.items():
         service_port=server.service_port,
     ))
     endpoints[name] = endpoint.url
-    if svc.autoscaling.enabled:
+    if autoscaled and server.scale_target is not None:
         QpsAutoscaler(name, QpsAutoscalerArgs(
             namespace=svc.namespace,
             scale_target=server.scale_target,
             route=endpoint.route,
             sls_project=addons.sls_project,
             sls_logstore=addons.sls_logstore,
-            min_replicas=svc.autoscaling.min_replicas,
-            max_replicas=svc.autoscaling.max_replicas,
-            target_qps_per_replica=svc.autoscaling.target_qps_per_replica,
-            scale_down_stabilization_seconds=svc.autoscaling.scale_down_stabilization_seconds,
+            min_replicas=scaling.min_replicas,
+            max_replicas=scaling.max_replicas,
+            target_qps_per_replica=scaling.target_qps_per_replica,
+            query_interval_seconds=scaling.query_interval_seconds,
+            query_delay_seconds=scaling.query_delay_seconds,
+            scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds,
         ), opts=pulumi.ResourceOptions(depends_on=[server, *addons.dependencies]))
 
 pulumi.export("endpoints", endpoints)
+pulumi.export("clusterPrerequisites", dict(sorted(prerequisites.items())))
 pulumi.export("modelBucket", store.bucket_name)
 if pool is not None:
     pulumi.export("nodePoolId", pool.node_pool_id)

@@ -8,15 +8,15 @@ them directly. Installed with pip, the package is ``elastic_inference``
 CHANGELOG.md.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .cluster_addons import ClusterAddons, ClusterAddonsArgs
-from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
+from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
 from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs, PodScheduling
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
-from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, ingress_route
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, ingress_route, qps_metric, seldon_hpa_spec
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
@@ -31,5 +31,5 @@ __all__ = [
     "PublicEndpoint", "PublicEndpointArgs",
     "QpsAutoscaler", "QpsAutoscalerArgs",
     "SpotNodePool", "SpotNodePoolArgs",
-    "ingress_route", "selector_labels",
+    "ingress_route", "qps_metric", "seldon_hpa_spec", "selector_labels", "service_endpoint",
 ]

@@ -20,6 +20,20 @@ import pulumi_kubernetes as k8s
 TYPE = "elastic-inference:cluster:ClusterAddons"
 METRICS_ADAPTER_CHART = "ack-alibaba-cloud-metrics-adapter"
 METRICS_ADAPTER_REPOSITORY = "https://aliacs-app-catalog.oss-cn-hangzhou.aliyuncs.com/charts-incubator/"
+# seldon-core install docs (doc/source/workflow/install.rst): chart seldon-core-operator from
+# this repository, in seldon-system. 1.17.1 is the last Apache-2.0 release of Seldon Core v1:
+# from 1.18.0 (January 2024) it is under the Business Source License 1.1, which allows no
+# production use without a commercial licence (its LICENSE). The chart ships the
+# SeldonDeployment CRD in its templates: uninstalling it deletes every SeldonDeployment.
+# Log collection add-ons that ship ingress access logs to SLS (the source of sls_ingress_qps):
+# logtail-ds, and loongcollector, its successor on newer clusters. Both take
+# IngressDashboardEnabled; sls_project_name is documented for logtail-ds only (ACK add-on docs).
+LOG_COLLECTORS = ("logtail-ds", "loongcollector")
+SELDON_CORE_CHART = "seldon-core-operator"
+SELDON_CORE_REPOSITORY = "https://storage.googleapis.com/seldon-charts"
+SELDON_CORE_VERSION = "1.17.1"
+SELDON_CORE_NAMESPACE = "seldon-system"
+SELDON_CORE_CRD = "seldondeployments.machinelearning.seldon.io"
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -36,7 +50,10 @@ class ClusterAddonsArgs:
     virtual_node: bool = True
     """Install ``ack-virtual-node`` (virtual nodes backed by ECI)."""
     logtail: bool = True
-    """Install ``logtail-ds`` with the ingress dashboard (ingress access logs to SLS)."""
+    """Install (or adopt) the log collector with the ingress dashboard (ingress access logs to SLS)."""
+    log_collector: str = "logtail-ds"
+    """``logtail-ds``, or ``loongcollector`` on clusters that run it (install the one the cluster has:
+    ACK replaces the first by the second on newer clusters)."""
     sls_project: Optional[str] = None
     """SLS project for the logs; default ``k8s-log-{cluster_id}``."""
     metrics_adapter: bool = True
@@ -53,6 +70,17 @@ class ClusterAddonsArgs:
     """Install ACK's ``nginx-ingress-controller`` add-on behind an internet-facing SLB."""
     addon_versions: Optional[Mapping[str, str]] = None
     """Add-on name -> version to pin; unlisted add-ons get ACK's default version."""
+    seldon_core: bool = False
+    """Install the Seldon Core v1 operator (Helm chart ``seldon-core-operator``), needed by
+    ``runtime="seldon"``. Mind its licence: see :data:`SELDON_CORE_VERSION`."""
+    seldon_core_chart: str = SELDON_CORE_CHART
+    """Chart name of the Seldon Core operator."""
+    seldon_core_repository: str = SELDON_CORE_REPOSITORY
+    """Helm repository of that chart."""
+    seldon_core_version: str = SELDON_CORE_VERSION
+    """Chart version (1.17.1: the last Apache-2.0 release)."""
+    seldon_core_namespace: str = SELDON_CORE_NAMESPACE
+    """Namespace of the operator."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -68,6 +96,8 @@ class ClusterAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         if not args.cluster_id:
             raise ValueError("ClusterAddonsArgs.cluster_id is required")
+        if args.log_collector not in LOG_COLLECTORS:
+            raise ValueError(f"ClusterAddonsArgs.log_collector must be one of {LOG_COLLECTORS}")
         super().__init__(TYPE, name, None, opts)
         versions = dict(args.addon_versions or {})
         self.sls_project = args.sls_project or default_sls_project(args.cluster_id)
@@ -82,7 +112,11 @@ class ClusterAddons(pulumi.ComponentResource):
                 version=versions.get(addon_name),
                 # ACK reads add-on config as a JSON object of strings.
                 config=json.dumps(config, sort_keys=True) if config else None,
-                opts=pulumi.ResourceOptions(parent=self),
+                # An add-on serves the whole cluster. The provider adopts one that is already
+                # installed and uninstalls it on delete (terraform-provider-alicloud
+                # resource_alicloud_cs_kubernetes_addon.go): `pulumi destroy` of this stack
+                # must not take it from every other workload.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
                 **extra,
             )
             self.dependencies.append(resource)
@@ -92,7 +126,10 @@ class ClusterAddons(pulumi.ComponentResource):
             # Delete the ECI instances and security group it made when it is removed.
             addon("virtual-node", "ack-virtual-node", cleanup_cloud_resources=True)
         if args.logtail:
-            addon("logtail", "logtail-ds", {"IngressDashboardEnabled": "true", "sls_project_name": self.sls_project})
+            config = {"IngressDashboardEnabled": "true"}
+            if args.log_collector == "logtail-ds":
+                config["sls_project_name"] = self.sls_project
+            addon("logtail", args.log_collector, config)
         if args.ingress_controller:
             addon("ingress-controller", "nginx-ingress-controller", {"IngressSlbNetworkType": "internet"})
         if args.metrics_adapter:
@@ -105,7 +142,24 @@ class ClusterAddons(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.metrics_adapter_repository),
                 atomic=True,
                 cleanup_on_fail=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.dependencies)),
+                # It answers every External-metric HPA of the cluster: it outlives this stack.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.dependencies), retain_on_delete=True),
             )
             self.dependencies.append(release)
+        if args.seldon_core:
+            seldon = k8s.helm.v3.Release(
+                f"{name}-seldon-core",
+                name="seldon-core",
+                chart=args.seldon_core_chart,
+                version=args.seldon_core_version,
+                namespace=args.seldon_core_namespace,
+                create_namespace=True,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.seldon_core_repository),
+                atomic=True,
+                cleanup_on_fail=True,
+                # Its chart holds the SeldonDeployment CRD: an uninstall would delete every
+                # SeldonDeployment on the cluster, this stack's and everyone else's.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            )
+            self.dependencies.append(seldon)
         self.register_outputs({"slsProject": self.sls_project, "slsLogstore": self.sls_logstore})

@@ -36,6 +36,19 @@ RUN_AS_ID = 10001
 _VERSION_POLICY = re.compile(r"^(latest|latest:[1-9][0-9]*|all|specific:[0-9]+(,[0-9]+)*)$")
 
 
+def service_endpoint(name: str, runtime: str) -> tuple[str, int]:
+    """``(Service name, HTTP port)`` that receives the traffic of service ``name``.
+
+    Known before anything is created: the ingress route, and so the autoscaler's
+    metric selector, can be derived from it. Seldon's operator creates the Service
+    ``{deployment}-{predictor}`` on its executor's HTTP port 8000 (seldon-core
+    operator/controllers/seldondeployment_controller.go ``createPredictorService``).
+    """
+    if runtime == "seldon":
+        return f"{name}-{SELDON_PREDICTOR}", SELDON_HTTP_PORT
+    return name, REST_PORT
+
+
 def selector_labels(name: str) -> dict[str, str]:
     """Labels that select the pods of service ``name`` (and nothing else in its namespace)."""
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "inference-server"}
@@ -95,7 +108,12 @@ class InferenceServiceArgs:
     startup_timeout_seconds: int = 600
     """How long a replica may take to load its model before it is restarted."""
     seldon_proxy_image: str = "seldonio/tfserving-proxy:1.17.1"
-    """The REST proxy in front of TF Serving (``runtime="seldon"``)."""
+    """The REST proxy in front of TF Serving (``runtime="seldon"``). 1.17.1 is the last
+    Apache-2.0 release of Seldon Core v1; later ones are under the Business Source License."""
+    seldon_hpa: Optional[Mapping[str, Any]] = None
+    """``runtime="seldon"`` only: the predictor's ``hpaSpec`` (see
+    :func:`components.qps_autoscaler.seldon_hpa_spec`). The Seldon operator creates the HPA
+    on the Deployment it generates; an HPA cannot target the SeldonDeployment itself."""
     max_unavailable: int = 1
     """PodDisruptionBudget: replicas a voluntary disruption (a node drain) may take at once.
     A count rather than ``minAvailable`` so that a single replica never blocks a drain."""
@@ -113,8 +131,9 @@ class InferenceService(pulumi.ComponentResource):
     """Name of the Kubernetes Service that receives the traffic."""
     service_port: int
     """HTTP port of that Service (8501 for TF Serving, 8000 for Seldon)."""
-    scale_target: Mapping[str, str]
-    """``apiVersion``, ``kind`` and ``name`` of the scalable workload (for an HPA)."""
+    scale_target: Optional[Mapping[str, str]]
+    """``apiVersion``, ``kind`` and ``name`` of the workload an HPA scales (:class:`QpsAutoscaler`);
+    None for ``runtime="seldon"``, which scales through ``seldon_hpa``."""
     selector: Mapping[str, str]
     """Labels of the service's pods."""
 
@@ -200,12 +219,18 @@ class InferenceService(pulumi.ComponentResource):
                 ),
                 spec={
                     "name": name,
-                    "replicas": args.replicas,
+                    # With an hpaSpec the operator leaves the replica count to its HPA
+                    # (createComponents); a `replicas` here would only be ignored.
+                    **({} if args.seldon_hpa else {"replicas": args.replicas}),
                     "predictors": [
                         {
                             "name": SELDON_PREDICTOR,
                             "componentSpecs": [
-                                {"metadata": {"labels": pod_labels, "annotations": pod_annotations}, "spec": pod_spec}
+                                {
+                                    "metadata": {"labels": pod_labels, "annotations": pod_annotations},
+                                    "spec": pod_spec,
+                                    **({"hpaSpec": dict(args.seldon_hpa)} if args.seldon_hpa else {}),
+                                }
                             ],
                             "graph": {
                                 "name": "tfserving-proxy",
@@ -224,10 +249,10 @@ class InferenceService(pulumi.ComponentResource):
                 },
                 opts=workload_opts,
             )
-            # Seldon creates the Service `{deployment}-{predictor}` with its HTTP port 8000.
-            self.service_name = pulumi.Output.from_input(f"{name}-{SELDON_PREDICTOR}")
-            self.service_port = SELDON_HTTP_PORT
-            self.scale_target = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "name": name}
+            service_name, self.service_port = service_endpoint(name, args.runtime)
+            self.service_name = pulumi.Output.from_input(service_name)
+            # Scaled by its own hpaSpec (seldon_hpa), never by an HPA on the SeldonDeployment.
+            self.scale_target = None
 
         self.workload = workload
         skips = with_skips(None, namespace=args.namespace)
@@ -270,7 +295,8 @@ class InferenceService(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({"serviceName": self.service_name, "servicePort": self.service_port, "scaleTarget": dict(self.scale_target)})
+        self.register_outputs({"serviceName": self.service_name, "servicePort": self.service_port,
+                               "scaleTarget": dict(self.scale_target) if self.scale_target else None})
 
 
 def _validate(args: InferenceServiceArgs) -> None:
@@ -284,6 +310,8 @@ def _validate(args: InferenceServiceArgs) -> None:
         raise ValueError("InferenceServiceArgs.replicas must be >= 0")
     if args.startup_timeout_seconds < 30:
         raise ValueError("InferenceServiceArgs.startup_timeout_seconds must be >= 30")
+    if args.seldon_hpa is not None and args.runtime != "seldon":
+        raise ValueError("InferenceServiceArgs.seldon_hpa is only for runtime='seldon'; scale a Deployment with QpsAutoscaler")
     if args.max_unavailable < 1:
         raise ValueError("InferenceServiceArgs.max_unavailable must be >= 1 (0 would block every node drain)")
 

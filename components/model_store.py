@@ -10,11 +10,12 @@ prefixes only.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_alicloud as alicloud
@@ -22,9 +23,12 @@ import pulumi_alicloud as alicloud
 TYPE = "elastic-inference:storage:ModelStore"
 ENCRYPTIONS = ("AES256", "KMS")
 ACCESS_MODES = ("secret", "rrsa")
-# The service account of ACK's ossfs mount pods: RRSA role sessions are issued
-# to it, not to the inference pods (ACK "mount statically provisioned OSS volumes").
+# The service account of ACK's ossfs mount pods: RRSA role sessions are issued to it,
+# not to the inference pods (kubernetes-sigs/alibaba-cloud-csi-driver pkg/mounter/fuse_pod_manager;
+# CSI v1.30.4+ runs them in ack-csi-fuse, older versions in kube-system).
 OSSFS_SERVICE_ACCOUNT = "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs"
+# oss.Bucket attributes managed here by split resources (ACL, encryption, versioning).
+SPLIT_ATTRIBUTES = ("acl", "server_side_encryption_rule", "versioning")
 
 
 @dataclass
@@ -66,6 +70,8 @@ class ModelStore(pulumi.ComponentResource):
     """Name of the RAM role the OSS CSI driver assumes (``access="rrsa"``), else None."""
     object_keys: list[str]
     """Keys of the uploaded objects, in upload order."""
+    prerequisites: dict[str, str]
+    """What the cluster must already have (name -> why): RRSA with ``access="rrsa"``."""
 
     def __init__(self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
         _validate(args)
@@ -73,7 +79,15 @@ class ModelStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         if args.create:
-            bucket_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+            bucket_opts = pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                retain_on_delete=args.protect,
+                # The split resources below own these attributes; a bucket that does not
+                # ignore them reverts them on every refresh and update (the installed SDK's
+                # oss/bucket.py: "you must add ... ignore_changes for the corresponding attribute").
+                ignore_changes=list(SPLIT_ATTRIBUTES),
+            )
             bucket = alicloud.oss.Bucket(f"{name}-bucket", bucket=args.bucket, opts=bucket_opts)
             name_out = bucket.bucket
             # The bucket's ACL, encryption, versioning and public-access block are
@@ -98,10 +112,12 @@ class ModelStore(pulumi.ComponentResource):
 
         self.object_keys = []
         if args.upload_dir:
-            self.object_keys = self._upload(name, name_out, args.upload_dir, child)
+            encryption = args.encryption if args.create else None
+            self.object_keys = self._upload(name, name_out, args.upload_dir, child, encryption, args.kms_key_id)
 
         self.access_key_id = self.access_key_secret = self.rrsa_role_name = None
-        policy_doc = read_policy_document(args.bucket, args.read_prefixes)
+        self.prerequisites = {}
+        policy_doc = read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args))
         reader = _ram_name(args.bucket, "model-reader")
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
@@ -127,11 +143,17 @@ class ModelStore(pulumi.ComponentResource):
             self.access_key_id = key.id
             self.access_key_secret = pulumi.Output.secret(key.secret)
         else:
-            account = alicloud.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            # The cluster's own RRSA metadata (issuer URL, OIDC provider ARN), not recomputed:
+            # the only data source that returns it is this one (deprecated in favour of
+            # cs.get_clusters, which has no RRSA fields). Offline it is unknown.
+            found = alicloud.cs.get_managed_kubernetes_clusters_output(
+                ids=[str(args.cluster_id)], enable_details=True, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            cluster_id = str(args.cluster_id)
             role = alicloud.ram.Role(
                 f"{name}-reader-role",
                 role_name=reader,
-                assume_role_policy_document=account.id.apply(lambda acct: rrsa_trust_document(acct, str(args.cluster_id))),
+                assume_role_policy_document=found.clusters.apply(lambda clusters: rrsa_trust_document(*cluster_rrsa(clusters, cluster_id))),
                 description=f"Assumed through RRSA by the OSS CSI driver of cluster {args.cluster_id}",
                 force=True,
                 opts=child,
@@ -140,6 +162,8 @@ class ModelStore(pulumi.ComponentResource):
                 f"{name}-reader-role-policy", role_name=role.role_name, policy_name=policy.policy_name, policy_type="Custom", opts=child
             )
             self.rrsa_role_name = role.role_name
+            self.prerequisites["rrsa"] = ("RRSA enabled on the cluster and csi-plugin >= 1.30.4 (ACK 'Use RRSA to mount a "
+                                          "statically provisioned OSS volume'); checked against the cluster at preview")
 
         self.register_outputs(
             {
@@ -150,7 +174,8 @@ class ModelStore(pulumi.ComponentResource):
             }
         )
 
-    def _upload(self, name: str, bucket: pulumi.Output[str], root: str, opts: pulumi.ResourceOptions) -> list[str]:
+    def _upload(self, name: str, bucket: pulumi.Output[str], root: str, opts: pulumi.ResourceOptions,
+                encryption: Optional[str], kms_key_id: Optional[str]) -> list[str]:
         keys = []
         for path in upload_files(root):
             key = os.path.relpath(path, root).replace(os.sep, "/")
@@ -161,7 +186,13 @@ class ModelStore(pulumi.ComponentResource):
                 bucket=bucket,
                 key=key,
                 source=path,
+                # RFC 1864 form (base64 of the digest), the Content-MD5 header OSS verifies;
+                # every provider version accepts it (newer ones also take hex).
                 content_md5=file_md5(path),
+                # The provider sends AES256 unless told otherwise (oss/bucket_object.py:
+                # "Default value is AES256"), which would override a KMS bucket default.
+                server_side_encryption=encryption,
+                kms_key_id=kms_key_id if encryption == "KMS" else None,
                 opts=opts,
             )
             keys.append(key)
@@ -179,7 +210,7 @@ def _validate(args: ModelStoreArgs) -> None:
         raise ValueError("ModelStoreArgs.kms_key_id is only used with encryption='KMS'")
     if not args.read_prefixes:
         raise ValueError("ModelStoreArgs.read_prefixes must list at least one model prefix the cluster may read")
-    length = len(read_policy_document(args.bucket, args.read_prefixes))
+    length = len(read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args)))
     if length > MAX_POLICY_LENGTH:
         raise ValueError(f"ModelStoreArgs.read_prefixes: the read-only RAM policy would be {length} characters, over RAM's "
                          f"{MAX_POLICY_LENGTH}; keep the models under fewer prefixes")
@@ -190,8 +221,20 @@ def _validate(args: ModelStoreArgs) -> None:
         raise ValueError(f"ModelStoreArgs.upload_dir: {args.upload_dir!r} is not a directory")
 
 
-def read_policy_document(bucket: str, prefixes: Sequence[str]) -> str:
-    """A RAM policy that can list and read the given prefixes of ``bucket`` only."""
+def _kms_key(args: ModelStoreArgs) -> Optional[str]:
+    """The KMS key the reader must decrypt with: the bucket's key, ``*`` for OSS's default KMS key, or None."""
+    if args.encryption != "KMS" or not args.create:
+        return None
+    return args.kms_key_id or "*"
+
+
+def read_policy_document(bucket: str, prefixes: Sequence[str], kms_key: Optional[str] = None) -> str:
+    """A RAM policy that can list and read the given prefixes of ``bucket`` only.
+
+    With ``kms_key`` (a key id, or ``*`` for the key OSS manages in KMS), it may also
+    decrypt with that key: reading an object that OSS encrypted with KMS needs
+    ``kms:Decrypt`` (OSS docs "Server-side encryption").
+    """
     clean = sorted({p.strip("/") for p in prefixes})
     statements = [
         {
@@ -207,6 +250,9 @@ def read_policy_document(bucket: str, prefixes: Sequence[str]) -> str:
         },
         {"Effect": "Allow", "Action": ["oss:GetBucketInfo"], "Resource": [f"acs:oss:*:*:{bucket}"]},
     ]
+    if kms_key is not None:
+        key = "*" if kms_key == "*" else f"key/{kms_key}"
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [f"acs:kms:*:*:{key}"]})
     return json.dumps({"Version": "1", "Statement": statements}, sort_keys=True, separators=(",", ":"))
 
 
@@ -214,8 +260,43 @@ def read_policy_document(bucket: str, prefixes: Sequence[str]) -> str:
 MAX_POLICY_LENGTH = 6144
 
 
-def rrsa_trust_document(account_id: str, cluster_id: str) -> str:
-    """Trust policy letting the cluster's ossfs service account assume the role via RRSA."""
+class RrsaUnavailable(pulumi.RunError):
+    """The cluster has RRSA off (or is not found): the OSS CSI driver cannot assume a role."""
+
+
+def cluster_rrsa(clusters: Optional[Sequence[Any]], cluster_id: str) -> tuple[str, str]:
+    """``(issuer URL, OIDC provider ARN)`` of ``cluster_id``'s RRSA, from the clusters data source.
+
+    The provider reports ``enabled=False`` and empty strings when RRSA is off
+    (terraform-provider-alicloud data_source_alicloud_cs_managed_kubernetes_clusters.go).
+    """
+    for cluster in clusters or []:
+        if _field(cluster, "id") != cluster_id:
+            continue
+        config = _field(cluster, "rrsa_config")
+        issuer, arn = _field(config, "rrsa_oidc_issuer_url"), _field(config, "ram_oidc_provider_arn")
+        if not _field(config, "enabled") or not issuer or not arn:
+            break
+        return str(issuer), str(arn)
+    else:
+        raise RrsaUnavailable("modelStore access 'rrsa': the cluster (cluster.id) was not found by the provider; "
+                              "check cluster.id and alicloud:region")
+    raise RrsaUnavailable("modelStore access 'rrsa': the cluster (cluster.id) has RRSA disabled, so the OSS CSI driver cannot "
+                          "assume a role; enable RRSA (ACK 'Use RRSA to authorize different pods to access different cloud "
+                          "services': cluster details > Security and Auditing > RRSA OIDC), or use access: secret")
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) and name in value else getattr(value, name, None)
+
+
+def rrsa_trust_document(issuer_url: str, provider_arn: str) -> str:
+    """Trust policy letting the cluster's ossfs service account assume the role via RRSA.
+
+    RAM requires ``oidc:iss`` (the issuer URL), ``oidc:aud`` and ``oidc:sub`` for an OIDC
+    trust (RAM docs "Create a RAM role for a trusted IdP"); the shape is the one
+    AliyunContainerService/ack-ram-tool writes for RRSA roles.
+    """
     return json.dumps(
         {
             "Version": "1",
@@ -223,9 +304,10 @@ def rrsa_trust_document(account_id: str, cluster_id: str) -> str:
                 {
                     "Effect": "Allow",
                     "Action": "sts:AssumeRole",
-                    "Principal": {"Federated": [f"acs:ram::{account_id}:oidc-provider/ack-rrsa-{cluster_id}"]},
+                    "Principal": {"Federated": [provider_arn]},
                     "Condition": {
                         "StringEquals": {
+                            "oidc:iss": issuer_url,
                             "oidc:aud": "sts.aliyuncs.com",
                             "oidc:sub": OSSFS_SERVICE_ACCOUNT,
                         }
@@ -247,11 +329,12 @@ def upload_files(root: str) -> list[str]:
 
 
 def file_md5(path: str) -> str:
+    """The file's MD5 as the HTTP Content-MD5 header carries it: base64 of the 16-byte digest."""
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    return base64.b64encode(digest.digest()).decode("ascii")
 
 
 def _ram_name(bucket: str, role: str) -> str:

@@ -19,8 +19,16 @@ from ._annotations import with_skips
 
 TYPE = "elastic-inference:storage:ModelVolume"
 OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
-# ossfs: no stale metadata after a model upload; readable by the non-root server.
-DEFAULT_MOUNT_OPTIONS = "-o max_stat_cache_size=0 -o allow_other"
+# ossfs 1.x options:
+# - max_stat_cache_size=0: no stale metadata after a model upload;
+# - allow_other: FUSE lets users other than the mounting root into the mount at all;
+# - umask=022: objects without x-oss-meta-mode (uploaded by the console, ossutil or the
+#   provider) are 0640 files and 0750 directories owned by root (aliyun/ossfs
+#   src/metaheader.cpp get_mode/get_uid), so the non-root server (UID 10001) would get
+#   EACCES; with a umask every file and directory is 0755, readable and never writable by
+#   others, in ossfs's own check (src/s3fs.cpp check_object_access) and in libfuse's stat.
+#   Not uid=: that would give the server write access too (check_object_access).
+DEFAULT_MOUNT_OPTIONS = "-o max_stat_cache_size=0 -o allow_other -o umask=022"
 
 
 def oss_internal_endpoint(region: str) -> str:

@@ -32,6 +32,7 @@ TYPE = "elastic-inference:scheduling:Placement"
 MODES = ("ecs", "eci", "ecs-then-eci", "eci-tiers")
 ECI_SPOT_STRATEGIES = ("SpotAsPriceGo", "SpotWithPriceLimit")
 RESOURCE_POLICY_API = "scheduling.alibabacloud.com/v1alpha1"
+RESOURCE_POLICY_CRD = "resourcepolicies.scheduling.alibabacloud.com"
 
 ECI_LABEL = "alibabacloud.com/eci"
 ECI_USE_SPECS = "k8s.aliyun.com/eci-use-specs"
@@ -41,6 +42,16 @@ ECI_SPOT_FALLBACK = "k8s.aliyun.com/eci-spot-fallback"
 ECI_SPOT_DURATION = "k8s.aliyun.com/eci-spot-duration"
 VIRTUAL_NODE_TAINT = "virtual-kubelet.io/provider"
 MAX_ECI_SPECS = 5
+# ACK "Configure priority-based resource scheduling": with the default whenTryNextUnits
+# (LackResourceOrExceedMax) a pod moves to the next unit as soon as the existing nodes are
+# full, so none stays pending and the autoscaler never grows the pool. A unit whose
+# podLabels carry this label (the scheduler does not put it on the pod) keeps the pod
+# waiting for a new node, up to whenTryNextUnits.timeout with TimeoutOrExceedMax.
+WAIT_FOR_ECS_SCALING = "k8s.aliyun.com/resource-policy-wait-for-ecs-scaling"
+WAIT_POLICY = "TimeoutOrExceedMax"
+# The timeout must cover creating the node and its becoming Ready: a pod still waiting
+# for a NotReady node at the timeout goes to ECI all the same (same ACK doc).
+DEFAULT_POOL_WAIT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,10 @@ class PlacementArgs:
     """ECI specs to try in order (at most 5); GPU specs need a GPU limit on the container."""
     tiers: Sequence[EciTier] = ()
     """The ECI tiers of ``eci-tiers``, in fill order."""
+    pool_wait_seconds: int = DEFAULT_POOL_WAIT_SECONDS
+    """``ecs-then-eci``: how long a pod waits for the auto-scaling pool to add a Ready node
+    before it goes to ECI (``whenTryNextUnits.timeout``). Needs Kubernetes 1.24+ and ACK's
+    scheduler 6.4+, and node instant scaling for the pool."""
 
 
 class Placement(pulumi.ComponentResource):
@@ -99,6 +114,9 @@ class Placement(pulumi.ComponentResource):
     """Name of the ResourcePolicy (``ecs-then-eci``, ``eci-tiers``), else None."""
     resources: list[pulumi.Resource]
     """Resources the workload must be created after."""
+    prerequisites: dict[str, str]
+    """What the cluster must already have for this placement (name -> why), for the stack's
+    ``clusterPrerequisites`` output."""
 
     def __init__(self, name: str, args: PlacementArgs, opts: Optional[pulumi.ResourceOptions] = None):
         _validate(args)
@@ -106,9 +124,16 @@ class Placement(pulumi.ComponentResource):
         self.pod = pod_scheduling(args)
         self.resource_policy_name = None
         self.resources = []
+        self.prerequisites = {}
         units = resource_policy_units(args)
         if units:
             self.resource_policy_name = name
+            self.prerequisites[RESOURCE_POLICY_CRD] = (
+                "ACK Pro's scheduler serves ResourcePolicy (ACK Pro >= 1.20.11; ACK 'Configure priority-based resource scheduling')")
+            if args.mode == "ecs-then-eci":
+                self.prerequisites["node-instant-scaling"] = (
+                    "the pool must grow through node instant scaling (ack-goatscaler): ACK says a ResourcePolicy with auto "
+                    "scaling must use instant elasticity; Kubernetes >= 1.24, scheduler >= 6.4 for whenTryNextUnits")
             policy = k8s.apiextensions.CustomResource(
                 f"{name}-resource-policy",
                 api_version=RESOURCE_POLICY_API,
@@ -120,6 +145,8 @@ class Placement(pulumi.ComponentResource):
                     "selector": dict(args.selector),
                     "strategy": "prefer",
                     "units": units,
+                    **({"whenTryNextUnits": {"policy": WAIT_POLICY, "timeout": f"{args.pool_wait_seconds}s"}}
+                       if args.mode == "ecs-then-eci" else {}),
                     # Scale-in removes pods of the last units first; terminating pods
                     # must not count against a unit's max or a scale-out stalls.
                     "ignoreTerminatingPod": True,
@@ -154,6 +181,8 @@ def _validate(args: PlacementArgs) -> None:
                 raise ValueError(f"PlacementArgs.tiers[{i}]: spot_price_limit goes with spot_strategy 'SpotWithPriceLimit' only")
     elif args.tiers:
         raise ValueError(f"PlacementArgs.tiers is only used with mode 'eci-tiers', not {args.mode!r}")
+    if not 30 <= args.pool_wait_seconds <= 3600:
+        raise ValueError("PlacementArgs.pool_wait_seconds must be within 30-3600 (the time for a node to be created and Ready)")
 
 
 def _eci_spec_annotations(args: PlacementArgs) -> dict[str, str]:
@@ -205,7 +234,7 @@ def resource_policy_units(args: PlacementArgs) -> list[dict[str, Any]]:
     """The ``spec.units`` of the mode's ResourcePolicy ([] when it needs none)."""
     if args.mode == "ecs-then-eci":
         # No `max` on the ECS unit: it holds an auto-scaling node pool (DESIGN.md).
-        ecs_unit = {"resource": "ecs", "nodeSelector": dict(args.node_labels)}
+        ecs_unit = {"resource": "ecs", "nodeSelector": dict(args.node_labels), "podLabels": {WAIT_FOR_ECS_SCALING: "true"}}
         eci_unit: dict[str, Any] = {"resource": "eci"}
         if args.eci_instance_types:
             eci_unit["podAnnotations"] = _eci_spec_annotations(args)

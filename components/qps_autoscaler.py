@@ -10,7 +10,7 @@ explicit: fast scale-up for bursts, stabilized scale-down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,12 +20,79 @@ from ._annotations import with_skips
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
 METRIC = "sls_ingress_qps"
 DEFAULT_LOGSTORE = "nginx-ingress"
+# The adapter parses sls.query.interval as whole seconds and refuses less than 15
+# (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go).
+MIN_QUERY_INTERVAL = 15
+# Kubernetes label values (the metric selector's) hold at most 63 characters; the HPA
+# controller parses the selector on every sync (apimachinery validation.IsValidLabelValue).
+MAX_LABEL_VALUE = 63
+# Kinds whose scale subresource reports a label selector. A SeldonDeployment's does not
+# (seldon-core CRD: scale without labelSelectorPath): scale it with `seldon_hpa_spec`.
+SCALABLE_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
 
 def ingress_route(namespace: str, service: str, port: int, sticky: bool = False) -> str:
     """The metrics adapter's ``sls.ingress.route`` for an Ingress backend."""
     route = f"{namespace}-{service}-{port}"
     return f"sticky-{route}" if sticky else route
+
+
+def route_problem(route: str) -> Optional[str]:
+    """Why ``route`` cannot be a selector label value, or None."""
+    if len(route) > MAX_LABEL_VALUE:
+        return (f"the ingress route ({{namespace}}-{{service}}-{{port}}) is {len(route)} characters, over the {MAX_LABEL_VALUE} "
+                "of a Kubernetes label value: the HPA controller would reject the metric selector; shorten the namespace or "
+                "the service name")
+    return None
+
+
+def target_quantity(target: float) -> str:
+    """A per-replica QPS target as a Kubernetes quantity (``10``, ``2500m``); never ``0``."""
+    milli = round(target * 1000)
+    if milli < 1:
+        raise ValueError(f"a QPS target of {target} rounds to 0m: give at least 0.001")
+    return f"{milli // 1000}" if milli % 1000 == 0 else f"{milli}m"
+
+
+def qps_metric(
+    route: pulumi.Input[str],
+    sls_project: str,
+    target_qps_per_replica: float,
+    sls_logstore: str = DEFAULT_LOGSTORE,
+    query_interval_seconds: Optional[int] = None,
+    query_delay_seconds: Optional[int] = None,
+) -> dict[str, Any]:
+    """The ``autoscaling/v2`` External MetricSpec on ``sls_ingress_qps`` (API field names).
+
+    The label keys are those the metrics adapter reads (alibaba-cloud-metrics-adapter
+    pkg/metrics/sls/sls.go): ``sls.project``, ``sls.logstore``, ``sls.ingress.route``,
+    and ``sls.query.interval``/``sls.query.delay`` as whole seconds.
+    """
+    labels: dict[str, pulumi.Input[str]] = {"sls.project": sls_project, "sls.logstore": sls_logstore, "sls.ingress.route": route}
+    if query_interval_seconds is not None:
+        labels["sls.query.interval"] = str(query_interval_seconds)
+    if query_delay_seconds is not None:
+        labels["sls.query.delay"] = str(query_delay_seconds)
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"name": METRIC, "selector": {"matchLabels": labels}},
+            "target": {"type": "AverageValue", "averageValue": target_quantity(target_qps_per_replica)},
+        },
+    }
+
+
+def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, Any]) -> dict[str, Any]:
+    """A SeldonDeployment ``componentSpecs[].hpaSpec``: the operator creates the HPA on the Deployment it generates.
+
+    ``metricsv2`` (seldon-core >= 1.16) is copied verbatim into an ``autoscaling/v2`` HPA
+    (operator/controllers/seldondeployment_controller.go ``createHpa``), so the External
+    metric works as in :class:`QpsAutoscaler`. Seldon's hpaSpec has no ``behavior``: the
+    HPA controller's defaults apply (scale-down stabilization 300 s).
+    """
+    if not 1 <= min_replicas <= max_replicas:
+        raise ValueError(f"seldon_hpa_spec: need 1 <= min_replicas <= max_replicas, got {min_replicas} and {max_replicas}")
+    return {"minReplicas": min_replicas, "maxReplicas": max_replicas, "metricsv2": [dict(metric)]}
 
 
 @dataclass
@@ -35,7 +102,7 @@ class QpsAutoscalerArgs:
     namespace: str
     """Namespace of the HPA and its target."""
     scale_target: Mapping[str, str]
-    """``apiVersion``, ``kind`` and ``name`` of the workload to scale."""
+    """``apiVersion``, ``kind`` and ``name`` of the workload to scale: a Deployment, StatefulSet or ReplicaSet."""
     route: pulumi.Input[str]
     """``sls.ingress.route`` of the Ingress backend (see :func:`ingress_route`)."""
     sls_project: str
@@ -48,8 +115,10 @@ class QpsAutoscalerArgs:
     """Average QPS per replica the HPA steers towards."""
     sls_logstore: str = DEFAULT_LOGSTORE
     """Logstore of the ingress logs."""
-    query_period_seconds: Optional[int] = None
-    """``sls.query.period`` (>= 15 s); None keeps the adapter's default."""
+    query_interval_seconds: Optional[int] = None
+    """``sls.query.interval``: the window the QPS is averaged over (>= 15 s); None keeps the adapter's default."""
+    query_delay_seconds: Optional[int] = None
+    """``sls.query.delay``: how far behind now the window ends; None keeps the adapter's default."""
     scale_up_pods: int = 4
     """Most pods added per 15 s (or ``scale_up_percent``, whichever is more)."""
     scale_up_percent: int = 100
@@ -70,14 +139,10 @@ class QpsAutoscaler(pulumi.ComponentResource):
         _validate(args)
         super().__init__(TYPE, name, None, opts)
         self.hpa_name = name
-        labels: dict[str, pulumi.Input[str]] = {
-            "sls.project": args.sls_project,
-            "sls.logstore": args.sls_logstore,
-            "sls.ingress.route": args.route,
-        }
-        if args.query_period_seconds is not None:
-            labels["sls.query.period"] = f"{args.query_period_seconds}s"
-        target = args.target_qps_per_replica
+        if isinstance(args.route, str) and route_problem(args.route):
+            raise ValueError(f"QpsAutoscalerArgs.route: {route_problem(args.route)}")
+        metric = qps_metric(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
+                            args.query_interval_seconds, args.query_delay_seconds)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -92,19 +157,8 @@ class QpsAutoscaler(pulumi.ComponentResource):
                 ),
                 min_replicas=args.min_replicas,
                 max_replicas=args.max_replicas,
-                metrics=[
-                    k8s.autoscaling.v2.MetricSpecArgs(
-                        type="External",
-                        external=k8s.autoscaling.v2.ExternalMetricSourceArgs(
-                            metric=k8s.autoscaling.v2.MetricIdentifierArgs(
-                                name=METRIC, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels)
-                            ),
-                            target=k8s.autoscaling.v2.MetricTargetArgs(
-                                type="AverageValue", average_value=f"{int(target)}" if float(target).is_integer() else f"{round(target * 1000)}m"
-                            ),
-                        ),
-                    )
-                ],
+                # In the API's own (camelCase) field names; the SDK passes the mapping through.
+                metrics=[cast(Any, metric)],
                 behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
                     scale_up=k8s.autoscaling.v2.HPAScalingRulesArgs(
                         stabilization_window_seconds=0,
@@ -133,10 +187,17 @@ def _validate(args: QpsAutoscalerArgs) -> None:
         raise ValueError(f"QpsAutoscalerArgs: need 1 <= min_replicas <= max_replicas, got {args.min_replicas} and {args.max_replicas}")
     if args.target_qps_per_replica <= 0:
         raise ValueError("QpsAutoscalerArgs.target_qps_per_replica must be > 0")
-    if args.query_period_seconds is not None and args.query_period_seconds < 15:
-        raise ValueError("QpsAutoscalerArgs.query_period_seconds must be >= 15 (the adapter's minimum)")
+    target_quantity(args.target_qps_per_replica)
+    if args.query_interval_seconds is not None and args.query_interval_seconds < MIN_QUERY_INTERVAL:
+        raise ValueError(f"QpsAutoscalerArgs.query_interval_seconds must be >= {MIN_QUERY_INTERVAL} (the adapter's minimum)")
+    if args.query_delay_seconds is not None and args.query_delay_seconds < 0:
+        raise ValueError("QpsAutoscalerArgs.query_delay_seconds must be >= 0")
     missing = {"apiVersion", "kind", "name"} - set(args.scale_target)
     if missing:
         raise ValueError(f"QpsAutoscalerArgs.scale_target lacks {sorted(missing)}")
+    if args.scale_target["kind"] not in SCALABLE_KINDS:
+        raise ValueError(f"QpsAutoscalerArgs.scale_target: an HPA cannot scale a {args.scale_target['kind']} (its scale subresource "
+                         f"reports no label selector); target one of {', '.join(SCALABLE_KINDS)}, or for a SeldonDeployment "
+                         "use seldon_hpa_spec() in InferenceServiceArgs.seldon_hpa")
     if not 0 <= args.scale_down_stabilization_seconds <= 3600:
         raise ValueError("QpsAutoscalerArgs.scale_down_stabilization_seconds must be within 0-3600")

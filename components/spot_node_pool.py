@@ -78,6 +78,8 @@ class SpotNodePool(pulumi.ComponentResource):
     """The labels every node carries."""
     taints: Sequence[NodeTaint]
     """The taints every node carries."""
+    prerequisites: dict[str, str]
+    """What the cluster must already have for the pool to grow (name -> why)."""
 
     def __init__(self, name: str, args: SpotNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None):
         _validate(args)
@@ -114,6 +116,11 @@ class SpotNodePool(pulumi.ComponentResource):
         self.node_pool_name = args.node_pool_name
         self.labels = dict(args.labels)
         self.taints = tuple(args.taints)
+        # ACK "Enable node autoscaling": a pool's scaling_config takes effect only once node
+        # scaling is enabled for the cluster and its role is authorized.
+        self.prerequisites = {"node-autoscaling": (
+            "node scaling enabled for the cluster, the Auto Scaling service activated, and AliyunCSManagedAutoScalerRole "
+            "authorized (ACK 'Enable node autoscaling')")}
         self.register_outputs({"nodePoolId": self.node_pool_id, "nodePoolName": self.node_pool_name})
 
 

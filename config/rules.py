@@ -6,7 +6,10 @@ import os
 import re
 from typing import Iterator
 
+from components.cluster_addons import SELDON_CORE_CRD
+from components.inference_service import service_endpoint
 from components.model_store import MAX_POLICY_LENGTH, read_policy_document
+from components.qps_autoscaler import route_problem
 
 from .errors import Problem
 from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
@@ -16,9 +19,11 @@ _IPV4 = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
 # ECS/ECI instance families with NVIDIA GPUs: gn6i, gn7i, vgn6i, sgn7i, ebmgn7e ...
 _GPU_FAMILY = re.compile(r"^ecs\.[a-z]*gn[0-9][a-z0-9-]*\.", re.IGNORECASE)
 
-# autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26.
+# autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26; the ResourcePolicy's
+# whenTryNextUnits (ecs-then-eci waits for the pool) needs 1.24 (ACK priority-based scheduling).
 MIN_KUBERNETES = (1, 23)
 MIN_KUBERNETES_RRSA = (1, 26)
+MIN_KUBERNETES_POOL_WAIT = (1, 24)
 
 
 def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
@@ -96,6 +101,12 @@ def _services(s: Settings) -> Iterator[Problem]:
             if any(part in (".", "..") for part in svc.ingress.path.split("/")) or "//" in svc.ingress.path:
                 yield Problem(f"{at}.ingress.path", "must not contain '.', '..' or empty segments")
 
+        # The adapter reads logs from now-100 s on (pkg/metrics/sls/sls.go): a window that starts
+        # earlier is undercounted. Its defaults are interval 15 and delay 10.
+        window = (scaling.query_interval_seconds or 15) + (scaling.query_delay_seconds if scaling.query_delay_seconds is not None else 10)
+        if window > 100:
+            yield Problem(f"{at}.autoscaling.queryIntervalSeconds", f"queryIntervalSeconds + queryDelaySeconds is {window} s: the metrics "
+                                                                     "adapter reads only the last 100 s of logs and would undercount the QPS; keep it within 100")
         if scaling.min_replicas > scaling.max_replicas:
             yield Problem(f"{at}.autoscaling.maxReplicas", f"must be >= minReplicas ({scaling.min_replicas})")
 
@@ -114,6 +125,27 @@ def _services(s: Settings) -> Iterator[Problem]:
             yield Problem(f"{at}.placement.eciInstanceTypes", "required for a GPU service on ECI: list GPU specs such as ecs.gn6i-c4g1.xlarge")
 
         yield from _tiers(at, svc)
+
+        if mode == "ecs-then-eci" and k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES_POOL_WAIT:
+            yield Problem(f"{at}.placement.mode", "'ecs-then-eci' waits for the node pool with the ResourcePolicy's whenTryNextUnits, "
+                                                 "which needs cluster.kubernetesVersion 1.24 or newer; upgrade or use 'ecs'/'eci'")
+        if "pool_wait_seconds" in svc.placement.model_fields_set and mode != "ecs-then-eci":
+            yield Problem(f"{at}.placement.poolWaitSeconds", f"only used with mode 'ecs-then-eci', not '{mode}'; remove it")
+
+        if svc.runtime == "seldon":
+            if not s.cluster.addons.seldon_core and SELDON_CORE_CRD not in s.cluster.prerequisites:
+                yield Problem(f"{at}.runtime", "'seldon' needs the Seldon Core operator: set cluster.addons.seldonCore: true "
+                                               f"(installs seldon-core-operator), or list {SELDON_CORE_CRD} in cluster.prerequisites "
+                                               "if the cluster already runs it")
+            if "scale_down_stabilization_seconds" in scaling.model_fields_set:
+                yield Problem(f"{at}.autoscaling.scaleDownStabilizationSeconds", "Seldon's hpaSpec has no scaling behavior "
+                                                                                "(the HPA's default 300 s applies); remove it")
+
+        if svc.ingress is not None:
+            service, port = service_endpoint(name, svc.runtime)
+            too_long = route_problem(f"{svc.namespace}-{service}-{port}")
+            if too_long and scaling.enabled:
+                yield Problem(at, too_long)
 
         if scaling.enabled:
             if not s.cluster.addons.metrics_adapter:

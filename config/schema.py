@@ -14,6 +14,9 @@ from typing import Annotated, Literal, Optional
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from components.cluster_addons import LOG_COLLECTORS, SELDON_CORE_CHART, SELDON_CORE_NAMESPACE, SELDON_CORE_REPOSITORY, SELDON_CORE_VERSION
+from components.placement import DEFAULT_POOL_WAIT_SECONDS
+
 # --- constrained scalars ------------------------------------------------------
 
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -42,6 +45,7 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _SLS_PROJECT = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]*$")
 _HELM_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+_CRD_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?){2,}$")
 
 
 def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None):
@@ -84,6 +88,7 @@ VSwitchId = Annotated[str, _matching(_VSWITCH, "a vSwitch id like vsw-2zeabc")]
 LabelKey = Annotated[str, _matching(_LABEL_KEY, "a Kubernetes label key like 'inference' or 'example.com/role'", 316)]
 LabelValue = Annotated[str, BeforeValidator(_number_as_string), _matching(_LABEL_VALUE, "a Kubernetes label value (at most 63 letters, digits, '-', '_', '.')", 63)]
 SlsProject = Annotated[str, _matching(_SLS_PROJECT, "an SLS project name: 3-63 lowercase letters, digits and '-'")]
+CrdName = Annotated[str, _matching(_CRD_NAME, "a CustomResourceDefinition name like 'seldondeployments.machinelearning.seldon.io'", 253)]
 HttpPath = Annotated[str, _matching(_HTTP_PATH, "an HTTP path starting with '/' (letters, digits, '/', '_', '.', '~', '-')", 1024)]
 Price = Annotated[float, BeforeValidator(lambda v: float(v) if isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", v) else v), Field(gt=0)]
 
@@ -138,12 +143,24 @@ class MetricsAdapterChart(_Section):
     namespace: Namespace = "kube-system"
 
 
+class SeldonCoreChart(_Section):
+    """Where the seldon-core-operator Helm chart comes from (defaults: components.cluster_addons)."""
+
+    name: str = SELDON_CORE_CHART
+    repository: str = SELDON_CORE_REPOSITORY
+    version: Annotated[str, _matching(_HELM_VERSION, "a chart version like '1.17.1'")] = SELDON_CORE_VERSION
+    namespace: Namespace = SELDON_CORE_NAMESPACE
+
+
 class Addons(_Section):
     virtual_node: bool = True
     logtail: bool = True
+    log_collector: Literal[LOG_COLLECTORS] = "logtail-ds"  # type: ignore[valid-type]
     metrics_adapter: bool = True
     ingress_controller: bool = False
     metrics_adapter_chart: MetricsAdapterChart = MetricsAdapterChart()
+    seldon_core: bool = False
+    seldon_core_chart: SeldonCoreChart = SeldonCoreChart()
 
 
 class Cluster(_Section):
@@ -152,6 +169,9 @@ class Cluster(_Section):
     vswitch_ids: list[VSwitchId] = []
     sls_project: Optional[SlsProject] = None
     addons: Addons = Addons()
+    # CRDs the cluster already has, installed outside this stack (e.g. a Seldon Core operator
+    # another team runs): `<plural>.<group>` names, published in the clusterPrerequisites output.
+    prerequisites: list[CrdName] = Field(default=[], max_length=20)
 
     @property
     def sls_project_name(self) -> str:
@@ -230,14 +250,20 @@ class Placement(_Section):
     mode: PlacementMode = "eci"
     eci_instance_types: list[InstanceType] = Field(default=[], max_length=5)
     tiers: list[Tier] = []
+    # ecs-then-eci: how long a pod waits for the pool to add a Ready node before going to ECI.
+    pool_wait_seconds: int = Field(default=DEFAULT_POOL_WAIT_SECONDS, ge=30, le=3600)
 
 
 class Autoscaling(_Section):
     enabled: bool = True
     min_replicas: int = Field(default=1, ge=1, le=10000)
     max_replicas: int = Field(default=10, ge=1, le=10000)
-    target_qps_per_replica: float = Field(default=10, gt=0)
+    # A Kubernetes quantity has milli precision: a smaller target would render as 0m.
+    target_qps_per_replica: float = Field(default=10, ge=0.001)
     scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600)
+    # The metrics adapter's sls.query.interval and sls.query.delay (whole seconds); None: its defaults.
+    query_interval_seconds: Optional[int] = Field(default=None, ge=15, le=3600)
+    query_delay_seconds: Optional[int] = Field(default=None, ge=0, le=600)
 
     model_config = ConfigDict(strict=False)  # allow `targetQpsPerReplica: 10` (int)
 

@@ -56,6 +56,8 @@ class RunResult:
     outputs: dict[str, Any]
     #: the policy pack's advisory violations (set by the render)
     violations: list[Any] = field(default_factory=list)
+    #: the preflight's warnings (set by the render)
+    findings: list[Any] = field(default_factory=list)
 
 
 class _PreviewMocks(mocks.Mocks):
@@ -70,8 +72,8 @@ class _PreviewMocks(mocks.Mocks):
         return "", dict(args.inputs)
 
     def call(self, args: mocks.MockCallArgs):
-        # Invoke results need the cloud; offline they are unknown placeholders.
-        return {"id": UNKNOWN}
+        # Not reached for data sources (the monitor answers them); method calls echo nothing.
+        return {}
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -120,6 +122,13 @@ class _RecordingMonitor(mocks.MockMonitor):
         )
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, "", {})
         return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
+
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        # A data source reads the cloud: offline its result is wholly unknown, as the engine
+        # answers an invoke it cannot serve yet, and every value computed from it stays unknown.
+        if request.tok == "pulumi:pulumi:getResource":
+            return super().Invoke(request)
+        return resource_pb2.ResourceInvokeResponse(unknown=True)
 
     def ReadResource(self, request):  # noqa: N802 - gRPC method name
         response = super().ReadResource(request)

@@ -18,7 +18,8 @@ BASE = {
     "services": {
         "bert": {
             "model": {"name": "chnsenticorp", "path": "tensorflow/chnsenticorp", "versionPolicy": "specific:1623831335"},
-            "resources": {"gpu": 1, "cpu": "4", "memory": "15Gi"},
+            # Fits ecs.gn6i-c4g1.xlarge (4 vCPU, 15 GiB) after ACK's reservation; 4/15Gi would not (the preflight).
+            "resources": {"gpu": 1, "cpu": "3", "memory": "10Gi"},
             "placement": {"mode": "ecs-then-eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]},
             "ingress": {"host": "bert.example.com"},
         }
@@ -47,7 +48,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["secret"] = "planted-secret-value"
         return f"{args.name}-id", outputs
 
+    #: what the clusters data source reports for CLUSTER_ID's RRSA (a test may switch it off)
+    rrsa = {"enabled": True, "rrsaOidcIssuerUrl": f"https://oidc-ack-cn-beijing.oss-cn-beijing.aliyuncs.com/{CLUSTER_ID}",
+            "ramOidcProviderArn": f"acs:ram::1234567890:oidc-provider/ack-rrsa-{CLUSTER_ID}",
+            "ramOidcProviderName": f"ack-rrsa-{CLUSTER_ID}"}
+
     def call(self, args):
+        if args.token == "alicloud:cs/getManagedKubernetesClusters:getManagedKubernetesClusters":
+            # The provider's answer (terraform-provider-alicloud data_source_alicloud_cs_managed_kubernetes_clusters.go).
+            cluster = {"id": CLUSTER_ID, "name": "test", "availabilityZone": "cn-beijing-a", "connections": [],
+                       "natGatewayId": "", "securityGroupId": "", "state": "running", "vpcId": "", "workerNodes": [],
+                       "rrsaConfig": dict(self.rrsa)}
+            found = [cluster] if CLUSTER_ID in args.args.get("ids", []) else []
+            return {"id": "clusters", "ids": args.args.get("ids", []), "names": [], "clusters": found}
         return {"id": "1234567890"}
 
 

@@ -4,6 +4,7 @@ Every test returns the Output whose callback asserts, so a failed assertion
 fails the test (see STYLE.md, lesson 9).
 """
 
+import base64
 import hashlib
 import json
 
@@ -55,6 +56,25 @@ def test_model_store_private_encrypted_versioned_protected(mocks):
         actions = {a for st in policy["Statement"] for a in st["Action"]}
         assert not any(a.startswith(("oss:Put", "oss:Delete")) for a in actions)
         assert r["models-reader-policy"].inputs["policyType"] == "Custom"
+        assert not any(a.startswith("kms:") for a in actions)  # AES256: no key to decrypt with
+
+    return after(store.bucket_name).apply(check)
+
+
+@pulumi.runtime.test
+def test_model_store_kms_reader_decrypts_and_objects_keep_the_kms_default(mocks, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "saved_model.pb").write_bytes(b"pb")
+    store = ModelStore("models", ModelStoreArgs(bucket="acme", read_prefixes=["m"], encryption="KMS", kms_key_id="key-123",
+                                                upload_dir=str(tmp_path)))
+
+    def check(_):
+        policy = json.loads(mocks.resources["models-read-policy"].inputs["policyDocument"])
+        # OSS docs "Server-side encryption": reading an SSE-KMS object needs kms:Decrypt on its key.
+        assert {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["acs:kms:*:*:key/key-123"]} in policy["Statement"]
+        obj = mocks.resources["models-object-m/saved_model.pb"].inputs
+        # The provider would send AES256 otherwise, overriding the bucket's KMS default.
+        assert (obj["serverSideEncryption"], obj["kmsKeyId"]) == ("KMS", "key-123")
 
     return after(store.bucket_name).apply(check)
 
@@ -93,11 +113,31 @@ def test_model_store_rrsa_role_trusts_cluster_ossfs(mocks):
         assert store.access_key_id is None
         trust = json.loads(mocks.resources["models-reader-role"].inputs["assumeRolePolicyDocument"])
         statement = trust["Statement"][0]
-        assert statement["Principal"]["Federated"] == [f"acs:ram::1234567890:oidc-provider/ack-rrsa-{CLUSTER}"]
-        assert statement["Condition"]["StringEquals"]["oidc:sub"] == "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs"
+        # The cluster's own RRSA metadata, as the provider reports it; RAM requires oidc:iss.
+        assert statement["Principal"]["Federated"] == [mocks.rrsa["ramOidcProviderArn"]]
+        assert statement["Condition"]["StringEquals"] == {
+            "oidc:iss": mocks.rrsa["rrsaOidcIssuerUrl"],
+            "oidc:aud": "sts.aliyuncs.com",
+            "oidc:sub": "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs",
+        }
         assert "models-reader" not in mocks.resources
+        assert "rrsa" in store.prerequisites
 
     return after(store.rrsa_role_name).apply(check)
+
+
+@pytest.mark.parametrize("rrsa, message", [
+    ({"enabled": False, "rrsaOidcIssuerUrl": "", "ramOidcProviderArn": "", "ramOidcProviderName": ""}, "RRSA disabled"),
+    (None, "was not found"),
+])
+def test_model_store_rrsa_fails_clearly_when_the_cluster_has_none(rrsa, message):
+    from components.model_store import RrsaUnavailable, cluster_rrsa
+
+    clusters = [] if rrsa is None else [{"id": CLUSTER, "rrsa_config": {
+        "enabled": rrsa["enabled"], "rrsa_oidc_issuer_url": "", "ram_oidc_provider_arn": ""}}]
+    with pytest.raises(RrsaUnavailable, match=message) as caught:
+        cluster_rrsa(clusters, CLUSTER)
+    assert CLUSTER not in str(caught.value)  # the user's id is not echoed
 
 
 @pulumi.runtime.test
@@ -111,7 +151,9 @@ def test_model_store_uploads_one_object_per_file_content_addressed(mocks, tmp_pa
         assert store.object_keys == ["bert/1/saved_model.pb"]
         obj = mocks.resources["models-object-bert/1/saved_model.pb"].inputs
         assert obj["key"] == "bert/1/saved_model.pb"
-        assert obj["contentMd5"] == hashlib.md5(b"model").hexdigest()
+        # The Content-MD5 header's own form (RFC 1864): base64 of the binary digest.
+        assert obj["contentMd5"] == base64.b64encode(hashlib.md5(b"model").digest()).decode()
+        assert obj["serverSideEncryption"] == "AES256"
         assert obj["source"].endswith("saved_model.pb")
 
     return after(store.bucket_name).apply(check)
@@ -146,6 +188,8 @@ def test_model_volume_secret_ref_never_inline(mocks):
         assert attrs["url"] == "oss-cn-beijing-internal.aliyuncs.com"
         assert attrs["path"] == "/tensorflow/bert" and attrs["bucket"] == "acme"
         assert "akId" not in attrs and "akSecret" not in attrs
+        # ossfs makes objects without x-oss-meta-mode 0640/0750 and root-owned: the non-root server needs a umask.
+        assert attrs["otherOpts"] == "-o max_stat_cache_size=0 -o allow_other -o umask=022"
         assert csi["nodePublishSecretRef"] == {"name": "bert-oss-credentials", "namespace": "inference"}
         pvc = mocks.resources["bert-pvc"].inputs
         assert pvc["spec"]["volumeName"] == "inference-bert-model" and pvc["spec"]["storageClassName"] == ""
@@ -236,8 +280,29 @@ def test_cluster_addons(mocks):
         assert release.inputs["chart"] == "ack-alibaba-cloud-metrics-adapter" and release.inputs["version"] == "1.2.0"
         assert release.inputs["namespace"] == "kube-system"
         assert addons.sls_project == f"k8s-log-{CLUSTER}" and addons.sls_logstore == "nginx-ingress"
+        assert "cluster-seldon-core" not in r  # opt-in
 
     return after(addons.urn).apply(check)
+
+
+@pulumi.runtime.test
+def test_cluster_addons_loongcollector_and_seldon_core(mocks):
+    addons = ClusterAddons("cluster", ClusterAddonsArgs(cluster_id=CLUSTER, log_collector="loongcollector", seldon_core=True))
+
+    def check(_):
+        collector = mocks.resources["cluster-logtail"].inputs
+        assert collector["name"] == "loongcollector" and json.loads(collector["config"]) == {"IngressDashboardEnabled": "true"}
+        seldon = mocks.resources["cluster-seldon-core"].inputs
+        assert (seldon["chart"], seldon["version"], seldon["namespace"]) == ("seldon-core-operator", "1.17.1", "seldon-system")
+        assert seldon["repositoryOpts"]["repo"] == "https://storage.googleapis.com/seldon-charts"
+        assert len(addons.dependencies) == 4  # workloads wait for the operator too
+
+    return after(addons.urn).apply(check)
+
+
+def test_cluster_addons_rejects_an_unknown_log_collector(mocks):
+    with pytest.raises(ValueError, match="log_collector"):
+        ClusterAddons("c", ClusterAddonsArgs(cluster_id=CLUSTER, log_collector="fluentd"))
 
 
 @pulumi.runtime.test
@@ -284,8 +349,13 @@ def test_placement_ecs_then_eci_resource_policy(mocks):
         assert rp["metadata"]["namespace"] == "inference"
         assert rp["spec"]["selector"] == SEL and rp["spec"]["strategy"] == "prefer"
         ecs, eci = rp["spec"]["units"]
-        assert ecs == {"resource": "ecs", "nodeSelector": {"inference": "tensorflow"}}  # no max: auto-scaling pool
+        # No max (an auto-scaling pool); the wait label in the unit's podLabels and TimeoutOrExceedMax keep a pod
+        # pending for the pool instead of going to ECI at once (ACK "Configure priority-based resource scheduling").
+        assert ecs == {"resource": "ecs", "nodeSelector": {"inference": "tensorflow"},
+                       "podLabels": {"k8s.aliyun.com/resource-policy-wait-for-ecs-scaling": "true"}}
+        assert rp["spec"]["whenTryNextUnits"] == {"policy": "TimeoutOrExceedMax", "timeout": "300s"}
         assert eci == {"resource": "eci", "podAnnotations": {"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"}}
+        assert "resourcepolicies.scheduling.alibabacloud.com" in p.prerequisites
 
     return after(p.urn).apply(check)
 
@@ -387,9 +457,59 @@ def test_inference_service_seldon(mocks):
         names = [c["name"] for c in predictor["componentSpecs"][0]["spec"]["containers"]]
         assert names == ["tfserving-proxy", "tensorflow-serving"]
         assert name == "fashion-default" and svc.service_port == 8000
-        assert svc.scale_target["kind"] == "SeldonDeployment"
+        # No HPA can target a SeldonDeployment (its CRD's scale has no labelSelectorPath): it scales through hpaSpec.
+        assert svc.scale_target is None
+        assert "hpaSpec" not in predictor["componentSpecs"][0] and sd["spec"]["replicas"] == 1
 
     return after(svc.service_name).apply(lambda v: check(v[0]))
+
+
+@pulumi.runtime.test
+def test_inference_service_seldon_scales_through_its_hpa_spec(mocks):
+    from components import qps_metric, seldon_hpa_spec
+
+    metric = qps_metric("default-fashion-default-8000", f"k8s-log-{CLUSTER}", 10, query_interval_seconds=30)
+    svc = InferenceService("fashion", InferenceServiceArgs(
+        namespace="default", runtime="seldon", model_name="fashion-mnist", claim_name="fashion-model",
+        image="tensorflow/serving:2.3.0-gpu", gpu=1, seldon_hpa=seldon_hpa_spec(1, 10, metric)))
+
+    def check(_):
+        sd = mocks.resources["fashion-seldon-deployment"].inputs
+        hpa = sd["spec"]["predictors"][0]["componentSpecs"][0]["hpaSpec"]
+        # seldon-core >= 1.16 copies metricsv2 verbatim into an autoscaling/v2 HPA on the Deployment it generates.
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 10) and "metrics" not in hpa
+        (ext,) = hpa["metricsv2"]
+        labels = ext["external"]["metric"]["selector"]["matchLabels"]
+        assert labels["sls.ingress.route"] == "default-fashion-default-8000" and labels["sls.query.interval"] == "30"
+        assert "replicas" not in sd["spec"]  # the operator ignores it under an hpaSpec; nothing to fight over
+
+    return after(svc.urn).apply(check)
+
+
+def test_seldon_hpa_only_for_seldon_and_no_hpa_on_a_seldon_deployment(mocks):
+    from components import qps_metric, seldon_hpa_spec
+
+    with pytest.raises(ValueError, match="only for runtime='seldon'"):
+        InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1",
+                                                   seldon_hpa=seldon_hpa_spec(1, 2, qps_metric("r", "p", 1))))
+    with pytest.raises(ValueError, match="cannot scale a SeldonDeployment"):
+        QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", route="r", sls_project="p",
+                                             scale_target={"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "name": "n"}))
+
+
+@pytest.mark.parametrize("target, quantity", [(10, "10"), (2.5, "2500m"), (0.001, "1m")])
+def test_qps_target_quantity_is_never_zero(target, quantity):
+    from components.qps_autoscaler import target_quantity
+
+    assert target_quantity(target) == quantity
+    with pytest.raises(ValueError, match="0m"):
+        target_quantity(0.0004)
+
+
+def test_autoscaler_rejects_a_route_over_63_characters(mocks):
+    with pytest.raises(ValueError, match="over the 63"):
+        QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", route="n" * 30 + "-" + "s" * 30 + "-8501", sls_project="p",
+                                             scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "s"}))
 
 
 # --- QpsAutoscaler and PublicEndpoint --------------------------------------------------------
@@ -445,5 +565,5 @@ def test_endpoint_below_a_path_strips_it_for_tf_serving(mocks, path, served, rew
 
 def test_autoscaler_rejects_bad_bounds(mocks):
     with pytest.raises(ValueError, match="min_replicas"):
-        QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", scale_target={"apiVersion": "v", "kind": "k", "name": "n"},
+        QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "n"},
                                              route="r", sls_project="p", min_replicas=5, max_replicas=2))

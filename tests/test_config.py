@@ -67,7 +67,7 @@ FIELD_RULES = [
     (f"{S}.autoscaling.minReplicas", 0, f"{S}.autoscaling.minReplicas", ">= 1"),
     ("nodePool.onDemandPercentage", 101, "nodePool.onDemandPercentage", "<= 100"),
     ("nodePool.onDemandPercentage", -1, "nodePool.onDemandPercentage", ">= 0"),
-    (f"{S}.autoscaling.targetQpsPerReplica", 0, f"{S}.autoscaling.targetQpsPerReplica", "> 0"),
+    (f"{S}.autoscaling.targetQpsPerReplica", 0, f"{S}.autoscaling.targetQpsPerReplica", ">= 0.001"),
     (f"{S}.resources.gpu", -1, f"{S}.resources.gpu", ">= 0"),
     # enums
     ("nodePool.spotStrategy", "Cheap", "nodePool.spotStrategy", "must be one of"),
@@ -154,3 +154,55 @@ def test_error_messages_do_not_echo_unknown_values(raw):
     found = problems(raw)
     assert found == ["modelStore.accessKeySecret: unknown key; allowed keys: access, bucket, create, encryption, kmsKeyId, protect, uploadDir, versioning"]
     assert not any("planted" in p for p in found)
+
+
+# -- rules from the review against the upstream sources (issue "Works on a real cluster") ------------
+
+
+def test_seldon_needs_its_operator_installed_or_declared(raw):
+    raw["services"]["bert"]["runtime"] = "seldon"
+    one(raw, f"{S}.runtime", "needs the Seldon Core operator")
+    raw["cluster"]["prerequisites"] = ["seldondeployments.machinelearning.seldon.io"]
+    assert from_raw(raw, "cn-beijing").services["bert"].runtime == "seldon"
+    del raw["cluster"]["prerequisites"]
+    raw["cluster"]["addons"] = {"seldonCore": True}
+    settings = from_raw(raw, "cn-beijing")
+    assert settings.cluster.addons.seldon_core_chart.version == "1.17.1"  # the last Apache-2.0 release
+
+
+def test_seldon_has_no_scaling_behavior(raw):
+    raw["cluster"]["addons"] = {"seldonCore": True}
+    raw["services"]["bert"]["runtime"] = "seldon"
+    raw["services"]["bert"]["autoscaling"] = {"scaleDownStabilizationSeconds": 60}
+    one(raw, f"{S}.autoscaling.scaleDownStabilizationSeconds", "no scaling behavior")
+
+
+def test_pool_wait_only_for_ecs_then_eci_and_from_1_24(raw):
+    assert from_raw(raw, "cn-beijing").services["bert"].placement.pool_wait_seconds == 300
+    raw["cluster"]["kubernetesVersion"] = "1.23"
+    one(raw, f"{S}.placement.mode", "1.24 or newer")
+    raw["cluster"]["kubernetesVersion"] = "1.30"
+    raw["services"]["bert"]["placement"] = {"mode": "ecs", "poolWaitSeconds": 120}
+    one(raw, f"{S}.placement.poolWaitSeconds", "only used with mode 'ecs-then-eci'")
+
+
+def test_adapter_window_stays_within_the_logs_it_reads(raw):
+    raw["services"]["bert"]["autoscaling"] = {"queryIntervalSeconds": 95}
+    one(raw, f"{S}.autoscaling.queryIntervalSeconds", "within 100")  # 95 + the default delay 10
+    raw["services"]["bert"]["autoscaling"] = {"queryIntervalSeconds": 60, "queryDelaySeconds": 20}
+    assert from_raw(raw, "cn-beijing").services["bert"].autoscaling.query_interval_seconds == 60
+
+
+def test_ingress_route_fits_a_label_value(raw):
+    long_name = "b" + "e" * 40
+    raw["services"] = {long_name: raw["services"]["bert"]}
+    raw["services"][long_name]["namespace"] = "inference-" + "n" * 20
+    found = problems(raw)
+    assert any(p.startswith(f"services.{long_name}:") and "over the 63" in p for p in found), found
+
+
+def test_log_collector_is_one_the_cluster_can_run(raw):
+    raw["cluster"]["addons"] = {"logCollector": "loongcollector"}
+    assert from_raw(raw, "cn-beijing").cluster.addons.log_collector == "loongcollector"
+    raw["cluster"]["addons"] = {"logCollector": "fluentd"}
+    one(raw, "cluster.addons.logCollector", "must be one of")

@@ -4,7 +4,7 @@ For any valid config: every HPA targets a workload the stack creates; every
 PVC binds a PV that exists and fits it; every Ingress backend names an
 existing Service port (a SeldonDeployment's Service is the one its operator
 creates); every ResourcePolicy selects its own pods; every pod that may run on
-GPU ECI specs has a GPU limit.
+GPU ECI specs has a GPU limit. Every such stack passes the preflight (the render raises otherwise).
 """
 
 import contextlib
@@ -32,7 +32,7 @@ def services(draw):
     names = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
     out = {}
     for i, name in enumerate(names):
-        gpu = draw(st.integers(0, 2))
+        gpu = draw(st.integers(0, 1))  # the catalog's GPU specs have one GPU: a 2-GPU pod fits none (the preflight)
         mode = draw(st.sampled_from(["eci", "ecs", "ecs-then-eci", "eci-tiers"]))
         low = draw(st.integers(1, 5))
         high = draw(st.integers(low, 20))
@@ -46,7 +46,7 @@ def services(draw):
             "namespace": draw(NAMESPACES),
             "runtime": draw(st.sampled_from(["tensorflow-serving", "seldon"])),
             "model": {"path": f"models/{name}", "versionPolicy": draw(st.sampled_from(["latest", "latest:2", "all", "specific:1623831335"]))},
-            "resources": {"gpu": gpu, "cpu": "2", "memory": "8Gi"},
+            "resources": {"gpu": gpu, "cpu": "2", "memory": "4Gi"},  # fits every spec below, with Seldon's two containers
             "placement": placement,
             "autoscaling": {"minReplicas": low, "maxReplicas": high, "targetQpsPerReplica": 10},
             "ingress": {"host": f"{name}.example.com", "path": "/", "tlsSecret": f"{name}-tls"},
@@ -64,6 +64,8 @@ def stacks(draw):
         "elastic-inference:modelStore": {"bucket": "acme-models-prop", "access": draw(st.sampled_from(["secret", "rrsa"]))},
         "elastic-inference:services": svcs,
     }
+    if any(s["runtime"] == "seldon" for s in svcs.values()):
+        config["elastic-inference:cluster"]["addons"] = {"seldonCore": True}
     if any(s["placement"]["mode"] in ("ecs", "ecs-then-eci") for s in svcs.values()):
         config["elastic-inference:nodePool"] = {"instanceTypes": GPU_SPECS, "maxSize": 10}
     return config
@@ -106,11 +108,17 @@ def test_render_invariants(config):
     workloads = by_kind.get("Deployment", []) + by_kind.get("SeldonDeployment", [])
     assert len(workloads) == len(config["elastic-inference:services"])
 
-    # Every HPA targets a workload the stack creates.
+    # Every HPA targets a Deployment the stack creates (an HPA cannot scale a SeldonDeployment: Seldon's
+    # services scale through their hpaSpec, which the operator turns into an HPA on its own Deployment).
     for hpa in by_kind.get("HorizontalPodAutoscaler", []):
         ref = hpa["spec"]["scaleTargetRef"]
+        assert ref["kind"] == "Deployment"
         assert any(w["apiVersion"] == ref["apiVersion"] and w["kind"] == ref["kind"] and w["metadata"]["name"] == ref["name"]
                    and ns(w) == ns(hpa) for w in workloads), ref
+
+    for sdep in by_kind.get("SeldonDeployment", []):
+        assert all("hpaSpec" in c for p in sdep["spec"]["predictors"] for c in p["componentSpecs"])
+    assert len(by_kind.get("HorizontalPodAutoscaler", [])) + len(by_kind.get("SeldonDeployment", [])) == len(workloads)
 
     # Every PVC binds a PV that exists, is claimed by it, and is big enough.
     pvs = {pv["metadata"]["name"]: pv for pv in by_kind.get("PersistentVolume", [])}

@@ -9,6 +9,7 @@ import tomllib
 import pytest
 from packaging.requirements import Requirement
 
+import components
 from tests.conftest import ROOT
 
 PYTHON = sys.executable
@@ -33,7 +34,7 @@ def run_isolated(site, code, cwd):
 
 def test_wheel_is_the_components_only_and_typed(installed):
     site, wheel = installed
-    assert wheel.name.startswith("elastic_inference_components-0.1.0-")
+    assert wheel.name.startswith("elastic_inference_components-" + components.__version__ + "-")
     package = site / "elastic_inference"
     assert (package / "py.typed").exists() and (package / "inference_service.py").exists()
     assert not (site / "config").exists() and not (site / "render").exists() and not (site / "components").exists()
@@ -45,7 +46,7 @@ def test_importing_the_package_pulls_in_neither_config_nor_render(installed, tmp
             "print(ei.__version__, sorted(m for m in ('config', 'render', 'components') if m in sys.modules))")
     proc = run_isolated(site, code, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["0.1.0", "[]"]
+    assert proc.stdout.split() == [components.__version__, "[]"]
 
 
 def test_version_follows_semver_and_has_a_changelog_entry():

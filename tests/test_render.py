@@ -92,7 +92,10 @@ def test_seed_002_ecs_spot_pool_topology(tmp_path):
     assert pool["scalingConfig"]["enable"] is True
     assert "desiredSize" in by_name(plan, "inference-gpu-pool")["options"]["ignoreChanges"]
     units = m["resourcepolicy_inference_bert.yaml"]["spec"]["units"]
-    assert units[0] == {"nodeSelector": {"inference": "tensorflow"}, "resource": "ecs"}
+    # The pool really comes first: pods wait for a new node (up to the timeout) before they go to ECI.
+    assert units[0] == {"nodeSelector": {"inference": "tensorflow"}, "resource": "ecs",
+                        "podLabels": {"k8s.aliyun.com/resource-policy-wait-for-ecs-scaling": "true"}}
+    assert m["resourcepolicy_inference_bert.yaml"]["spec"]["whenTryNextUnits"] == {"policy": "TimeoutOrExceedMax", "timeout": "300s"}
     assert units[1]["resource"] == "eci"
     deployment = m["deployment_inference_bert.yaml"]
     assert "spec.replicas" in by_name(plan, "bert-deployment")["options"]["ignoreChanges"]
@@ -110,6 +113,11 @@ def test_seed_002_ecs_spot_pool_topology(tmp_path):
     assert backend == {"name": "bert", "port": {"number": 8501}}
     pv = m["persistentvolume__inference-bert-model.yaml"]["spec"]
     assert "akId" not in pv["csi"]["volumeAttributes"] and pv["csi"]["nodePublishSecretRef"]["name"] == "bert-oss-credentials"
+    # The bucket leaves what its split resources set alone; shared add-ons outlive the stack.
+    assert set(by_name(plan, "models-bucket")["options"]["ignoreChanges"]) == {"acl", "serverSideEncryptionRule", "versioning"}
+    for addon in ("cluster-logtail", "cluster-virtual-node", "cluster-metrics-adapter"):
+        assert by_name(plan, addon)["options"]["retainOnDelete"] is True, addon
+    assert "node-autoscaling" in plan["outputs"]["clusterPrerequisites"]
 
 
 def test_seed_000_eci_seldon_tiers(tmp_path):
@@ -121,10 +129,15 @@ def test_seed_000_eci_seldon_tiers(tmp_path):
     assert units[1]["podAnnotations"]["k8s.aliyun.com/eci-spot-strategy"] == "SpotAsPriceGo"
     sd = m["seldondeployment_inference_fashion.yaml"]
     assert sd["spec"]["predictors"][0]["graph"]["name"] == "tfserving-proxy"
-    hpa = m["horizontalpodautoscaler_inference_fashion.yaml"]["spec"]
-    assert hpa["scaleTargetRef"]["kind"] == "SeldonDeployment"
-    route = hpa["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"]
-    assert route == "inference-fashion-default-8000"
+    # Seldon's operator makes the HPA from hpaSpec; no HPA of ours targets the SeldonDeployment.
+    assert "horizontalpodautoscaler_inference_fashion.yaml" not in m
+    hpa = sd["spec"]["predictors"][0]["componentSpecs"][0]["hpaSpec"]
+    route = hpa["metricsv2"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"]
+    assert route == "inference-fashion-default-8000" and (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 10)
+    # Its operator is installed by the stack, pinned to the last Apache-2.0 release, and outlives it.
+    seldon = by_name(plan, "cluster-seldon-core")
+    assert (seldon["inputs"]["chart"], seldon["inputs"]["version"]) == ("seldon-core-operator", "1.17.1")
+    assert seldon["options"]["retainOnDelete"] is True
     assert not any(r["type"].endswith("ElasticWorkload") for r in plan["resources"])
     # rrsa: no AccessKey anywhere, the PV names the role
     assert not any(r["type"] == "alicloud:ram/accessKey:AccessKey" for r in plan["resources"])

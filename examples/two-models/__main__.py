@@ -57,6 +57,8 @@ pool = SpotNodePool("ml-gpu", SpotNodePoolArgs(
     labels={"team": "ml", "accelerator": "t4"},
 ))
 
+# What the cluster must already have, for readers and for the offline render's preflight.
+prerequisites = {**store.prerequisites, **pool.prerequisites}
 urls = {}
 for name, (model_path, url_path, mode) in MODELS.items():
     volume = ModelVolume(name, ModelVolumeArgs(
@@ -81,12 +83,14 @@ for name, (model_path, url_path, mode) in MODELS.items():
         claim_name=volume.claim_name,
         image="tensorflow/serving:2.14.1-gpu",
         gpu=1,
-        cpu="4",
-        memory="15Gi",
+        # ecs.gn6i-c4g1.xlarge has 4 vCPU and 15 GiB, less ACK's reservation and the node's DaemonSets.
+        cpu="3",
+        memory="10Gi",
         replicas=1,
         scheduling=placement.pod,
         depends_on=[volume, *placement.resources],
     ))
+    prerequisites.update(placement.prerequisites)
     endpoint = PublicEndpoint(name, PublicEndpointArgs(
         namespace=NAMESPACE,
         host=host,
@@ -107,3 +111,4 @@ for name, (model_path, url_path, mode) in MODELS.items():
     urls[name] = endpoint.url
 
 pulumi.export("urls", urls)
+pulumi.export("clusterPrerequisites", prerequisites)
