@@ -2,10 +2,12 @@
 
 (``python -m render diff BASE_DIR HEAD_DIR [--json]`` compares two renders: see ``diff.py``.)
 
-Exit codes: 0 rendered (advisory policy violations are printed); 1 the program
-failed or a manifest is invalid; 2 the configuration (or a project/stack file)
-is unusable; 3 a mandatory policy of the program's pack (``policy/``) is
-violated. Nothing is written unless everything succeeded.
+Exit codes: 0 rendered (preflight warnings and advisory policy violations are
+printed); 1 the program failed or a manifest is invalid; 2 the configuration
+(or a project/stack file) is unusable; 3 a mandatory policy of the program's
+pack (``policy/``) is violated; 4 the preflight found what the cloud would
+refuse or what would not work (``preflight/``). Nothing is written unless
+everything succeeded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import yaml
 from .engine import RunResult, paused_gc, run_program
 from .manifests import Manifest, UnsupportedVersion, Validator, manifests
 from .policy import PolicyConfigError, Violation, check, load_policies, stack_levels
+from .preflight import EXIT_PREFLIGHT, Finding
+from .preflight import run as preflight
 from .stack import StackFileError, load_stack
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
@@ -70,9 +74,21 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
     problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
     if problems:
         raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
+    plan = _plan(stack, result)
+    result.findings = _preflight(plan)
     result.violations = _check_policies(program_dir, stack_name, result)
-    _write(out_dir, _plan(stack, result), objects)
+    _write(out_dir, plan, objects)
     return result, objects
+
+
+def _preflight(plan: dict) -> list[Finding]:
+    """What the cloud would refuse or silently break; an error stops the render (exit 4)."""
+    findings = preflight(plan["resources"], plan["outputs"])
+    errors = [f for f in findings if f.level == "error"]
+    if errors:
+        raise RenderError(EXIT_PREFLIGHT, [f"preflight: {len(errors)} problem(s) a real deployment would hit; nothing written:",
+                                           *(f.line() for f in findings)])
+    return findings
 
 
 def _check_policies(program_dir: str, stack_name: str, result: RunResult) -> list[Violation]:
@@ -249,6 +265,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(line, file=sys.stderr)
         return exc.code
     project = load_stack(args.dir, args.stack).project
+    for finding in result.findings:
+        print(finding.line(), file=sys.stderr)
     for violation in result.violations:
         print(violation.line(), file=sys.stderr)
     print_tree(result, args.stack, project, sys.stdout)
@@ -278,7 +296,7 @@ def _render_all(out_root: str, program_dir: str) -> int:
                 print(f"{stack}: {line}", file=sys.stderr)
             worst = max(worst, exc.code)
             continue
-        for violation in result.violations:
-            print(f"{stack}: {violation.line()}", file=sys.stderr)
+        for line in [*(f.line() for f in result.findings), *(v.line() for v in result.violations)]:
+            print(f"{stack}: {line}", file=sys.stderr)
         print(f"{stack}: {len(result.resources)} resources, {len(objects)} manifests (validated) -> {out_dir}")
     return worst

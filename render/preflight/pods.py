@@ -1,0 +1,112 @@
+"""The pods a plan would run: each workload's pod template, as the cluster would see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterator, Mapping
+
+from . import Plan, Resource, as_list, as_map, get
+from .quantity import parse
+
+GPU = "nvidia.com/gpu"
+# Where each core workload kind keeps its pod template.
+_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+# seldon-core v1 operator: the executor container it adds to every predictor's first
+# componentSpec, with the operator's default requests (executor.resources in the
+# seldon-core-operator chart's values.yaml: cpu 500m, memory 512Mi).
+SELDON_EXECUTOR = {"name": "seldon-container-engine", "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}}}
+
+
+@dataclass
+class PodTemplate:
+    owner: Resource
+    where: str
+    labels: Mapping[str, Any]
+    annotations: Mapping[str, Any]
+    spec: Mapping[str, Any]
+    added: list[Mapping[str, Any]] = field(default_factory=list)
+    """Containers a controller adds to the pod (Seldon's executor)."""
+
+    @property
+    def containers(self) -> list[Mapping[str, Any]]:
+        return [as_map(c) for c in as_list(self.spec.get("containers"))] + self.added
+
+    @property
+    def init_containers(self) -> list[Mapping[str, Any]]:
+        return [as_map(c) for c in as_list(self.spec.get("initContainers"))]
+
+    def requests(self) -> dict[str, Decimal]:
+        """The pod's effective requests (cpu cores, memory bytes, GPUs): the scheduler's sum over
+        containers, or the largest init container when that is more (kubernetes
+        pkg/api/v1/resource/helpers.go PodRequests)."""
+        total = _sum(self.containers)
+        for init in self.init_containers:
+            single = _sum([init])
+            for key, amount in single.items():
+                total[key] = max(total.get(key, Decimal(0)), amount)
+        return total
+
+
+def _container_requests(container: Mapping[str, Any]) -> dict[str, Decimal]:
+    resources = as_map(container.get("resources"))
+    limits, requests = as_map(resources.get("limits")), as_map(resources.get("requests"))
+    out = {}
+    for key in ("cpu", "memory", GPU):
+        # A request defaults to the limit when only the limit is given (API defaulting).
+        value = parse(requests.get(key, limits.get(key)))
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _sum(containers: list[Mapping[str, Any]]) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for container in containers:
+        for key, amount in _container_requests(container).items():
+            total[key] = total.get(key, Decimal(0)) + amount
+    return total
+
+
+def pod_templates(plan: Plan) -> Iterator[PodTemplate]:
+    for obj in plan.kubernetes():
+        if obj.kind in _TEMPLATES:
+            template = as_map(get(obj.inputs, *_TEMPLATES[obj.kind]))
+            meta = as_map(template.get("metadata"))
+            yield PodTemplate(obj, ".".join(_TEMPLATES[obj.kind]), as_map(meta.get("labels")), as_map(meta.get("annotations")),
+                              as_map(template.get("spec")))
+        elif obj.kind == "Pod":
+            meta = as_map(obj.inputs.get("metadata"))
+            yield PodTemplate(obj, "", as_map(meta.get("labels")), as_map(meta.get("annotations")), as_map(obj.inputs.get("spec")))
+        elif obj.kind == "SeldonDeployment":
+            yield from _seldon(obj)
+
+
+def _seldon(obj: Resource) -> Iterator[PodTemplate]:
+    for p, predictor in enumerate(as_list(get(obj.inputs, "spec", "predictors"))):
+        for c, component in enumerate(as_list(get(predictor, "componentSpecs"))):
+            meta = as_map(get(component, "metadata"))
+            added = [SELDON_EXECUTOR] if c == 0 else []
+            yield PodTemplate(obj, f"spec.predictors[{p}].componentSpecs[{c}]", as_map(meta.get("labels")),
+                              as_map(meta.get("annotations")), as_map(get(component, "spec")), added)
+
+
+def run_as(template: PodTemplate, container: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """``(uid, gid, fsGroup)`` a container runs with (container settings over the pod's)."""
+    pod = as_map(template.spec.get("securityContext"))
+    own = as_map(container.get("securityContext"))
+    uid = own.get("runAsUser", pod.get("runAsUser"))
+    gid = own.get("runAsGroup", pod.get("runAsGroup"))
+    return uid, gid, pod.get("fsGroup")
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a plain label map ``selector`` (all of its pairs) matches ``labels``."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())

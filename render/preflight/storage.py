@@ -1,0 +1,216 @@
+"""The model's way from the bucket to the server: bucket settings that drift, objects, readers, mounts."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator, Mapping, Optional
+
+from . import Finding, Plan, Resource, as_list, as_map, check, get, known
+from .capacity import hosts
+from .pods import pod_templates, run_as
+
+OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
+
+# -- the bucket's split resources --------------------------------------------------------------------
+
+BUCKET = "alicloud:oss/bucket:Bucket"
+# Split resource -> the oss.Bucket attribute it manages (the installed SDK's oss/bucket.py: "When using
+# standalone sub-resources ... you must add ignore_changes for the corresponding attribute on oss.Bucket").
+SPLIT_ATTRIBUTES = {
+    "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption": "serverSideEncryptionRule",
+    "alicloud:oss/bucketVersioning:BucketVersioning": "versioning",
+    "alicloud:oss/bucketAcl:BucketAcl": "acl",
+    "alicloud:oss/bucketPolicy:BucketPolicy": "policy",
+    "alicloud:oss/bucketLogging:BucketLogging": "logging",
+    "alicloud:oss/bucketCors:BucketCors": "corsRules",
+    "alicloud:oss/bucketWebsite:BucketWebsite": "website",
+    "alicloud:oss/bucketReferer:BucketReferer": "refererConfig",
+    "alicloud:oss/bucketTransferAcceleration:BucketTransferAcceleration": "transferAcceleration",
+}
+SPLIT_SOURCE = "pulumi_alicloud oss/bucket.py (NOTE on standalone sub-resources and ignore_changes)"
+
+
+@check("bucket-split-attributes-ignored")
+def bucket_split_attributes_ignored(plan: Plan) -> Iterator[Finding]:
+    buckets = {str(b.inputs.get("bucket")): b for b in plan.of_type(BUCKET)}
+    for split in plan.of_type(*SPLIT_ATTRIBUTES):
+        bucket = buckets.get(str(split.inputs.get("bucket")))
+        if bucket is None:
+            continue
+        attribute = SPLIT_ATTRIBUTES[split.type]
+        if attribute not in as_list(bucket.options.get("ignoreChanges")):
+            yield Finding("bucket-split-attributes-ignored", "error", bucket.describe(),
+                          f"{split.describe()} manages the bucket's {attribute}, which the bucket resource does not ignore: "
+                          f"every refresh and update would revert it; add '{attribute}' to the bucket's ignore_changes", SPLIT_SOURCE)
+
+
+# -- objects and readers of a KMS-encrypted bucket ----------------------------------------------------
+
+SSE = "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption"
+OBJECT = "alicloud:oss/bucketObject:BucketObject"
+OBJECT_SOURCE = ("aliyun/terraform-provider-alicloud alicloud/resource_alicloud_oss_bucket_object.go "
+                 "(server_side_encryption defaults to AES256; content_md5 is sent as the Content-MD5 header)")
+KMS_SOURCE = "OSS docs 'Server-side encryption' (reading an SSE-KMS object needs kms:Decrypt on its key)"
+_BASE64_MD5 = re.compile(r"^[A-Za-z0-9+/]{22}==$")
+
+
+def _kms_buckets(plan: Plan) -> dict[str, Resource]:
+    return {str(s.inputs.get("bucket")): s for s in plan.of_type(SSE) if s.inputs.get("sseAlgorithm") == "KMS"}
+
+
+@check("bucket-objects")
+def bucket_objects(plan: Plan) -> Iterator[Finding]:
+    kms = _kms_buckets(plan)
+    for obj in plan.of_type(OBJECT):
+        md5 = obj.inputs.get("contentMd5")
+        if isinstance(md5, str) and known(md5) and not _BASE64_MD5.match(md5):
+            yield Finding("bucket-objects", "error", obj.describe(),
+                          "contentMd5 must be the base64 of the binary MD5 digest (the HTTP Content-MD5 header), "
+                          "not a hex digest: OSS rejects the upload (InvalidDigest)", OBJECT_SOURCE)
+        sse = kms.get(str(obj.inputs.get("bucket")))
+        if sse is not None and obj.inputs.get("serverSideEncryption") != "KMS":
+            yield Finding("bucket-objects", "error", obj.describe(),
+                          "the bucket encrypts with KMS, but the object is uploaded with the provider's default "
+                          "server_side_encryption (AES256), which overrides the bucket default; set server_side_encryption='KMS' "
+                          "(and kms_key_id) on the object", OBJECT_SOURCE)
+
+
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    return [as_map(s) for s in as_list(as_map(document).get("Statement")) if as_map(s).get("Effect") == "Allow"]
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    action = statement.get("Action")
+    return [str(a) for a in (action if isinstance(action, list) else [action])]
+
+
+@check("kms-readers-decrypt")
+def kms_readers_decrypt(plan: Plan) -> Iterator[Finding]:
+    kms = _kms_buckets(plan)
+    if not kms:
+        return
+    for policy in plan.of_type("alicloud:ram/policy:Policy"):
+        statements = _statements(policy.inputs.get("policyDocument"))
+        read = {b for b in kms for s in statements if "oss:GetObject" in _actions(s)
+                and any(str(r).startswith(f"acs:oss:*:*:{b}/") for r in as_list(s.get("Resource")))}
+        decrypt = any(a in ("kms:Decrypt", "kms:*") for s in statements for a in _actions(s))
+        for bucket in sorted(read):
+            if not decrypt:
+                yield Finding("kms-readers-decrypt", "error", policy.describe(),
+                              f"grants reading bucket {bucket}, which encrypts with KMS, but not kms:Decrypt: every read of a model "
+                              "object is denied; grant kms:Decrypt on the bucket's key", KMS_SOURCE)
+
+
+# -- the model mount ---------------------------------------------------------------------------------
+
+OSSFS_SOURCE = ("aliyun/ossfs src/metaheader.cpp (get_mode/get_uid: an object without x-oss-meta-mode/uid is "
+                "owner-only, owned by root) and src/s3fs.cpp (allow_other, umask, uid, gid options); "
+                "ACK 'OSS volume FAQ' (permission denied for non-root containers)")
+
+
+def mount_options(text: Any) -> dict[str, Optional[str]]:
+    """ossfs ``-o`` options from a PV's ``otherOpts`` (``-o a -o b=c`` or ``-o a,b=c``)."""
+    options: dict[str, Optional[str]] = {}
+    tokens = str(text or "").split()
+    for i, token in enumerate(tokens):
+        if token == "-o" and i + 1 < len(tokens):
+            for item in tokens[i + 1].split(","):
+                key, sep, value = item.partition("=")
+                options[key] = value if sep else None
+    return options
+
+
+def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[str]:
+    """Why a non-root ``uid``/``gid`` cannot read an ossfs 1.x mount with ``options`` (None if it can)."""
+    if "allow_other" not in options:
+        return "the mount lacks allow_other, so FUSE lets no user but root into it"
+    owner = _int(options.get("uid"))
+    group = _int(options.get("gid"))
+    umask = _octal(options.get("umask"))
+    if umask is not None:
+        mode = 0o777 & ~umask
+        if owner == uid and mode & 0o500 == 0o500:
+            return None
+        if group is not None and group == gid and mode & 0o050 == 0o050:
+            return None
+        if mode & 0o005 == 0o005:
+            return None
+        return f"umask={options.get('umask')} leaves files and directories unreadable by other users"
+    if owner == uid:
+        return None
+    return ("objects without x-oss-meta-mode (uploaded by the console, ossutil or the provider) are owner-only and "
+            "owned by root, and the options set no umask and no uid of the server")
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _octal(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value, 8) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _oss_volumes(plan: Plan) -> dict[tuple[str, str], Resource]:
+    """``(namespace, claim name)`` -> the OSS CSI PersistentVolume bound to it."""
+    volumes = {}
+    for pv in plan.kubernetes("PersistentVolume"):
+        if get(pv.inputs, "spec", "csi", "driver") != OSS_CSI_DRIVER:
+            continue
+        claim = as_map(get(pv.inputs, "spec", "claimRef"))
+        if claim.get("name"):
+            volumes[(str(claim.get("namespace", "")), str(claim["name"]))] = pv
+    return volumes
+
+
+ECI_MOUNT_SOURCE = ("kubernetes-sigs/alibaba-cloud-csi-driver deploy/charts values.yaml (csi-plugin kept off virtual-kubelet "
+                    "nodes: ECI mounts OSS itself); ECI docs 'Mount an OSS bucket' (AccessKey or an ECS-trusted RAM role)")
+
+
+@check("eci-oss-auth")
+def eci_oss_auth(plan: Plan) -> Iterator[Finding]:
+    """RRSA on an ECI pod's OSS volume: documented for ACK's csi-plugin, not for ECI's own mount."""
+    volumes = _oss_volumes(plan)
+    for template in pod_templates(plan):
+        if not any(h.kind == "eci" for h in hosts(plan, template)):
+            continue
+        for volume in map(as_map, as_list(template.spec.get("volumes"))):
+            pv = volumes.get((template.owner.namespace, str(get(volume, "persistentVolumeClaim", "claimName"))))
+            if pv is not None and get(pv.inputs, "spec", "csi", "volumeAttributes", "authType") == "rrsa":
+                yield Finding("eci-oss-auth", "warning", template.owner.describe(),
+                              f"may run on ECI and mounts {pv.describe()} with authType rrsa: ECI mounts OSS volumes itself, and its "
+                              "docs name AccessKey or ECS-trusted RAM role authentication, not RRSA; verify on your cluster, or use "
+                              "modelStore access: secret for ECI services", ECI_MOUNT_SOURCE)
+
+
+@check("model-mount-readable")
+def model_mount_readable(plan: Plan) -> Iterator[Finding]:
+    volumes = _oss_volumes(plan)
+    for template in pod_templates(plan):
+        claims = {str(v.get("name")): str(get(v, "persistentVolumeClaim", "claimName"))
+                  for v in map(as_map, as_list(template.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
+        for container in template.containers:
+            for mount in map(as_map, as_list(container.get("volumeMounts"))):
+                pv = volumes.get((template.owner.namespace, claims.get(str(mount.get("name")), "")))
+                if pv is None:
+                    continue
+                uid, gid, _ = run_as(template, container)
+                if not isinstance(uid, int) or uid == 0:
+                    continue
+                attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
+                if attributes.get("fuseType", "ossfs") != "ossfs":
+                    continue
+                why = readable_by(mount_options(attributes.get("otherOpts")), uid, gid if isinstance(gid, int) else None)
+                if why:
+                    yield Finding("model-mount-readable", "error", template.owner.describe(),
+                                  f"container {container.get('name')} runs as UID {uid} and reads {pv.describe()}, but {why}: "
+                                  "the server gets EACCES and never becomes ready; mount with -o allow_other -o umask=022 "
+                                  "(or uid/gid of the server)", OSSFS_SOURCE)

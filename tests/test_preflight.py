@@ -1,0 +1,225 @@
+"""The preflight: each defect a review against the upstream sources found is caught.
+
+``tests/fixtures/before-issue-10/`` holds the plans the program rendered before
+those defects were fixed (staging and prod): the preflight must find every one
+of them there, and nothing in today's example stacks. Smaller plans built here
+cover the defects the example stacks did not show.
+"""
+
+import json
+import os
+from decimal import Decimal
+
+import pytest
+
+from render.preflight import CHECKS, run
+from render.preflight.capacity import instance_type, node_allocatable
+from render.preflight.storage import mount_options, readable_by
+from tests.conftest import BASE, ROOT, link_program
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "before-issue-10")
+
+
+def before(stack):
+    with open(os.path.join(FIXTURES, f"{stack}.plan.json"), encoding="utf-8") as fh:
+        plan = json.load(fh)
+    return run(plan["resources"], plan["outputs"])
+
+
+def found(findings, check, subject, level="error"):
+    return [f for f in findings if f.check == check and f.subject == subject and f.level == level]
+
+
+@pytest.mark.parametrize("stack, check, subject", [
+    # 1. the non-root server cannot read ossfs 1.x objects (owner-only, root-owned without x-oss-meta-mode)
+    ("staging", "model-mount-readable", "Deployment inference/bert"),
+    ("prod", "model-mount-readable", "Deployment ranking/ranker"),
+    ("prod", "model-mount-readable", "SeldonDeployment inference/fashion"),
+    # 2. an HPA on a SeldonDeployment (its CRD's scale has no labelSelectorPath)
+    ("prod", "hpa-target-scalable", "HorizontalPodAutoscaler inference/fashion"),
+    # 3. Seldon Core assumed, never installed or declared; ResourcePolicy undeclared
+    ("prod", "custom-resource-installed", "SeldonDeployment inference/fashion"),
+    ("staging", "custom-resource-installed", "ResourcePolicy inference/bert"),
+    # 4. the RRSA trust policy without oidc:iss
+    ("prod", "oidc-trust-policy", "Role models-reader-role"),
+    # 5. ecs-then-eci never grows the pool
+    ("staging", "ecs-first-pool-grows", "ResourcePolicy inference/bert"),
+    ("prod", "ecs-first-pool-grows", "ResourcePolicy inference/bert"),
+    # 6. oss.Bucket strips what its split resources set
+    ("staging", "bucket-split-attributes-ignored", "Bucket models-bucket"),
+    # 7. pods that fit no instance type (Seldon's proxy and executor on a 4-vCPU ECI spec)
+    ("prod", "pods-fit-instance-types", "SeldonDeployment inference/fashion"),
+    # 8. pulumi destroy uninstalls shared add-ons
+    ("staging", "shared-addons-retained", "KubernetesAddon cluster-logtail"),
+    ("prod", "shared-addons-retained", "KubernetesAddon cluster-virtual-node"),
+    ("prod", "shared-addons-retained", "Release cluster-metrics-adapter"),
+    # 10. the KMS reader without kms:Decrypt
+    ("prod", "kms-readers-decrypt", "Policy models-read-policy"),
+])
+def test_each_defect_is_caught_on_the_plan_before_the_fix(stack, check, subject):
+    assert found(before(stack), check, subject), f"{check} did not flag {subject} in the pre-fix {stack} plan"
+
+
+def test_the_4_vcpu_pod_on_a_4_vcpu_node_is_at_least_warned_about():
+    # The pre-fix bert (4 CPU, 15Gi) on a pool of gn6i-c4g1.xlarge and gn6i-c8g1.2xlarge: the first type never hosts it.
+    (finding,) = found(before("staging"), "pods-fit-instance-types", "Deployment inference/bert", "warning")
+    assert "ecs.gn6i-c4g1.xlarge" in finding.message and "4 vCPU requested" in finding.message
+
+
+def test_every_check_reports_its_source():
+    findings = before("prod")
+    assert {f.check for f in findings} >= {"model-mount-readable", "hpa-target-scalable", "oidc-trust-policy"}
+    assert all(f.source for f in findings)
+
+
+# -- smaller plans ---------------------------------------------------------------------------------
+
+
+def res(kind_or_type, name, inputs, **options):
+    typ = kind_or_type if ":" in kind_or_type else f"kubernetes:x/v1:{kind_or_type}"
+    return {"urn": f"urn:pulumi:s::p::{typ}::{name}", "type": typ, "name": name, "inputs": inputs,
+            "options": {"protect": False, "retainOnDelete": False, "ignoreChanges": [], "dependsOn": [], **options}}
+
+
+def hpa(labels, target="10"):
+    return res("HorizontalPodAutoscaler", "h", {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "d"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "h"}, "maxReplicas": 2, "metrics": [
+            {"type": "External", "external": {"metric": {"name": "sls_ingress_qps", "selector": {"matchLabels": labels}},
+                                              "target": {"type": "AverageValue", "averageValue": target}}}]}})
+
+
+SLS = {"sls.project": "k8s-log-c1", "sls.logstore": "nginx-ingress", "sls.ingress.route": "d-h-8501"}
+
+
+@pytest.mark.parametrize("labels, target, fragment", [
+    ({**SLS, "sls.query.period": "30s"}, "10", "never reads the selector label sls.query.period"),  # 9.
+    ({**SLS, "sls.query.interval": "30s"}, "10", "whole number of seconds"),
+    ({**SLS, "sls.query.interval": "10"}, "10", "at least 15"),
+    ({**SLS, "sls.query.interval": "90", "sls.query.delay": "20"}, "10", "undercounted"),
+    ({"sls.project": "k8s-log-c1"}, "10", "needs the selector label sls.logstore"),
+    (SLS, "0m", "positive quantity"),  # 10. a target that renders as 0m
+    ({**SLS, "sls.ingress.route": "n" * 30 + "-" + "s" * 30 + "-8501"}, "10", "over 63"),  # 10. a route over 63
+])
+def test_adapter_labels_and_targets(labels, target, fragment):
+    findings = run([hpa(labels, target)])
+    assert any(fragment in f.message and f.level == "error" for f in findings), [f.line() for f in findings]
+
+
+def test_adapter_labels_it_reads_pass():
+    assert not run([hpa({**SLS, "sls.query.interval": "30", "sls.query.delay": "10"})])
+
+
+def deployment(name, cpu, memory, gpu=0, node_selector=None, labels=None, annotations=None, volumes=(), mounts=(), uid=10001):
+    resources = {"cpu": cpu, "memory": memory, **({"nvidia.com/gpu": str(gpu)} if gpu else {})}
+    return res("Deployment", name, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "d"},
+        "spec": {"template": {"metadata": {"labels": labels or {"app": name}, "annotations": annotations or {}}, "spec": {
+            "securityContext": {"runAsUser": uid, "runAsGroup": uid},
+            **({"nodeSelector": node_selector} if node_selector else {}),
+            "volumes": list(volumes),
+            "containers": [{"name": "server", "resources": {"requests": resources, "limits": resources},
+                            "volumeMounts": list(mounts)}]}}}})
+
+
+def pool(types, enable=True, labels=(("inference", "tensorflow"),)):
+    return res("alicloud:cs/nodePool:NodePool", "pool", {
+        "nodePoolName": "gpu", "instanceTypes": list(types), "scalingConfig": {"enable": enable},
+        "labels": [{"key": k, "value": v} for k, v in labels]})
+
+
+def test_a_pod_that_fits_no_type_of_its_pool_is_refused():
+    # The issue's example: 4 CPU / 15Gi / 1 GPU on ecs.gn6i-c4g1.xlarge (4 vCPU, 15 GiB less ACK's reservation).
+    findings = run([pool(["ecs.gn6i-c4g1.xlarge"]), deployment("bert", "4", "15Gi", 1, {"inference": "tensorflow"})])
+    (error,) = [f for f in findings if f.level == "error"]
+    assert error.check == "pods-fit-instance-types" and "fits none of its instance types" in error.message
+    # 3 vCPU / 10 GiB fit, with room for the node's DaemonSets.
+    assert not run([pool(["ecs.gn6i-c4g1.xlarge"]), deployment("bert", "3", "10Gi", 1, {"inference": "tensorflow"})])
+
+
+def test_gpus_and_eci_specs_and_unknown_types():
+    eci = {"alibabacloud.com/eci": "true"}
+    two_gpus = run([deployment("m", "2", "4Gi", 2, labels=eci, annotations={"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"})])
+    assert any("2 GPU(s) requested, 1 in ecs.gn6i-c4g1.xlarge" in f.message and f.level == "error" for f in two_gpus)
+    unknown = run([deployment("m", "2", "4Gi", labels=eci, annotations={"k8s.aliyun.com/eci-use-specs": "ecs.zz9.large"})])
+    assert [f.level for f in unknown] == ["warning"] and "not in the preflight's instance catalog" in unknown[0].message
+
+
+def test_node_allocatable_is_capacity_less_acks_reservation():
+    # The lower bound of ACK's reservation (tiers of instance_types.yaml) and kubelet's 100Mi eviction threshold.
+    cores, memory = node_allocatable(instance_type("ecs.gn6i-c4g1.xlarge"))
+    assert cores == Decimal("3.92")
+    assert round(memory / 2**30, 2) == Decimal("12.40")
+
+
+@pytest.mark.parametrize("options, uid, gid, readable", [
+    ("-o max_stat_cache_size=0 -o allow_other", 10001, 10001, False),  # the pre-fix mount: 0640/0750, root-owned
+    ("-o allow_other -o umask=022", 10001, 10001, True),
+    ("-o umask=022", 10001, 10001, False),  # no allow_other: FUSE keeps everyone but root out
+    ("-o allow_other -o uid=10001", 10001, 10001, True),
+    ("-o allow_other,umask=077", 10001, 10001, False),
+    ("-o allow_other -o gid=10001 -o umask=027", 10001, 10001, True),
+])
+def test_ossfs_mount_readability(options, uid, gid, readable):
+    assert (readable_by(mount_options(options), uid, gid) is None) is readable
+
+
+def test_mounts_read_by_a_non_root_server_are_checked_per_container():
+    pv = res("PersistentVolume", "pv", {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv"}, "spec": {
+        "claimRef": {"namespace": "d", "name": "model"},
+        "csi": {"driver": "ossplugin.csi.alibabacloud.com", "volumeAttributes": {"otherOpts": "-o allow_other"}}}})
+    volumes = [{"name": "model", "persistentVolumeClaim": {"claimName": "model"}}]
+    mounts = [{"name": "model", "mountPath": "/models"}]
+    assert found(run([pv, deployment("m", "1", "1Gi", volumes=volumes, mounts=mounts)]), "model-mount-readable", "Deployment d/m")
+    assert not run([pv, deployment("m", "1", "1Gi", volumes=volumes, mounts=mounts, uid=0)])  # root reads anything
+
+
+def test_kms_bucket_objects_must_be_uploaded_with_kms():
+    sse = res("alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption", "sse", {"bucket": "b", "sseAlgorithm": "KMS"})
+    obj = res("alicloud:oss/bucketObject:BucketObject", "o", {"bucket": "b", "key": "k"})
+    assert found(run([sse, obj]), "bucket-objects", "BucketObject o")
+    assert not run([sse, res("alicloud:oss/bucketObject:BucketObject", "o", {"bucket": "b", "key": "k", "serverSideEncryption": "KMS"})])
+
+
+def test_a_custom_resource_is_installed_by_a_chart_or_declared():
+    sdep = res("kubernetes:machinelearning.seldon.io/v1:SeldonDeployment", "s", {
+        "apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": {"name": "s", "namespace": "d"}, "spec": {}})
+    release = res("kubernetes:helm.sh/v3:Release", "r", {"chart": "seldon-core-operator", "namespace": "seldon-system"}, retainOnDelete=True)
+    assert found(run([sdep]), "custom-resource-installed", "SeldonDeployment d/s")
+    assert not run([sdep, release])
+    assert not run([sdep], {"clusterPrerequisites": {"seldondeployments.machinelearning.seldon.io": "another team runs it"}})
+
+
+def test_checks_are_registered_once_each():
+    assert set(CHECKS) == {
+        "valid-labels", "hpa-target-scalable", "hpa-metrics", "custom-resource-installed", "shared-addons-retained",
+        "oidc-trust-policy", "bucket-split-attributes-ignored", "bucket-objects", "kms-readers-decrypt",
+        "model-mount-readable", "eci-oss-auth", "pods-fit-instance-types", "ecs-first-pool-grows",
+    }
+
+
+def test_render_stops_with_exit_4_and_writes_nothing(tmp_path, capsys):
+    import yaml
+
+    from render.cli import main
+
+    prog = link_program(tmp_path / "prog")
+    raw = json.loads(json.dumps(BASE))
+    raw["nodePool"]["instanceTypes"] = ["ecs.gn6i-c4g1.xlarge"]
+    raw["services"]["bert"]["resources"] = {"gpu": 1, "cpu": "4", "memory": "15Gi"}
+    raw["services"]["bert"]["placement"] = {"mode": "ecs"}
+    config = {"alicloud:region": "cn-beijing", **{f"elastic-inference:{k}": v for k, v in raw.items()}}
+    (prog / "Pulumi.tight.yaml").write_text(yaml.safe_dump({"config": config}))
+    out = tmp_path / "out"
+    assert main(["tight", "--dir", str(prog), "--out", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert "preflight: 1 problem(s)" in err and "pods-fit-instance-types" in err and "Deployment default/bert" in err
+    assert not out.exists()
+
+
+def test_example_stacks_have_no_preflight_errors(tmp_path):
+    from render.cli import render
+
+    for stack in ("dev", "staging", "prod"):
+        result, _ = render(stack, str(tmp_path / stack), ROOT)
+        assert all(f.level == "warning" for f in result.findings)
