@@ -79,6 +79,15 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
     svc = services[name]
     hpas = [o for o in objects if o.get("kind") == "HorizontalPodAutoscaler" and o["metadata"]["name"] == name
             and o["metadata"].get("namespace") == svc.namespace]
+    if not hpas:
+        # Seldon: the operator makes an autoscaling/v2 HPA from the componentSpec's hpaSpec, with
+        # metricsv2 as the metrics and no behavior (seldon-core createHpa): the API's defaults apply.
+        for o in objects:
+            if o.get("kind") == "SeldonDeployment" and o["metadata"]["name"] == name and o["metadata"].get("namespace") == svc.namespace:
+                spec = o["spec"]["predictors"][0]["componentSpecs"][0].get("hpaSpec")
+                if spec:
+                    hpas.append({"spec": {"minReplicas": spec.get("minReplicas", 1), "maxReplicas": spec["maxReplicas"],
+                                          "metrics": spec["metricsv2"]}})
     hpa = HpaSpec.from_manifest(hpas[0]) if hpas else None
 
     mode = svc.placement.mode
@@ -90,12 +99,12 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
         itype = pool_cfg.instance_types[0]
         price = price_of(prices, itype)
         pool = Pool(
-            min_size=pool_cfg.min_size, max_size=pool_cfg.max_size, can_grow=mode == "ecs",
+            min_size=pool_cfg.min_size, max_size=pool_cfg.max_size, can_grow=True,
             node_price_on_demand=float(price["on_demand"]), node_price_spot=float(price["spot"]),
             on_demand_base=pool_cfg.on_demand_base_capacity, on_demand_percentage=pool_cfg.on_demand_percentage,
             spot=pool_cfg.spot_strategy != "NoSpot",
         )
-        units.append(Unit("ecs"))
+        units.append(Unit("ecs", wait=_pool_wait(objects, svc.namespace, name) if mode == "ecs-then-eci" else None))
     if mode in ("eci", "ecs-then-eci"):
         units.append(Unit("eci"))
     if mode == "eci-tiers":
@@ -121,8 +130,8 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
         replica_capacity_qps=float(capacity) if capacity is not None else 1.5 * target,
         eci_price_on_demand=eci_on_demand,
         eci_price_spot=eci_spot,
-        query_period=int(assumed["metric"]["query_period_seconds"]),
-        ingest_delay=int(assumed["metric"]["ingest_delay_seconds"]),
+        query_interval=_adapter_label(hpas, "sls.query.interval", assumed["metric"]["query_interval_seconds"]),
+        query_delay=_adapter_label(hpas, "sls.query.delay", assumed["metric"]["query_delay_seconds"]),
         sync_period=int(assumed["hpa"]["sync_period_seconds"]),
         model_load=int(assumed["serving"]["model_load_seconds"]),
         node_scale_out=int(assumed["ecs"]["node_scale_out_seconds"]),
@@ -132,6 +141,30 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
         node_scale_in=int(assumed["ecs"]["node_scale_in_seconds"]),
         eci_pod_start=int(assumed["eci"]["pod_start_seconds"]),
     )
+
+
+def _adapter_label(hpas: list[Mapping[str, Any]], key: str, default: Any) -> int:
+    """An ``sls.query.*`` label of the HPA's metric selector, or the assumed default."""
+    for hpa in hpas[:1]:
+        for metric in hpa["spec"]["metrics"]:
+            labels = ((metric.get("external") or {}).get("metric") or {}).get("selector", {}).get("matchLabels", {})
+            if key in labels:
+                return int(labels[key])
+    return int(default)
+
+
+def _pool_wait(objects: list[Mapping[str, Any]], namespace: str, name: str) -> Optional[int]:
+    """Seconds an ecs-then-eci pod waits for the pool, read from the rendered ResourcePolicy."""
+    for o in objects:
+        if o.get("kind") == "ResourcePolicy" and o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace:
+            when = o["spec"].get("whenTryNextUnits") or {}
+            waits = any((u.get("podLabels") or {}).get("k8s.aliyun.com/resource-policy-wait-for-ecs-scaling") == "true"
+                        for u in o["spec"]["units"] if u["resource"] == "ecs")
+            if when.get("policy") == "TimeoutOrExceedMax" and waits:
+                # ACK: an unset timeout is 15 minutes. Go durations as the render writes them: 300s, 5m, 1h.
+                text = str(when.get("timeout") or "15m")
+                return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+    return None
 
 
 def _cpu(quantity: str) -> float:

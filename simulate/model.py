@@ -17,6 +17,10 @@ class Unit:
     kind: str  # "ecs" | "eci"
     max: Optional[int] = None
     spot: bool = False
+    wait: Optional[int] = None
+    """ECS unit of ecs-then-eci: seconds a pod waits for the pool to add a Ready node before it
+    goes to the next unit (the ResourcePolicy's whenTryNextUnits.timeout with the unit's
+    wait-for-ECS label). None: it goes to the next unit as soon as the nodes are full."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,7 @@ class Pool:
     min_size: int
     max_size: int
     can_grow: bool
-    """False for ecs-then-eci: without the wait-for-ECS label, overflow goes to ECI and
-    the cluster autoscaler sees no pending pod to grow the pool for."""
+    """Whether the cluster autoscaler adds nodes for pending pods (a pool with auto scaling)."""
     node_price_on_demand: float
     node_price_spot: float
     on_demand_base: int
@@ -45,8 +48,8 @@ class ServiceModel:
     eci_price_on_demand: float
     eci_price_spot: float
     # delays (seconds)
-    query_period: int = 15
-    ingest_delay: int = 5
+    query_interval: int = 15
+    query_delay: int = 10
     sync_period: int = 15
     model_load: int = 30
     node_scale_out: int = 180
@@ -129,10 +132,18 @@ class Simulation:
         for _ in range(count):
             pod = _Pod(self._next_id, unit=-1, created=now, ready_at=None)
             self._next_id += 1
+            waited = 0  # seconds the pod spent pending in earlier units
             for index, unit in enumerate(self.m.units):
                 if unit.kind == "ecs":
                     node = self._ecs_slot(now)
                     if node is None:
+                        continue
+                    if unit.wait is not None and node.ready_at - now > unit.wait and not ready_now:
+                        # ACK: a pod whose node is not Ready by the timeout goes to the next unit; the
+                        # node the autoscaler started still comes up (empty, until the next pod or scale-in).
+                        if node.pods == 0 and node.empty_since is None:
+                            node.empty_since = node.ready_at
+                        waited = unit.wait
                         continue
                     node.pods += 1
                     node.empty_since = None
@@ -141,7 +152,7 @@ class Simulation:
                     break
                 if unit.max is None or self._unit_count(index) < unit.max:
                     pod.unit = index
-                    pod.ready_at = now if ready_now else now + self.m.eci_pod_start + self.m.model_load
+                    pod.ready_at = now if ready_now else now + waited + self.m.eci_pod_start + self.m.model_load
                     break
             self.pods.append(pod)  # unplaced pods stay Pending (unit -1): they count in status.replicas
             if pod.ready_at is not None:
@@ -210,7 +221,7 @@ class Simulation:
             total = prefix[end] - prefix[start] + before * first
             return total / length
 
-        metric = window_mean(0, m.query_period)
+        metric = window_mean(0, m.query_interval)
         cost = 0.0
         rate = self.cost_rate()
         for t, offered in enumerate(qps):
@@ -220,7 +231,7 @@ class Simulation:
                 if any(p.id == pod_id for p in self.pods):
                     self.ready += 1
             if self.hpa is not None and t % m.sync_period == 0 and t > 0:
-                metric = window_mean(t - m.ingest_delay, m.query_period)
+                metric = window_mean(t - m.query_delay, m.query_interval)
                 desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), int(round(metric * 1000)))
                 if desired > self.spec_replicas:
                     self._add_pods(desired - self.spec_replicas, t)

@@ -21,7 +21,7 @@ Sources (kubernetes/kubernetes):
 import pytest
 
 from simulate.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaController, HpaSpec, Policy, Rules, external_average_value_replicas, milli
-from simulate.model import Pool, ServiceModel, Unit, simulate
+from simulate.model import Pool, ServiceModel, Simulation, Unit, simulate
 
 TARGET = 10_000  # 10 QPS per replica, in milli
 
@@ -167,16 +167,17 @@ def test_quantities_in_milli():
 
 def test_step_trace_replica_timeline():
     """2 ECI replicas at target 10 QPS; the load steps from 10 to 160 QPS at t=300.
-    Metric: mean over 15 s, 5 s late. Syncs every 15 s with the default behavior."""
+    Metric: mean over 15 s, 10 s late (the adapter's sls.query.interval and sls.query.delay defaults).
+    Syncs every 15 s with the default behavior."""
     model = ServiceModel(
         name="svc", hpa=spec(lo=2, hi=16, **BEHAVIOR), fixed_replicas=2, units=(Unit("eci"),), pool=None,
         replica_capacity_qps=15, eci_price_on_demand=1.0, eci_price_spot=0.3,
-        query_period=15, ingest_delay=5, sync_period=15, eci_pod_start=40, model_load=30,
+        query_interval=15, query_delay=10, sync_period=15, eci_pod_start=40, model_load=30,
     )
     trace = [10.0] * 300 + [160.0] * 600
     tl = simulate(model, trace)
-    # t=315: the window [295, 310) holds 5 s at 10 and 10 s at 160: mean 110 -> 11 wanted, limited to max(2 + 4, 4) = 6.
-    assert tl.metric[315] == pytest.approx(110)
+    # t=315: the window [290, 305) holds 10 s at 10 and 5 s at 160: mean 60 -> 6 wanted (the limit max(2 + 4, 4) = 6 too).
+    assert tl.metric[315] == pytest.approx(60)
     assert tl.desired_replicas[314] == 2 and tl.desired_replicas[315] == 6
     assert tl.desired_replicas[330] == 12 and tl.desired_replicas[345] == 16
     # New ECI replicas are ready 40 + 30 s after creation.
@@ -185,13 +186,38 @@ def test_step_trace_replica_timeline():
     assert tl.cost[-1] > 0
 
 
+def test_ecs_then_eci_waits_for_the_pool_up_to_the_timeout():
+    """ecs-then-eci with the wait label: a pod waits for a new node when it is Ready within the
+    timeout (ACK TimeoutOrExceedMax), else it goes to ECI after the timeout and the node comes up empty."""
+    pool = Pool(min_size=0, max_size=5, can_grow=True, node_price_on_demand=10, node_price_spot=3,
+                on_demand_base=0, on_demand_percentage=0, spot=True)
+
+    def run(wait):
+        model = ServiceModel(
+            name="svc", hpa=spec(lo=1, hi=3, **BEHAVIOR), fixed_replicas=1, units=(Unit("ecs", wait=wait), Unit("eci")), pool=pool,
+            replica_capacity_qps=15, eci_price_on_demand=1, eci_price_spot=1, node_scale_out=180, ecs_pod_start=60,
+            model_load=30, eci_pod_start=40, pods_per_node=1, query_delay=5,
+        )
+        sim = Simulation(model, initial_qps=5.0)
+        tl = sim.run([5.0] * 60 + [30.0] * 900)
+        return sim, tl
+
+    sim, tl = run(wait=300)  # the node (180 s) is Ready within the timeout: the pool grows, no pod on ECI
+    assert {sim.m.units[p.unit].kind for p in sim.pods} == {"ecs"} and len(sim.nodes) == 3
+    first = tl.desired_replicas.index(3)
+    assert tl.ready_replicas[first + 180 + 90] == 3
+    sim, tl = run(wait=60)  # it is not: pods wait 60 s, then go to ECI; the started nodes come up empty
+    kinds = sorted(sim.m.units[p.unit].kind for p in sim.pods)
+    assert kinds.count("eci") == 2 and tl.ready_replicas[first + 60 + 70] == 3
+
+
 def test_ecs_pool_grows_after_the_node_scale_out_delay():
     pool = Pool(min_size=1, max_size=3, can_grow=True, node_price_on_demand=10, node_price_spot=3,
                 on_demand_base=0, on_demand_percentage=0, spot=True)
     model = ServiceModel(
         name="svc", hpa=spec(lo=1, hi=3, **BEHAVIOR), fixed_replicas=1, units=(Unit("ecs"),), pool=pool,
         replica_capacity_qps=15, eci_price_on_demand=1, eci_price_spot=1,
-        node_scale_out=180, ecs_pod_start=60, model_load=30, pods_per_node=1,
+        node_scale_out=180, ecs_pod_start=60, model_load=30, pods_per_node=1, query_delay=5,
     )
     tl = simulate(model, [5.0] * 60 + [30.0] * 600)
     # Desired 3 at the sync of t=90 (metric 30 -> 3); two new nodes ready at 270, the pods 90 s later.
