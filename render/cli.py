@@ -29,7 +29,7 @@ from .manifests import Manifest, UnsupportedVersion, Validator, manifests
 from .policy import PolicyConfigError, Violation, check, load_policies, stack_levels
 from .preflight import EXIT_PREFLIGHT, Finding
 from .preflight import run as preflight
-from .stack import StackFileError, load_stack
+from .stack import StackFileError, check_stack_name, load_stack
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2, 3
 
@@ -64,6 +64,7 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
         stack = load_stack(program_dir, stack_name)
     except StackFileError as exc:
         raise RenderError(EXIT_CONFIG, [str(exc)]) from None
+    _check_out_dir(out_dir)
     result = _run(stack)
     k8s_version = _kubernetes_version(stack.config, stack.project)
     try:
@@ -121,6 +122,9 @@ def _run(stack) -> RunResult:
         cause = exc if _is_config_error(exc) else exc.__cause__
         if _is_config_error(cause):
             raise RenderError(EXIT_CONFIG, [str(p) for p in cause.problems]) from None
+        if isinstance(exc, ImportError):
+            raise RenderError(EXIT_FAILED, [f"the program failed: {type(exc).__name__}: {exc}; install the program's own "
+                                            "requirements (its requirements.txt) into the environment that runs the render"]) from None
         if isinstance(exc, (ValueError, TypeError)) or type(exc).__name__ == "RunError":
             raise RenderError(EXIT_FAILED, [f"the program failed: {type(exc).__name__}: {exc}"]) from exc
         raise
@@ -164,6 +168,24 @@ def _plan(stack, result: RunResult) -> dict:
     }
 
 
+# Every output directory the render writes holds this file; it replaces only such a
+# directory (or an empty one), never one it did not create (a checkout, a home directory).
+MARKER = ".elastic-inference-render"
+
+
+def _check_out_dir(out_dir: str) -> None:
+    if not os.path.lexists(out_dir):
+        return
+    if os.path.islink(out_dir) or not os.path.isdir(out_dir):
+        raise RenderError(EXIT_CONFIG, [f"{out_dir}: exists and is not a directory the render wrote; choose another --out"])
+    entries = set(os.listdir(out_dir))
+    # Renders made before the marker existed held exactly plan.json and manifests/.
+    earlier = "plan.json" in entries and entries <= {"plan.json", "manifests"}
+    if entries and MARKER not in entries and not earlier:
+        raise RenderError(EXIT_CONFIG, [f"{out_dir}: exists and is not a render output (it has no {MARKER}); "
+                                        "the render replaces only its own outputs: remove it or choose another --out"])
+
+
 def _write(out_dir: str, plan: dict, objects: list[Manifest]) -> None:
     """Write ``plan.json`` and the manifests to ``out_dir``, all or nothing.
 
@@ -176,6 +198,7 @@ def _write(out_dir: str, plan: dict, objects: list[Manifest]) -> None:
     staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
     try:
         os.mkdir(os.path.join(staging, "manifests"))
+        _write_file(os.path.join(staging, MARKER), "written by `python -m render`; replaced by the next render\n")
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-write") as pool:
             writes = [pool.submit(_write_file, os.path.join(staging, "plan.json"), json.dumps(plan, indent=2, sort_keys=True) + "\n")]
             for m in objects:
@@ -183,6 +206,7 @@ def _write(out_dir: str, plan: dict, objects: list[Manifest]) -> None:
                 writes.append(pool.submit(_write_file, os.path.join(staging, "manifests", m.filename), text))
             for write in writes:
                 write.result()
+        _check_out_dir(out_dir)  # again: it may have changed while the program ran
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)
@@ -257,6 +281,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give one STACK, or --all")
     if args.all:
         return _render_all(args.out or "build", args.dir)
+    try:
+        check_stack_name(args.stack)
+    except StackFileError as exc:
+        print(f"STACK: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     out_dir = args.out or os.path.join("build", args.stack)
     try:
         result, objects = render(args.stack, out_dir, args.dir)
@@ -275,9 +304,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def stack_names(program_dir: str) -> list[str]:
-    """The stacks of a program: one per ``Pulumi.<stack>.yaml`` file."""
+    """The stacks of a program: one per ``Pulumi.<stack>.yaml`` entry (names are checked when each is rendered)."""
     found = (re.fullmatch(r"Pulumi\.(.+)\.yaml", f) for f in os.listdir(program_dir))
     return sorted(m.group(1) for m in found if m)
+
+
+def _is_stack_name(name: str) -> bool:
+    try:
+        check_stack_name(name)
+    except StackFileError:
+        return False
+    return True
 
 
 def _render_all(out_root: str, program_dir: str) -> int:
@@ -288,13 +325,23 @@ def _render_all(out_root: str, program_dir: str) -> int:
         return EXIT_CONFIG
     worst = EXIT_OK
     for stack in stacks:
-        out_dir = os.path.join(out_root, stack)
+        label = stack if _is_stack_name(stack) else "<a stack file whose name Pulumi would refuse>"
         try:
+            check_stack_name(stack)
+            out_dir = os.path.join(out_root, stack)
             result, objects = render(stack, out_dir, program_dir)
+        except StackFileError as exc:
+            print(f"{label}: {exc}", file=sys.stderr)
+            worst = max(worst, EXIT_CONFIG)
+            continue
         except RenderError as exc:
             for line in exc.lines:
-                print(f"{stack}: {line}", file=sys.stderr)
+                print(f"{label}: {line}", file=sys.stderr)
             worst = max(worst, exc.code)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one stack's failure must not stop the others
+            print(f"{label}: the render failed: {type(exc).__name__}", file=sys.stderr)
+            worst = max(worst, EXIT_FAILED)
             continue
         for line in [*(f.line() for f in result.findings), *(v.line() for v in result.violations)]:
             print(f"{stack}: {line}", file=sys.stderr)

