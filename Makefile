@@ -7,10 +7,13 @@ STACK ?= dev
 
 .PHONY: render render-all test bench docs checkov loadtest-deps clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# The components as the installed package too (editable), so that a program importing
+	# `elastic_inference` (examples/two-models) renders in this virtualenv.
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
 	touch $@
 

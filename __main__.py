@@ -12,7 +12,7 @@ from components import (
     ClusterAddons, ClusterAddonsArgs, EciTier, InferenceService, InferenceServiceArgs,
     ModelStore, ModelStoreArgs, ModelVolume, ModelVolumeArgs, NodeTaint, Placement,
     PlacementArgs, PublicEndpoint, PublicEndpointArgs, QpsAutoscaler, QpsAutoscalerArgs,
-    SpotNodePool, SpotNodePoolArgs, ingress_route, qps_metric, seldon_hpa_spec, selector_labels, service_endpoint,
+    SpotNodePool, SpotNodePoolArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec, selector_labels, service_endpoint,
 )
 
 try:
@@ -111,9 +111,10 @@ for name, svc in settings.services.items():
     seldon_hpa = None
     if svc.runtime == "seldon" and autoscaled:
         route = ingress_route(svc.namespace, *service_endpoint(name, svc.runtime))
+        fallback = [cpu_metric(scaling.cpu_utilization_percent)] if scaling.cpu_utilization_percent else []
         seldon_hpa = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, qps_metric(
             route, addons.sls_project, scaling.target_qps_per_replica, addons.sls_logstore,
-            scaling.query_interval_seconds, scaling.query_delay_seconds))
+            scaling.query_interval_seconds, scaling.query_delay_seconds), *fallback)
     server = InferenceService(name, InferenceServiceArgs(
         namespace=svc.namespace,
         runtime=svc.runtime,
@@ -155,6 +156,7 @@ for name, svc in settings.services.items():
             target_qps_per_replica=scaling.target_qps_per_replica,
             query_interval_seconds=scaling.query_interval_seconds,
             query_delay_seconds=scaling.query_delay_seconds,
+            cpu_utilization_percent=scaling.cpu_utilization_percent,
             scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds,
         ), opts=pulumi.ResourceOptions(depends_on=[server, *addons.dependencies]))
 

@@ -16,7 +16,7 @@ from .model_store import ModelStore, ModelStoreArgs
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs, PodScheduling
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
-from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, ingress_route, qps_metric, seldon_hpa_spec
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
@@ -31,5 +31,5 @@ __all__ = [
     "PublicEndpoint", "PublicEndpointArgs",
     "QpsAutoscaler", "QpsAutoscalerArgs",
     "SpotNodePool", "SpotNodePoolArgs",
-    "ingress_route", "qps_metric", "seldon_hpa_spec", "selector_labels", "service_endpoint",
+    "cpu_metric", "ingress_route", "qps_metric", "seldon_hpa_spec", "selector_labels", "service_endpoint",
 ]

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Optional, Sequence, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import _checks
 from ._annotations import with_skips
 from .placement import PodScheduling
 
@@ -30,7 +31,13 @@ SELDON_HTTP_PORT = 8000
 SELDON_PREDICTOR = "default"
 MODEL_MOUNT = "/models"
 CONFIG_MOUNT = "/etc/tfserving"
+# Shutdown: TF Serving installs no SIGTERM handler, and as the container's PID 1 it gets
+# no default one either, so SIGTERM does nothing (tensorflow/serving issues #356, #1853).
+# The preStop pause keeps it serving while the endpoint is withdrawn from the Service and
+# the ingress and in-flight requests finish; the kubelet then sends SIGTERM (ignored) and
+# kills it with SIGKILL when the grace period ends: the margin after the pause bounds that.
 PRE_STOP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 5
 # A high, fixed UID/GID: not root, and not one a host account is likely to own.
 RUN_AS_ID = 10001
 _VERSION_POLICY = re.compile(r"^(latest|latest:[1-9][0-9]*|all|specific:[0-9]+(,[0-9]+)*)$")
@@ -57,7 +64,7 @@ def selector_labels(name: str) -> dict[str, str]:
 def model_config(model_name: str, base_path: str, version_policy: str) -> str:
     """A TF Serving ``--model_config_file`` (text protobuf) carrying the version policy."""
     if not _VERSION_POLICY.match(version_policy):
-        raise ValueError(f"version policy {version_policy!r} is not latest, latest:N, all or specific:V[,V...]")
+        raise ValueError("the version policy is not latest, latest:N, all or specific:V[,V...]")
     kind, _, value = version_policy.partition(":")
     if kind == "latest":
         policy = f"latest {{ num_versions: {int(value or 1)} }}"
@@ -138,7 +145,7 @@ class InferenceService(pulumi.ComponentResource):
     """Labels of the service's pods."""
 
     def __init__(self, name: str, args: InferenceServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _validate(args)
+        _validate(name, args)
         super().__init__(TYPE, name, None, opts)
         self.selector = selector_labels(name)
         labels = {**self.selector, "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "elastic-inference"}
@@ -299,11 +306,15 @@ class InferenceService(pulumi.ComponentResource):
                                "scaleTarget": dict(self.scale_target) if self.scale_target else None})
 
 
-def _validate(args: InferenceServiceArgs) -> None:
+def _validate(name: str, args: InferenceServiceArgs) -> None:
+    _checks.dns_label("the InferenceService's name", name)
+    _checks.dns_label("InferenceServiceArgs.namespace", args.namespace)
+    for arg, minimum in (("gpu", 0), ("replicas", 0), ("startup_timeout_seconds", 30), ("max_unavailable", 1)):
+        _checks.whole_number(f"InferenceServiceArgs.{arg}", getattr(args, arg), minimum)
     if args.runtime not in RUNTIMES:
-        raise ValueError(f"InferenceServiceArgs.runtime must be one of {RUNTIMES}, got {args.runtime!r}")
+        raise ValueError(f"InferenceServiceArgs.runtime must be one of {RUNTIMES}")
     if not _VERSION_POLICY.match(args.version_policy):
-        raise ValueError(f"InferenceServiceArgs.version_policy {args.version_policy!r} is not latest, latest:N, all or specific:V[,V...]")
+        raise ValueError("InferenceServiceArgs.version_policy is not latest, latest:N, all or specific:V[,V...]")
     if args.gpu < 0:
         raise ValueError("InferenceServiceArgs.gpu must be >= 0")
     if args.replicas < 0:
@@ -352,7 +363,7 @@ def _tf_serving_container(args: InferenceServiceArgs) -> dict[str, Any]:
         "startupProbe": {**probe, "periodSeconds": 10, "failureThreshold": max(3, args.startup_timeout_seconds // 10)},
         "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
         "livenessProbe": {**probe, "periodSeconds": 20, "failureThreshold": 3},
-        # Keep serving while the endpoint is withdrawn from the ingress, then stop.
+        # Keep serving while the endpoint is withdrawn (see TERMINATION_GRACE_SECONDS).
         "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", f"sleep {PRE_STOP_SECONDS}"]}}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -389,7 +400,7 @@ def _pod_spec(name: str, args: InferenceServiceArgs) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": PRE_STOP_SECONDS + 30,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_ID,

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -91,18 +92,21 @@ class ModelStore(pulumi.ComponentResource):
             bucket = alicloud.oss.Bucket(f"{name}-bucket", bucket=args.bucket, opts=bucket_opts)
             name_out = bucket.bucket
             # The bucket's ACL, encryption, versioning and public-access block are
-            # separate resources: the inline `acl` argument is deprecated in 4.x.
-            alicloud.oss.BucketAcl(f"{name}-acl", bucket=name_out, acl="private", opts=child)
-            alicloud.oss.BucketPublicAccessBlock(f"{name}-public-access-block", bucket=name_out, block_public_access=True, opts=child)
+            # separate resources: the inline `acl` argument is deprecated in 4.x. They are
+            # guarded like the bucket: dropping one from the program (say, create: false)
+            # must not strip the bucket's encryption or public-access block.
+            guarded = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+            alicloud.oss.BucketAcl(f"{name}-acl", bucket=name_out, acl="private", opts=guarded)
+            alicloud.oss.BucketPublicAccessBlock(f"{name}-public-access-block", bucket=name_out, block_public_access=True, opts=guarded)
             alicloud.oss.BucketServerSideEncryption(
                 f"{name}-encryption",
                 bucket=name_out,
                 sse_algorithm=args.encryption,
                 kms_master_key_id=args.kms_key_id if args.encryption == "KMS" else None,
-                opts=child,
+                opts=guarded,
             )
             if args.versioning:
-                alicloud.oss.BucketVersioning(f"{name}-versioning", bucket=name_out, status="Enabled", opts=child)
+                alicloud.oss.BucketVersioning(f"{name}-versioning", bucket=name_out, status="Enabled", opts=guarded)
         else:
             # Reading (not importing) the bucket: the preview fails early if it is
             # missing, and nothing about it is changed or deleted by this stack.
@@ -112,12 +116,17 @@ class ModelStore(pulumi.ComponentResource):
 
         self.object_keys = []
         if args.upload_dir:
-            encryption = args.encryption if args.create else None
-            self.object_keys = self._upload(name, name_out, args.upload_dir, child, encryption, args.kms_key_id)
+            # The served model: a file removed from upload_dir must not delete it from OSS unnoticed.
+            guarded_objects = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
+            self.object_keys = self._upload(name, name_out, args.upload_dir, guarded_objects, args.encryption, args.kms_key_id)
 
         self.access_key_id = self.access_key_secret = self.rrsa_role_name = None
         self.prerequisites = {}
-        policy_doc = read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args))
+        policy_doc: pulumi.Input[str] = read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args))
+        if not args.create:
+            # An adopted bucket keeps its own encryption: its readers may decrypt when that is KMS.
+            policy_doc = existing.server_side_encryption_rule.apply(
+                lambda rule: read_policy_document(args.bucket, args.read_prefixes, kms_key=_adopted_kms_key(rule)))
         reader = _ram_name(args.bucket, "model-reader")
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
@@ -201,24 +210,31 @@ class ModelStore(pulumi.ComponentResource):
 
 def _validate(args: ModelStoreArgs) -> None:
     if args.encryption not in ENCRYPTIONS:
-        raise ValueError(f"ModelStoreArgs.encryption must be one of {ENCRYPTIONS}, got {args.encryption!r}")
+        raise ValueError(f"ModelStoreArgs.encryption must be one of {ENCRYPTIONS}")
     if args.access not in ACCESS_MODES:
-        raise ValueError(f"ModelStoreArgs.access must be one of {ACCESS_MODES}, got {args.access!r}")
+        raise ValueError(f"ModelStoreArgs.access must be one of {ACCESS_MODES}")
     if args.access == "rrsa" and not args.cluster_id:
         raise ValueError("ModelStoreArgs.cluster_id is required with access='rrsa' (its RRSA OIDC provider is trusted)")
     if args.kms_key_id and args.encryption != "KMS":
         raise ValueError("ModelStoreArgs.kms_key_id is only used with encryption='KMS'")
     if not args.read_prefixes:
         raise ValueError("ModelStoreArgs.read_prefixes must list at least one model prefix the cluster may read")
-    length = len(read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args)))
+    # The longest document the stack may write (an adopted bucket may turn out to use KMS).
+    length = len(read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args) or ("*" if not args.create else None)))
     if length > MAX_POLICY_LENGTH:
         raise ValueError(f"ModelStoreArgs.read_prefixes: the read-only RAM policy would be {length} characters, over RAM's "
                          f"{MAX_POLICY_LENGTH}; keep the models under fewer prefixes")
     for prefix in args.read_prefixes:
         if not prefix or prefix.startswith("/") or ".." in prefix.split("/"):
-            raise ValueError(f"ModelStoreArgs.read_prefixes: {prefix!r} must be a relative key prefix without '..'")
-    if args.upload_dir is not None and not os.path.isdir(args.upload_dir):
-        raise ValueError(f"ModelStoreArgs.upload_dir: {args.upload_dir!r} is not a directory")
+            raise ValueError("ModelStoreArgs.read_prefixes: each must be a relative key prefix without '..'")
+    if args.upload_dir is not None and not args.create:
+        raise ValueError("ModelStoreArgs.upload_dir writes into the bucket; with create=False the bucket is adopted as it is "
+                         "and never changed: upload with the team that owns it, or manage the bucket (create=True)")
+    if args.upload_dir is not None:
+        try:
+            upload_files(args.upload_dir)
+        except UploadError as exc:
+            raise ValueError(f"ModelStoreArgs.upload_dir: {exc}") from None
 
 
 def _kms_key(args: ModelStoreArgs) -> Optional[str]:
@@ -226,6 +242,13 @@ def _kms_key(args: ModelStoreArgs) -> Optional[str]:
     if args.encryption != "KMS" or not args.create:
         return None
     return args.kms_key_id or "*"
+
+
+def _adopted_kms_key(rule: Any) -> Optional[str]:
+    """The KMS key of an existing bucket's default encryption rule (``*``: OSS's own key), or None."""
+    if _field(rule, "sse_algorithm") != "KMS":
+        return None
+    return str(_field(rule, "kms_master_key_id") or "*")
 
 
 def read_policy_document(bucket: str, prefixes: Sequence[str], kms_key: Optional[str] = None) -> str:
@@ -319,12 +342,41 @@ def rrsa_trust_document(issuer_url: str, provider_arn: str) -> str:
     )
 
 
+class UploadError(ValueError):
+    """Entries of an upload directory that are not regular files inside it."""
+
+
 def upload_files(root: str) -> list[str]:
-    """Every regular file under ``root``, sorted, skipping hidden files and folders."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(folder, f) for f in sorted(files) if not f.startswith(".")]
+    """Every regular file under ``root``, sorted, skipping hidden files and folders.
+
+    Only regular files inside ``root`` are uploaded: a symbolic link (to a file
+    anywhere, a loop, a dangling link), a FIFO (reading it would block), a device
+    or a socket is refused with :class:`UploadError`, before anything is read.
+    """
+    if os.path.islink(root) or not os.path.isdir(root):
+        raise UploadError("the upload directory must be a directory, not a symbolic link")
+    found, refused = [], []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        kept = []
+        for entry in sorted(dirs):
+            if entry.startswith("."):
+                continue
+            if os.path.islink(os.path.join(folder, entry)):
+                refused.append(os.path.relpath(os.path.join(folder, entry), root))
+            else:
+                kept.append(entry)
+        dirs[:] = kept
+        for entry in sorted(files):
+            if entry.startswith("."):
+                continue
+            path = os.path.join(folder, entry)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                found.append(path)
+            else:
+                refused.append(os.path.relpath(path, root))
+    if refused:
+        shown = ", ".join(refused[:3]) + (f" and {len(refused) - 3} more" if len(refused) > 3 else "")
+        raise UploadError(f"only regular files are uploaded; not a regular file (a symbolic link, FIFO, device or socket): {shown}")
     return found
 
 

@@ -15,6 +15,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import _checks
 from ._annotations import with_skips
 
 TYPE = "elastic-inference:storage:ModelVolume"
@@ -71,6 +72,8 @@ class ModelVolume(pulumi.ComponentResource):
     """Name of the credentials Secret, or None with RRSA."""
 
     def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        _checks.dns_label("the ModelVolume's name", name)
+        _checks.dns_label("ModelVolumeArgs.namespace", args.namespace)
         has_key = args.access_key_id is not None or args.access_key_secret is not None
         if has_key and args.rrsa_role_name is not None:
             raise ValueError("ModelVolumeArgs: give either access_key_id/access_key_secret or rrsa_role_name, not both")
@@ -79,7 +82,7 @@ class ModelVolume(pulumi.ComponentResource):
         if not has_key and args.rrsa_role_name is None:
             raise ValueError("ModelVolumeArgs: credentials are required: an AccessKey pair or rrsa_role_name")
         if args.path.startswith("/") or ".." in args.path.split("/"):
-            raise ValueError(f"ModelVolumeArgs.path: {args.path!r} must be a relative key prefix without '..'")
+            raise ValueError("ModelVolumeArgs.path must be a relative key prefix without '..'")
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import _checks
 from ._annotations import with_skips
 from .spot_node_pool import NodeTaint
 
@@ -159,8 +160,10 @@ class Placement(pulumi.ComponentResource):
 
 
 def _validate(args: PlacementArgs) -> None:
+    _checks.dns_label("PlacementArgs.namespace", args.namespace)
+    _checks.whole_number("PlacementArgs.pool_wait_seconds", args.pool_wait_seconds)
     if args.mode not in MODES:
-        raise ValueError(f"PlacementArgs.mode must be one of {MODES}, got {args.mode!r}")
+        raise ValueError(f"PlacementArgs.mode must be one of {MODES}")
     if not args.selector:
         raise ValueError("PlacementArgs.selector must name the labels of the workload's pods")
     if args.mode in ("ecs", "ecs-then-eci") and not args.node_labels:

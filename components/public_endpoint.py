@@ -14,6 +14,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import _checks
 from ._annotations import with_skips
 from .qps_autoscaler import ingress_route
 
@@ -50,8 +51,11 @@ class PublicEndpoint(pulumi.ComponentResource):
     """``sls.ingress.route`` of the backend, read from the Ingress itself."""
 
     def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        if not args.path.startswith("/"):
-            raise ValueError(f"PublicEndpointArgs.path must start with '/', got {args.path!r}")
+        _checks.dns_label("the PublicEndpoint's name", name)
+        _checks.dns_label("PublicEndpointArgs.namespace", args.namespace)
+        _checks.whole_number("PublicEndpointArgs.service_port", args.service_port, 1, 65535)
+        if not isinstance(args.path, str) or not args.path.startswith("/"):
+            raise ValueError("PublicEndpointArgs.path must start with '/'")
         if not args.host or "*" in args.host:
             raise ValueError("PublicEndpointArgs.host must be a concrete host name")
         super().__init__(TYPE, name, None, opts)

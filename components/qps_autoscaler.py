@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import _checks
 from ._annotations import with_skips
 
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
@@ -82,7 +83,21 @@ def qps_metric(
     }
 
 
-def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, Any]) -> dict[str, Any]:
+def cpu_metric(utilization_percent: int) -> dict[str, Any]:
+    """A Resource MetricSpec on the pods' CPU utilization (of their requests), from metrics-server.
+
+    A second signal that does not depend on SLS or the metrics adapter: when the External
+    metric cannot be read, the HPA controller still scales up on the metrics it can read,
+    and never scales down (kubernetes pkg/controller/podautoscaler/horizontal.go
+    ``computeReplicasForMetrics``: "If all metrics are invalid or some are invalid and we
+    would scale down, return an error").
+    """
+    if not 1 <= utilization_percent <= 100:
+        raise ValueError("cpu utilization target must be within 1-100 (percent of the CPU request)")
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": utilization_percent}}}
+
+
+def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, Any], *more: Mapping[str, Any]) -> dict[str, Any]:
     """A SeldonDeployment ``componentSpecs[].hpaSpec``: the operator creates the HPA on the Deployment it generates.
 
     ``metricsv2`` (seldon-core >= 1.16) is copied verbatim into an ``autoscaling/v2`` HPA
@@ -92,7 +107,7 @@ def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, A
     """
     if not 1 <= min_replicas <= max_replicas:
         raise ValueError(f"seldon_hpa_spec: need 1 <= min_replicas <= max_replicas, got {min_replicas} and {max_replicas}")
-    return {"minReplicas": min_replicas, "maxReplicas": max_replicas, "metricsv2": [dict(metric)]}
+    return {"minReplicas": min_replicas, "maxReplicas": max_replicas, "metricsv2": [dict(m) for m in (metric, *more)]}
 
 
 @dataclass
@@ -119,6 +134,9 @@ class QpsAutoscalerArgs:
     """``sls.query.interval``: the window the QPS is averaged over (>= 15 s); None keeps the adapter's default."""
     query_delay_seconds: Optional[int] = None
     """``sls.query.delay``: how far behind now the window ends; None keeps the adapter's default."""
+    cpu_utilization_percent: Optional[int] = None
+    """A second metric: average CPU utilization (percent of the request) per replica. The HPA
+    scales up on it when the QPS metric cannot be read (SLS or the adapter down), never down."""
     scale_up_pods: int = 4
     """Most pods added per 15 s (or ``scale_up_percent``, whichever is more)."""
     scale_up_percent: int = 100
@@ -141,8 +159,10 @@ class QpsAutoscaler(pulumi.ComponentResource):
         self.hpa_name = name
         if isinstance(args.route, str) and route_problem(args.route):
             raise ValueError(f"QpsAutoscalerArgs.route: {route_problem(args.route)}")
-        metric = qps_metric(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
-                            args.query_interval_seconds, args.query_delay_seconds)
+        metrics = [qps_metric(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
+                              args.query_interval_seconds, args.query_delay_seconds)]
+        if args.cpu_utilization_percent is not None:
+            metrics.append(cpu_metric(args.cpu_utilization_percent))
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -158,7 +178,7 @@ class QpsAutoscaler(pulumi.ComponentResource):
                 min_replicas=args.min_replicas,
                 max_replicas=args.max_replicas,
                 # In the API's own (camelCase) field names; the SDK passes the mapping through.
-                metrics=[cast(Any, metric)],
+                metrics=[cast(Any, m) for m in metrics],
                 behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
                     scale_up=k8s.autoscaling.v2.HPAScalingRulesArgs(
                         stabilization_window_seconds=0,
@@ -183,6 +203,13 @@ class QpsAutoscaler(pulumi.ComponentResource):
 
 
 def _validate(args: QpsAutoscalerArgs) -> None:
+    _checks.dns_label("QpsAutoscalerArgs.namespace", args.namespace)
+    for arg in ("min_replicas", "max_replicas", "scale_up_pods", "scale_up_percent", "scale_down_stabilization_seconds", "scale_down_percent"):
+        _checks.whole_number(f"QpsAutoscalerArgs.{arg}", getattr(args, arg), 0)
+    for arg in ("query_interval_seconds", "query_delay_seconds", "cpu_utilization_percent"):
+        if getattr(args, arg) is not None:
+            _checks.whole_number(f"QpsAutoscalerArgs.{arg}", getattr(args, arg))
+    _checks.number("QpsAutoscalerArgs.target_qps_per_replica", args.target_qps_per_replica)
     if not 1 <= args.min_replicas <= args.max_replicas:
         raise ValueError(f"QpsAutoscalerArgs: need 1 <= min_replicas <= max_replicas, got {args.min_replicas} and {args.max_replicas}")
     if args.target_qps_per_replica <= 0:
@@ -199,5 +226,7 @@ def _validate(args: QpsAutoscalerArgs) -> None:
         raise ValueError(f"QpsAutoscalerArgs.scale_target: an HPA cannot scale a {args.scale_target['kind']} (its scale subresource "
                          f"reports no label selector); target one of {', '.join(SCALABLE_KINDS)}, or for a SeldonDeployment "
                          "use seldon_hpa_spec() in InferenceServiceArgs.seldon_hpa")
+    if args.cpu_utilization_percent is not None:
+        cpu_metric(args.cpu_utilization_percent)
     if not 0 <= args.scale_down_stabilization_seconds <= 3600:
         raise ValueError("QpsAutoscalerArgs.scale_down_stabilization_seconds must be within 0-3600")

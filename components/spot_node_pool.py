@@ -14,6 +14,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_alicloud as alicloud
 
+from . import _checks
+
 TYPE = "elastic-inference:compute:SpotNodePool"
 SPOT_STRATEGIES = ("NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit")
 MULTI_AZ_POLICIES = ("PRIORITY", "COST_OPTIMIZED", "BALANCE")
@@ -125,11 +127,13 @@ class SpotNodePool(pulumi.ComponentResource):
 
 
 def _validate(args: SpotNodePoolArgs) -> None:
+    for arg in ("min_size", "max_size", "on_demand_base_capacity", "on_demand_percentage", "system_disk_size"):
+        _checks.whole_number(f"SpotNodePoolArgs.{arg}", getattr(args, arg), 0)
     problems = []
     if args.spot_strategy not in SPOT_STRATEGIES:
-        problems.append(f"spot_strategy must be one of {SPOT_STRATEGIES}, got {args.spot_strategy!r}")
+        problems.append(f"spot_strategy must be one of {SPOT_STRATEGIES}")
     if args.multi_az_policy not in MULTI_AZ_POLICIES:
-        problems.append(f"multi_az_policy must be one of {MULTI_AZ_POLICIES}, got {args.multi_az_policy!r}")
+        problems.append(f"multi_az_policy must be one of {MULTI_AZ_POLICIES}")
     if not 0 <= args.min_size <= args.max_size <= 1000:
         problems.append(f"need 0 <= min_size <= max_size <= 1000, got {args.min_size} and {args.max_size}")
     if not 0 <= args.on_demand_percentage <= 100:

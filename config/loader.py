@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import rules
 from .errors import ConfigError, Problem
-from .schema import Settings
+from .schema import Service, Settings
 
 PROJECT = "elastic-inference"
 SECTIONS = ("cluster", "modelStore", "nodePool", "services")
@@ -27,11 +27,12 @@ def from_raw(raw: Mapping[str, Any], region: Optional[str], base_dir: str = ".")
     problem; returns the validated settings otherwise.
     """
     problems = [
-        Problem(key, _unknown_key_message(key, list(SECTIONS)))
+        Problem(_shown_key(key), _unknown_key_message(key, list(SECTIONS)))
         for key in raw
         if key not in SECTIONS
     ]
     problems += list(_plaintext_credentials(raw, ""))
+    problems += _dedented_service_keys(raw.get("services"))
     if problems and any(p.message.startswith(_CREDENTIAL_MESSAGE) for p in problems):
         raise ConfigError(problems)
     data: dict[str, Any] = {k: v for k, v in raw.items() if k in SECTIONS and v is not None}
@@ -47,6 +48,16 @@ def from_raw(raw: Mapping[str, Any], region: Optional[str], base_dir: str = ".")
     return settings
 
 
+def _dedented_service_keys(services: Any) -> list[Problem]:
+    """A service named like a key of a service (``ingress``, ``autoscaling``...) is a key indented too little."""
+    if not isinstance(services, Mapping):
+        return []
+    fields = {f.alias or n for n, f in Service.model_fields.items()}
+    return [Problem(f"services.{name}", f"'{name}' is a key of a service, not a service name: it is indented one level too "
+                                        "little; indent it under its service")
+            for name in services if name in fields]
+
+
 # Alibaba Cloud AccessKey IDs start with LTAI; STS tokens with STS.
 _ACCESS_KEY = re.compile(r"\b(?:LTAI[0-9A-Za-z]{12,30}|STS\.[0-9A-Za-z]{16,})\b")
 _CREDENTIAL_MESSAGE = "holds what looks like an Alibaba Cloud AccessKey in plain text"
@@ -56,7 +67,7 @@ def _plaintext_credentials(value: Any, path: str) -> typing.Iterator[Problem]:
     """Values that look like pasted credentials (the value itself is never repeated)."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _plaintext_credentials(item, f"{path}.{key}" if path else str(key))
+            yield from _plaintext_credentials(item, f"{path}.{_shown_key(key)}" if path else _shown_key(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _plaintext_credentials(item, f"{path}[{i}]")
@@ -87,9 +98,18 @@ def _plaintext_provider_credentials() -> list[Problem]:
 def load(base_dir: str = ".") -> Settings:
     """The current stack's settings, read through ``pulumi.Config``."""
     cfg = pulumi.Config(PROJECT)
-    problems = _plaintext_provider_credentials()
+    problems = _plaintext_provider_credentials() + _misspelt_keys(_all_keys())
+    raw: dict[str, Any] = {}
+    for key in _project_keys():
+        try:
+            raw[key] = cfg.get_object(key)
+        except pulumi.ConfigTypeError:
+            # Its message repeats the value (it may be a pasted secret): say only what is wrong.
+            problems.append(Problem(_shown_key(key), "must be a mapping of keys to values (the YAML under it is text or a list)"))
+    problems += [Problem(_shown_key(k), "must be a mapping of keys to values (the YAML under it is a list)")
+                 for k, v in raw.items() if isinstance(v, list)]
+    raw = {k: v for k, v in raw.items() if not isinstance(v, list)}
     try:
-        raw = {key: cfg.get_object(key) for key in _project_keys()}
         settings = from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
     except ConfigError as exc:
         raise ConfigError(problems + list(exc.problems)) from None
@@ -98,12 +118,56 @@ def load(base_dir: str = ".") -> Settings:
     return settings
 
 
-def _project_keys() -> list[str]:
+def _all_keys() -> set[str]:
     from pulumi.runtime import config as runtime_config
 
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def _project_keys() -> list[str]:
     prefix = PROJECT + ":"
-    present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    return sorted({k[len(prefix):] for k in present if k.startswith(prefix)} | set(SECTIONS))
+    return sorted({k[len(prefix):] for k in _all_keys() if k.startswith(prefix)} | set(SECTIONS))
+
+
+# Namespaces a stack of this program uses, and the provider keys it documents: a key close to
+# one of them but not equal is a typo that would otherwise be ignored (or reported as missing).
+_NAMESPACES = (PROJECT, "alicloud", "kubernetes", "pulumi")
+_PROVIDER_KEYS = {
+    "alicloud": ("region", "accessKey", "secretKey", "securityToken", "profile", "sharedCredentialsFile", "assumeRole",
+                 "ecsRoleName", "skipRegionValidation", "configurationSource", "protocol", "endpoints"),
+    "kubernetes": ("kubeconfig", "context", "cluster", "namespace", "enableServerSideApply", "enableConfigMapMutable",
+                   "enableSecretMutable", "renderYamlToDirectory", "suppressHelmHookWarnings", "deleteUnreachable"),
+}
+
+
+def _misspelt_keys(keys: set[str]) -> list[Problem]:
+    problems = []
+    for key in sorted(keys):
+        namespace, sep, name = key.partition(":")
+        if not sep:
+            continue
+        if namespace not in _NAMESPACES:
+            close = difflib.get_close_matches(namespace, _NAMESPACES, n=1, cutoff=0.8)
+            if close:
+                problems.append(Problem(_shown_key(key), f"unknown namespace '{_shown_key(namespace)}'; did you mean '{close[0]}:'? "
+                                                        "(as written, the program never reads it)"))
+        elif namespace in _PROVIDER_KEYS and name.split(".")[0] not in _PROVIDER_KEYS[namespace]:
+            close = difflib.get_close_matches(name, _PROVIDER_KEYS[namespace], n=1, cutoff=0.7)
+            if close:
+                problems.append(Problem(_shown_key(key), f"unknown key; did you mean '{namespace}:{close[0]}'?"))
+    return problems
+
+
+_OPAQUE_TOKEN = re.compile(r"[0-9A-Za-z+/=_-]{32,}")
+
+
+def _shown_key(key: Any) -> str:
+    """A key as an error may show it: never one that looks like a credential (a pasted AccessKey or
+    a long opaque token as a key), never a long or unprintable one."""
+    text = str(key)
+    if _ACCESS_KEY.search(text) or _OPAQUE_TOKEN.search(text) or len(text) > 64 or not text.isprintable():
+        return "<a key not shown>"
+    return text
 
 
 # --- turning pydantic errors into one line per key -----------------------------------
@@ -130,7 +194,7 @@ def _path(loc: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _shown_key(part)
     return out
 
 

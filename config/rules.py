@@ -8,11 +8,11 @@ from typing import Iterator
 
 from components.cluster_addons import SELDON_CORE_CRD
 from components.inference_service import service_endpoint
-from components.model_store import MAX_POLICY_LENGTH, read_policy_document
+from components.model_store import MAX_POLICY_LENGTH, UploadError, read_policy_document, upload_files
 from components.qps_autoscaler import route_problem
 
 from .errors import Problem
-from .schema import ECI_MODES, ECS_MODES, Settings, k8s_minor
+from .schema import ECI_MODES, ECS_MODES, ModelStore, Settings, k8s_minor
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 _IPV4 = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
@@ -49,20 +49,33 @@ def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
         yield Problem("modelStore.access", "'rrsa' needs cluster.kubernetesVersion 1.26 or newer; use 'secret' or upgrade")
     if store.kms_key_id is not None and store.encryption != "KMS":
         yield Problem("modelStore.kmsKeyId", "only used with encryption: KMS; remove it or set encryption: KMS")
-    if store.kms_key_id is not None and not store.create:
-        yield Problem("modelStore.kmsKeyId", "an existing bucket (create: false) keeps its own encryption; remove kmsKeyId")
     prefixes = {svc.model.path for svc in s.services.values()}
-    policy_length = len(read_policy_document(store.bucket, sorted(prefixes)))
+    kms = (store.kms_key_id or "*") if store.encryption == "KMS" or not store.create else None
+    policy_length = len(read_policy_document(store.bucket, sorted(prefixes), kms_key=kms))
     if policy_length > MAX_POLICY_LENGTH:
         yield Problem("services", f"{len(prefixes)} distinct model paths make a read-only RAM policy of {policy_length} characters, "
                                   f"over RAM's {MAX_POLICY_LENGTH}: keep models under shared prefixes (model.path) or split the stack")
-    if store.upload_dir is not None:
+    if not store.create:
+        # An adopted bucket is read, never changed: these settings would be silently ignored.
+        for field in sorted({"versioning", "encryption", "kms_key_id", "protect", "upload_dir"} & store.model_fields_set):
+            alias = ModelStore.model_fields[field].alias or field
+            yield Problem(f"modelStore.{alias}", "has no effect on an existing bucket (create: false), which this stack never "
+                                                 "changes; remove it, or let the stack manage the bucket (create: true)")
+    if store.upload_dir is not None and store.create:
         path = os.path.join(base_dir, store.upload_dir)
         root = os.path.realpath(base_dir)
         if os.path.commonpath([root, os.path.realpath(path)]) != root:
             yield Problem("modelStore.uploadDir", "must be inside the project directory (every file under it is uploaded to the bucket)")
+        elif os.path.realpath(path) == root:
+            yield Problem("modelStore.uploadDir", "must be a folder of models, not the project directory itself (its stack files "
+                                                  "and build outputs would be uploaded)")
         elif not os.path.isdir(path):
             yield Problem("modelStore.uploadDir", "is not a directory (paths are relative to the project directory)")
+        else:
+            try:
+                upload_files(path)
+            except UploadError as exc:
+                yield Problem("modelStore.uploadDir", str(exc))
 
 
 def _node_pool(s: Settings) -> Iterator[Problem]:

@@ -53,7 +53,7 @@ def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None
         if max_len is not None and len(value) > max_len:
             raise ValueError(f"must be at most {max_len} characters, {what}")
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not valid: must be {what}")
+            raise ValueError(f"is not valid: must be {what}")
         return value
 
     return AfterValidator(check)
@@ -61,7 +61,7 @@ def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None
 
 def _no_dotdot(value: str) -> str:
     if any(part in ("..", ".") for part in value.split("/")):
-        raise ValueError(f"{value!r} must not contain '.' or '..' segments")
+        raise ValueError("must not contain '.' or '..' segments")
     return value
 
 
@@ -117,7 +117,7 @@ def _k8s_version(value: str) -> str:
     try:
         major, minor = k8s_minor(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a Kubernetes version like '1.30'") from None
+        raise ValueError("is not a Kubernetes version like '1.30'") from None
     return f"{major}.{minor}"
 
 
@@ -264,6 +264,9 @@ class Autoscaling(_Section):
     # The metrics adapter's sls.query.interval and sls.query.delay (whole seconds); None: its defaults.
     query_interval_seconds: Optional[int] = Field(default=None, ge=15, le=3600)
     query_delay_seconds: Optional[int] = Field(default=None, ge=0, le=600)
+    # A second HPA metric that needs no SLS: scale up on CPU (percent of the request) when the QPS
+    # metric cannot be read. None: QPS only (an outage holds the replicas where they are).
+    cpu_utilization_percent: Optional[int] = Field(default=None, ge=1, le=100)
 
     model_config = ConfigDict(strict=False)  # allow `targetQpsPerReplica: 10` (int)
 

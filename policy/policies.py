@@ -295,6 +295,27 @@ def every_workload_has_a_disruption_budget(args: StackValidationArgs, report: Re
                    "a node drain could evict every replica at once", r.urn)
 
 
+# What a protected bucket holds and how it is guarded: dropping one of these from the program
+# must not delete the served model or strip the bucket's encryption and public-access block.
+_GUARDED_WITH_BUCKET = (
+    "alicloud:oss/bucketObject:BucketObject",
+    "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
+    "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "alicloud:oss/bucketVersioning:BucketVersioning",
+    "alicloud:oss/bucketAcl:BucketAcl",
+)
+
+
+def protected_buckets_guard_their_data(args: StackValidationArgs, report: ReportViolation) -> None:
+    protected = {r.props.get("bucket") for r in args.resources
+                 if r.resource_type == "alicloud:oss/bucket:Bucket" and r.opts is not None and r.opts.protect}
+    for r in args.resources:
+        if r.resource_type in _GUARDED_WITH_BUCKET and r.props.get("bucket") in protected and not (r.opts and r.opts.protect):
+            what = "model data" if r.resource_type.endswith(":BucketObject") else "a protection of the bucket"
+            report(f"{r.name} is {what} of the protected bucket {r.props.get('bucket')} but is not protected: removing it from "
+                   "the program would delete it; protect it (and retain it on delete) like the bucket", r.urn)
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="no-inline-oss-credentials",
@@ -355,6 +376,12 @@ POLICIES = [
         description="Every service's workload has a PodDisruptionBudget.",
         enforcement_level=MANDATORY,
         validate=every_workload_has_a_disruption_budget,
+    ),
+    StackValidationPolicy(
+        name="model-data-protected",
+        description="The objects and protections (encryption, public-access block, versioning, ACL) of a protected bucket are protected too.",
+        enforcement_level=MANDATORY,
+        validate=protected_buckets_guard_their_data,
     ),
     ResourceValidationPolicy(
         name="ingress-tls",

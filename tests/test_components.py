@@ -567,3 +567,52 @@ def test_autoscaler_rejects_bad_bounds(mocks):
     with pytest.raises(ValueError, match="min_replicas"):
         QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "n"},
                                              route="r", sls_project="p", min_replicas=5, max_replicas=2))
+
+
+# --- arguments are checked by name, their values never repeated -------------------------------------
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: InferenceService("bert", InferenceServiceArgs(namespace="ML", model_name="m", claim_name="c", image="i:1")),
+     "InferenceServiceArgs.namespace must be a DNS-1123 label"),
+    (lambda: InferenceService("bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1", gpu="1")),
+     "InferenceServiceArgs.gpu must be a whole number, not str"),
+    (lambda: InferenceService("Bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1")),
+     "the InferenceService's name must be a DNS-1123 label"),
+    (lambda: QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", route="r", sls_project="p", max_replicas="10",
+                                                  scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"})),
+     "QpsAutoscalerArgs.max_replicas must be a whole number, not str"),
+    (lambda: PublicEndpoint("x", PublicEndpointArgs(namespace="d", host="h.example.com", service_name="s", service_port="8501")),
+     "PublicEndpointArgs.service_port must be a whole number"),
+    (lambda: SpotNodePool("p", SpotNodePoolArgs(cluster_id="c", node_pool_name="p", vswitch_ids=["v"], instance_types=["t"], max_size=1.5)),
+     "SpotNodePoolArgs.max_size must be a whole number, not float"),
+    (lambda: Placement("x", PlacementArgs(mode="eci", namespace="Team A", selector={"a": "b"})),
+     "PlacementArgs.namespace must be a DNS-1123 label"),
+])
+def test_components_name_the_bad_argument(mocks, build, message):
+    with pytest.raises(ValueError) as caught:
+        build()
+    assert message in str(caught.value) and "Team A" not in str(caught.value) and "'ML'" not in str(caught.value)
+
+
+@pulumi.runtime.test
+def test_a_cpu_metric_keeps_scaling_up_when_the_qps_metric_is_down(mocks):
+    hpa = QpsAutoscaler("bert", QpsAutoscalerArgs(
+        namespace="d", route="d-bert-8501", sls_project="p", cpu_utilization_percent=70,
+        scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "bert"}))
+
+    def check(_):
+        external, cpu = mocks.resources["bert-hpa"].inputs["spec"]["metrics"]
+        assert external["type"] == "External"
+        assert cpu == {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+
+    return after(hpa.urn).apply(check)
+
+
+def test_shutdown_is_bounded_by_the_grace_period():
+    from components.inference_service import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS, _pod_spec
+
+    spec = _pod_spec("bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1"))
+    # TF Serving ignores SIGTERM (tensorflow/serving #356, #1853): the kubelet kills it when the grace period ends.
+    assert spec["terminationGracePeriodSeconds"] == TERMINATION_GRACE_SECONDS == PRE_STOP_SECONDS + 5
+    assert spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1] == f"sleep {PRE_STOP_SECONDS}"

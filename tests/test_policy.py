@@ -162,6 +162,25 @@ def test_bucket_encrypted():
     assert "m has no server-side encryption" in msg and urn == "urn:models-bucket"
 
 
+def test_model_data_and_bucket_protections_are_protected_with_the_bucket():
+    protected = PolicyResourceOptions(True, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+    def stack(*resources):
+        objs = [PolicyResource(t, p, f"urn:{n}", n, protected if guarded else OPTS, None, None, [], {}) for t, p, n, guarded in resources]
+        found = []
+        P.protected_buckets_guard_their_data(StackValidationArgs(objs), lambda m, u=None: found.append((m, u)))
+        return found
+
+    bucket = ("alicloud:oss/bucket:Bucket", {"bucket": "m"}, "models-bucket", True)
+    obj = ("alicloud:oss/bucketObject:BucketObject", {"bucket": "m", "key": "bert/1/saved_model.pb"}, "models-object", False)
+    pab = ("alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock", {"bucket": "m"}, "models-pab", False)
+    found = stack(bucket, obj, pab)
+    assert [u for _, u in found] == ["urn:models-object", "urn:models-pab"]
+    assert "model data" in found[0][0] and "a protection of the bucket" in found[1][0]
+    assert stack(bucket, obj[:3] + (True,), pab[:3] + (True,)) == []
+    assert stack(bucket[:3] + (False,), obj, pab) == []  # an unprotected bucket (a dev stack) may lose them
+
+
 def test_hpa_target_exists():
     dep = (DEP, deployment(), "bert-deployment")
     hpa = (HPA, {"metadata": {"namespace": "inference"},

@@ -93,17 +93,27 @@ class Plan:
         ]
         self.outputs = outputs if isinstance(outputs, Mapping) else {}
         self.by_urn = {r.urn: r for r in self.resources}
+        self._objects: Optional[dict[Optional[str], list[Resource]]] = None
+        self._memo: dict[str, Any] = {}
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types and not r.read]
 
     def kubernetes(self, kind: Optional[str] = None) -> list[Resource]:
         """Kubernetes objects the stack applies (not Helm releases), optionally of one kind."""
-        return [
-            r for r in self.resources
-            if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/") and r.kind
-            and (kind is None or r.kind == kind)
-        ]
+        if self._objects is None:
+            self._objects = {}
+            for r in self.resources:
+                if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/") and r.kind:
+                    self._objects.setdefault(None, []).append(r)
+                    self._objects.setdefault(r.kind, []).append(r)
+        return self._objects.get(kind, [])
+
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """A value derived from the plan, built once per plan (pod templates, volumes) for every check."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def prerequisites(self) -> Mapping[str, Any]:
         declared = self.outputs.get(PREREQUISITES_OUTPUT)

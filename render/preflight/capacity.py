@@ -48,6 +48,7 @@ def catalog() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+@functools.lru_cache(maxsize=None)
 def instance_type(name: str) -> Optional[InstanceType]:
     entry = as_map(catalog()["types"].get(name))
     if not entry:
@@ -68,6 +69,7 @@ def _tiered(amount: Decimal, tiers: list[list[Any]]) -> Decimal:
     return reserved
 
 
+@functools.lru_cache(maxsize=None)
 def node_allocatable(itype: InstanceType) -> tuple[Decimal, Decimal]:
     """``(cores, bytes)`` an ACK node of ``itype`` offers pods: capacity less ACK's reservation and eviction threshold."""
     reserve = catalog()["ackReserve"]
@@ -118,7 +120,14 @@ def governing_policy(plan: Plan, template: PodTemplate) -> Optional[Resource]:
 
 
 def hosts(plan: Plan, template: PodTemplate) -> list[Host]:
-    """Where the pods of ``template`` may run, in the order they are tried."""
+    """Where the pods of ``template`` may run, in the order they are tried (worked out once per template)."""
+    found: dict[int, list[Host]] = plan.memo("hosts", dict)
+    if id(template) not in found:
+        found[id(template)] = _hosts(plan, template)
+    return found[id(template)]
+
+
+def _hosts(plan: Plan, template: PodTemplate) -> list[Host]:
     policy = governing_policy(plan, template)
     if policy is not None:
         found = []
@@ -155,6 +164,7 @@ def _shortfall(requests: Mapping[str, Decimal], itype: InstanceType, kind: str,
     return None
 
 
+@functools.lru_cache(maxsize=1)
 def _headroom() -> tuple[Decimal, Decimal]:
     room = catalog()["ackReserve"]["headroom"]
     return Decimal(str(room["cpuCores"])), Decimal(str(room["memoryGiB"]))

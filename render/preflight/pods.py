@@ -75,7 +75,12 @@ def _sum(containers: list[Mapping[str, Any]]) -> dict[str, Decimal]:
     return total
 
 
-def pod_templates(plan: Plan) -> Iterator[PodTemplate]:
+def pod_templates(plan: Plan) -> list[PodTemplate]:
+    """Every pod template of the plan (built once per plan)."""
+    return plan.memo("pod_templates", lambda: list(_pod_templates(plan)))
+
+
+def _pod_templates(plan: Plan) -> Iterator[PodTemplate]:
     for obj in plan.kubernetes():
         if obj.kind in _TEMPLATES:
             template = as_map(get(obj.inputs, *_TEMPLATES[obj.kind]))
