@@ -140,6 +140,7 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
         pods_per_node=max(1, int(assumed["ecs"]["pods_per_node"]) // max(1, svc.resources.gpu)),
         node_scale_in=int(assumed["ecs"]["node_scale_in_seconds"]),
         eci_pod_start=int(assumed["eci"]["pod_start_seconds"]),
+        cpu_percent_at_capacity=float(assumed["serving"]["cpu_percent_at_capacity"]),
     )
 
 

@@ -27,12 +27,19 @@ def _trace(spec: str, model, duration: Optional[int]) -> list[float]:
     return traces.shape(spec, 0.5 * target * low_replicas, 0.8 * target * high_replicas, duration)
 
 
-def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration, qps=None):
+def _outage(text: str) -> tuple[int, int]:
+    start, sep, end = text.partition(":")
+    if not sep or not start.isdigit() or not end.isdigit() or int(end) <= int(start):
+        raise argparse.ArgumentTypeError("an outage is START:END in whole seconds, END after START (e.g. 600:1200)")
+    return int(start), int(end)
+
+
+def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration, qps=None, outages=()):
     settings, objects = build.rendered_stack(program_dir, stack)
     model = build.service_model(settings, objects, service, prices, assumed)
     if qps is None:
         qps = _trace(trace_spec, model, duration)
-    timeline = simulate(model, qps)
+    timeline = simulate(model, qps, outages)
     return model, timeline, summarize(model, timeline, prices.get("currency", ""))
 
 
@@ -47,17 +54,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--assumptions", help="overrides of simulate/assumptions.yaml (delays, replica capacity)")
     parser.add_argument("--duration", type=int, help="seconds to simulate (default: the trace's length)")
     parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")
+    parser.add_argument("--outage", action="append", type=_outage, default=[], metavar="START:END",
+                        help="seconds during which the QPS metric cannot be read (SLS or the adapter down); repeatable")
     parser.add_argument("--no-plot", action="store_true", help="skip timeline.png")
     args = parser.parse_args(argv)
     out = args.out or os.path.join("build", "simulate", f"{args.stack}-{args.service}")
     try:
         prices = build.load_yaml(args.prices, "prices file")
         assumed = build.assumptions(args.assumptions)
-        runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration))]
+        runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration,
+                                   outages=args.outage))]
         if args.compare:
             # The same traffic for both: a built-in shape is sized from the first stack's service.
             runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration,
-                                             qps=runs[0][2].qps)))
+                                             qps=runs[0][2].qps, outages=args.outage)))
     except (build.SimulationInputError, traces.TraceError, LookupError, KeyError, ValueError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -68,6 +68,8 @@ class HpaSpec:
     scale_down: Optional[Rules] = None
     """Both None: the HPA has no ``behavior``."""
     tolerance: float = TOLERANCE
+    cpu_target_percent: Optional[int] = None
+    """A second metric, Resource cpu Utilization (percent of the request), or None."""
 
     @property
     def has_behavior(self) -> bool:
@@ -86,12 +88,15 @@ class HpaSpec:
         if behavior is not None:
             up = _rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP)
             down = _rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN)
+        cpu = [m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]
+               if m["type"] == "Resource" and m["resource"]["name"] == "cpu" and m["resource"]["target"]["type"] == "Utilization"]
         return HpaSpec(
             min_replicas=int(spec.get("minReplicas", 1)),
             max_replicas=int(spec["maxReplicas"]),
             target_milli=milli(target["averageValue"]),
             scale_up=up,
             scale_down=down,
+            cpu_target_percent=int(cpu[0]) if cpu else None,
         )
 
 
@@ -127,12 +132,16 @@ class HpaController:
     scale_up_events: list[tuple[int, int]] = field(default_factory=list)
     scale_down_events: list[tuple[int, int]] = field(default_factory=list)
 
-    def sync(self, now: int, current: int, status: int, metric_milli: Optional[int]) -> int:
+    def sync(self, now: int, current: int, status: int, metric_milli: Optional[int],
+             cpu: Optional[tuple[int, float]] = None) -> int:
         """One reconcile at ``now``: the new ``spec.replicas`` of the target (``current`` if unchanged).
 
         ``status`` is the workload's ``status.replicas`` (pods that exist); ``metric_milli`` the
-        metric's total, or None when the metric cannot be read (the controller then leaves the
-        replicas alone).
+        External metric's total, or None when it cannot be read; ``cpu`` the ready pods' count and
+        their mean CPU utilization (percent), for an HPA with a CPU metric (None: no reading).
+        Each metric gives a proposal and the highest wins; with a metric unreadable the controller
+        scales up on the others but never down (``computeReplicasForMetrics``), and with none
+        readable it leaves the replicas alone.
         """
         spec = self.spec
         if current == 0:
@@ -142,10 +151,19 @@ class HpaController:
         elif current < spec.min_replicas:
             desired = spec.min_replicas
         else:
+            proposals, invalid = [], 0
             if metric_milli is None:
+                invalid += 1
+            else:
+                proposals.append(external_average_value_replicas(status, metric_milli, spec.target_milli, spec.tolerance))
+            if spec.cpu_target_percent is not None:
+                if cpu is None or cpu[0] == 0:
+                    invalid += 1
+                else:
+                    proposals.append(resource_utilization_replicas(status, cpu[0], cpu[1], spec.cpu_target_percent, spec.tolerance))
+            if not proposals or (invalid and max(proposals) < current):
                 return current
-            proposal = external_average_value_replicas(status, metric_milli, spec.target_milli, spec.tolerance)
-            desired = max(0, proposal)
+            desired = max(0, max(proposals))
             if spec.has_behavior:
                 desired = self._normalize_with_behaviors(now, current, desired)
             else:
@@ -238,3 +256,14 @@ def external_average_value_replicas(status_replicas: int, usage_milli: int, targ
     if abs(1.0 - ratio) > tolerance:
         return -(-usage_milli // target_milli)
     return status_replicas
+
+
+def resource_utilization_replicas(status: int, ready: int, utilization: float, target_percent: int, tolerance: float = TOLERANCE) -> int:
+    """``GetResourceReplicas`` for a Utilization target, with its scale-up rule for pods that are not
+    ready yet (counted at 0 %): the mean over ``status`` pods against the target, inside the
+    tolerance nothing changes, otherwise ceil(ratio x status). (The controller also leaves pods
+    without metrics out of a scale-down; the simulator only ever reads ready pods.)"""
+    ratio = (ready * utilization) / (status * target_percent) if status else 0.0
+    if abs(ratio - 1.0) <= tolerance:
+        return status
+    return math.ceil(ratio * status)

@@ -57,6 +57,8 @@ class ServiceModel:
     pods_per_node: int = 1
     node_scale_in: int = 600
     eci_pod_start: int = 40
+    cpu_percent_at_capacity: float = 100.0
+    """CPU utilization (percent of the request) of a replica serving its capacity; it scales with load."""
 
 
 @dataclass
@@ -205,7 +207,9 @@ class Simulation:
 
     # -- the clock --------------------------------------------------------------------------
 
-    def run(self, qps: Sequence[float]) -> Timeline:
+    def run(self, qps: Sequence[float], outages: Sequence[tuple[int, int]] = ()) -> Timeline:
+        """Replay ``qps`` second by second; during each ``[start, end)`` of ``outages`` the QPS metric
+        cannot be read (SLS or the metrics adapter down)."""
         m = self.m
         out = Timeline()
         prefix = [0.0]
@@ -232,7 +236,12 @@ class Simulation:
                     self.ready += 1
             if self.hpa is not None and t % m.sync_period == 0 and t > 0:
                 metric = window_mean(t - m.query_delay, m.query_interval)
-                desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), int(round(metric * 1000)))
+                down = any(start <= t < end for start, end in outages)
+                cpu = None
+                if self.ready:
+                    load = min(1.0, offered / (self.ready * m.replica_capacity_qps)) if m.replica_capacity_qps else 1.0
+                    cpu = (self.ready, load * m.cpu_percent_at_capacity)
+                desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), None if down else int(round(metric * 1000)), cpu)
                 if desired > self.spec_replicas:
                     self._add_pods(desired - self.spec_replicas, t)
                     changed = True
@@ -271,8 +280,8 @@ class Simulation:
         return removed
 
 
-def simulate(model: ServiceModel, qps: Sequence[float]) -> Timeline:
-    return Simulation(model, qps[0] if qps else 0.0).run(qps)
+def simulate(model: ServiceModel, qps: Sequence[float], outages: Sequence[tuple[int, int]] = ()) -> Timeline:
+    return Simulation(model, qps[0] if qps else 0.0).run(qps, outages)
 
 
 def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[str, Any]:

@@ -223,3 +223,33 @@ def test_ecs_pool_grows_after_the_node_scale_out_delay():
     # Desired 3 at the sync of t=90 (metric 30 -> 3); two new nodes ready at 270, the pods 90 s later.
     first = tl.desired_replicas.index(3)
     assert tl.ready_replicas[first + 180 + 90 - 1] == 1 and tl.ready_replicas[first + 180 + 90] == 3
+
+
+# -- an unreadable QPS metric (SLS or the adapter down), and the CPU metric that needs neither ---------------
+
+
+def test_with_the_qps_metric_unreadable_the_hpa_scales_up_on_cpu_but_never_down():
+    # kubernetes horizontal.go computeReplicasForMetrics: "If all metrics are invalid or some are invalid
+    # and we would scale down, return an error" (the replicas stay); otherwise the highest proposal wins.
+    import dataclasses
+
+    cpu_spec = dataclasses.replace(spec(lo=1, hi=20, **BEHAVIOR), cpu_target_percent=60)
+    hpa = HpaController(cpu_spec)
+    assert hpa.sync(15, 4, 4, None, cpu=(4, 90.0)) == 6  # 4 x 90 / 60
+    assert hpa.sync(30, 6, 6, None, cpu=(6, 20.0)) == 6  # would scale down: held
+    assert HpaController(spec(lo=1, hi=20, **BEHAVIOR)).sync(15, 4, 4, None) == 4  # QPS only: held
+
+
+def test_an_outage_holds_the_replicas_unless_a_cpu_metric_is_there():
+    import dataclasses
+
+    def run(hpa_spec):
+        model = ServiceModel(
+            name="svc", hpa=hpa_spec, fixed_replicas=2, units=(Unit("eci"),), pool=None, replica_capacity_qps=15,
+            eci_price_on_demand=1.0, eci_price_spot=0.3, query_interval=15, query_delay=10, eci_pod_start=40, model_load=30)
+        return simulate(model, [10.0] * 300 + [160.0] * 900, outages=[(200, 1200)])
+
+    qps_only = run(spec(lo=2, hi=16, **BEHAVIOR))
+    assert max(qps_only.desired_replicas[:1200]) == 2  # the step came during the outage: nothing scaled
+    with_cpu = run(dataclasses.replace(spec(lo=2, hi=16, **BEHAVIOR), cpu_target_percent=70))
+    assert with_cpu.desired_replicas[600] > 2 and sum(with_cpu.dropped_qps) < sum(qps_only.dropped_qps)
