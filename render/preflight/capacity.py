@@ -105,8 +105,8 @@ def pools_for(plan: Plan, node_selector: Mapping[str, Any]) -> list[Resource]:
 
 
 def _specs(*annotation_sets: Mapping[str, Any]) -> tuple[str, ...]:
-    for annotations in annotation_sets:
-        value = annotations.get(ECI_SPECS)
+    for found in annotation_sets:
+        value = found.get(ECI_SPECS)
         if isinstance(value, str) and value:
             return tuple(s.strip() for s in value.split(",") if s.strip())
     return ()
