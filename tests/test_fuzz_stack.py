@@ -8,10 +8,12 @@ never prints the planted text. Bounded (a few dozen examples) so `make test`
 stays quick; raise ``FUZZ_EXAMPLES`` to run it longer.
 """
 
+import atexit
 import contextlib
 import copy
 import io
 import os
+import shutil
 import tempfile
 
 import yaml
@@ -27,6 +29,7 @@ PLANTED = "PLANTEDfuzz7c1"
 SECRET_KEY = f"LTAI5t{PLANTED}XYZ"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 PROGRAM = link_program(tempfile.mkdtemp(prefix="fuzz-stack-"))
+atexit.register(shutil.rmtree, PROGRAM, ignore_errors=True)
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False),

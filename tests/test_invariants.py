@@ -7,10 +7,12 @@ creates); every ResourcePolicy selects its own pods; every pod that may run on
 GPU ECI specs has a GPU limit. Every such stack passes the preflight (the render raises otherwise).
 """
 
+import atexit
 import contextlib
 import io
 import os
 import re
+import shutil
 import tempfile
 
 import yaml
@@ -72,6 +74,7 @@ def stacks(draw):
 
 
 PROGRAM = link_program(tempfile.mkdtemp(prefix="invariants-"))
+atexit.register(shutil.rmtree, PROGRAM, ignore_errors=True)
 
 
 def rendered(config):
