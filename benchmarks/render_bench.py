@@ -168,7 +168,8 @@ def child_baseline(plan_path: str, typed: bool) -> dict[str, Any]:
         plan = json.load(fh)
     resources = {r["urn"]: r for r in plan["resources"] if not r.get("read")}
     classes = {r["type"]: _provider_class(r["type"]) for r in resources.values() if r["custom"]} if typed else {}
-    params = {t: set(inspect.signature(c._internal_init).parameters) for t, c in classes.items()
+    # The SDK classes' real signature (their public __init__ is overloaded).
+    params = {t: set(inspect.signature(c._internal_init).parameters) for t, c in classes.items()  # noqa: SLF001
               if c is not None and hasattr(c, "_internal_init")}
     imported = time.perf_counter()
     rss_before = _peak_mib()
@@ -262,9 +263,9 @@ def linear_fit(rows: list[dict[str, Any]]) -> dict[str, float]:
         return {"intercept_s": ys[0], "per_service_ms": 0.0, "r2": 1.0}
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
     intercept = my - slope * mx
-    ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys))
+    ss_res = sum((y - (intercept + slope * x)) ** 2 for x, y in zip(xs, ys, strict=True))
     ss_tot = sum((y - my) ** 2 for y in ys) or 1.0
     return {"intercept_s": intercept, "per_service_ms": 1000 * slope, "r2": 1 - ss_res / ss_tot}
 

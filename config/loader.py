@@ -8,6 +8,7 @@ import typing
 from typing import Any, Mapping, Optional
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from . import rules
@@ -81,8 +82,6 @@ _PROVIDER_CREDENTIALS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:s
 
 
 def _plaintext_provider_credentials() -> list[Problem]:
-    from pulumi.runtime import config as runtime_config
-
     problems = []
     for key in _PROVIDER_CREDENTIALS:
         value = runtime_config.get_config(key)
@@ -119,8 +118,6 @@ def load(base_dir: str = ".") -> Settings:
 
 
 def _all_keys() -> set[str]:
-    from pulumi.runtime import config as runtime_config
-
     return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
 
 

@@ -48,7 +48,7 @@ def endpoint(stack: str, service: str) -> Optional[str]:
 
 
 @events.init_command_line_parser.add_listener
-def _defaults(parser) -> None:  # noqa: ANN001 - locust's argparse wrapper
+def _defaults(parser) -> None:  # locust's argparse wrapper
     if not parser.get_default("host"):
         url = endpoint(STACK, SERVICE)
         if url:
@@ -89,7 +89,7 @@ class StressShape(LoadTestShape):
     stage = int(os.environ.get("STAGE_SECONDS", "300"))
     spawn_rate = float(os.environ.get("SPAWN_RATE", "10"))
 
-    def tick(self):  # noqa: ANN201 - locust's signature
+    def tick(self):  # locust's signature
         t = self.get_run_time()
         for until, users in ((1, self.low), (3, self.high), (5, self.low)):
             if t < until * self.stage:

@@ -112,7 +112,7 @@ def no_inline_oss_credentials(args: ResourceValidationArgs, report: ReportViolat
                    "reference a Secret with nodePublishSecretRef, or use RRSA", None)
     driver = str(csi.get("driver", ""))
     if "oss" in driver and not csi.get("nodePublishSecretRef") and attributes.get("authType") != "rrsa":
-        report(f"an OSS volume needs credentials by nodePublishSecretRef or authType rrsa", None)
+        report("an OSS volume needs credentials by nodePublishSecretRef or authType rrsa", None)
 
 
 def _policy_is_public(document: Any) -> bool:
@@ -137,11 +137,11 @@ def no_public_bucket(args: ResourceValidationArgs, report: ReportViolation) -> N
     if t in ("alicloud:oss/bucket:Bucket", "alicloud:oss/bucketAcl:BucketAcl") and props.get("acl") in public_acls:
         report(f"bucket ACL '{props.get('acl')}' makes the models public; use 'private'", None)
     elif t == "alicloud:oss/bucketPolicy:BucketPolicy" and _policy_is_public(props.get("policy")):
-        report(f"the bucket policy allows everyone ('*'); grant named RAM principals only", None)
+        report("the bucket policy allows everyone ('*'); grant named RAM principals only", None)
     elif t == "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock" and props.get("blockPublicAccess") is False:
-        report(f"blockPublicAccess is off; keep it on for a model bucket", None)
+        report("blockPublicAccess is off; keep it on for a model bucket", None)
     elif t == "alicloud:oss/bucket:Bucket" and _policy_is_public(props.get("policy")):
-        report(f"the bucket's inline policy allows everyone ('*')", None)
+        report("the bucket's inline policy allows everyone ('*')", None)
 
 
 def gpu_containers_have_gpu_limits(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -188,7 +188,7 @@ def containers_are_unprivileged(args: ResourceValidationArgs, report: ReportViol
     for _, spec in pod_templates(args.resource_type, args.props):
         pod_ctx = spec.get("securityContext") if isinstance(spec.get("securityContext"), Mapping) else {}
         if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
-            report(f"the pod shares the node's network, PID or IPC namespace", None)
+            report("the pod shares the node's network, PID or IPC namespace", None)
         for c in containers(spec):
             ctx = c.get("securityContext") if isinstance(c.get("securityContext"), Mapping) else {}
             name = c.get("name")
@@ -224,7 +224,7 @@ def hpa_bounds(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if low > high:
             report(f"minReplicas {low} > maxReplicas {high}", None)
     elif not isinstance(high, int):
-        report(f"maxReplicas is missing", None)
+        report("maxReplicas is missing", None)
 
 
 def ingress_has_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -264,7 +264,7 @@ def print_tree(result: RunResult, stack_name: str, project: str, out: TextIO) ->
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["diff"]:
-        from .diff import main as diff_main
+        from .diff import main as diff_main  # noqa: PLC0415 - a render need not load the diff
 
         return diff_main(argv[1:])
     parser = argparse.ArgumentParser(

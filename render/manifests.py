@@ -29,7 +29,7 @@ _NOT_MANIFESTS = ("kubernetes:helm.sh/", "kubernetes:yaml", "kubernetes:kustomiz
 _PROVIDER_KEYS = ("__inputs", "__initialApiVersion")
 
 
-class UnsupportedVersion(ValueError):
+class UnsupportedVersion(ValueError):  # noqa: N818 - reads as the condition it reports
     """No schemas for this Kubernetes version."""
 
 
@@ -106,7 +106,7 @@ class Validator:
         definitions = kv_utils.schema_contents(f"{self._dir}/_definitions.json", self.version)
         self._registry = jsonschema_rs.Registry([(definitions["$id"], definitions)])
 
-    @functools.lru_cache(maxsize=None)
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - validators live for the process (for_version keeps one each)
     def _validator(self, api_version: str, kind: str) -> jsonschema_rs.Validator:
         crd = _crd_schema(api_version, kind)
         if crd is not None:

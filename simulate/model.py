@@ -291,7 +291,7 @@ def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[st
     episodes = []
     start: Optional[int] = None
     lost = 0.0
-    for t, d in zip(timeline.t, timeline.dropped_qps):
+    for t, d in zip(timeline.t, timeline.dropped_qps, strict=True):
         if d > 1e-9 and start is None:
             start, lost = t, 0.0
         if start is not None:

@@ -15,7 +15,7 @@ def write_timeline(path: str, timeline: Timeline) -> None:
         writer = csv.writer(fh)
         writer.writerow(columns)
         values = [getattr(timeline, c) for c in columns]
-        for row in zip(*values):
+        for row in zip(*values, strict=True):
             writer.writerow([row[0], f"{row[1]:.3f}", f"{row[2]:.3f}", row[3], row[4], f"{row[5]:.3f}", f"{row[6]:.3f}", f"{row[7]:.3f}", f"{row[8]:.4f}"])
 
 

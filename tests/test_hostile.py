@@ -203,7 +203,7 @@ RAW = [
     ("yaml-binary", _text("    bucket: acme-models-dev", "    bucket: !!binary aGVsbG8=").encode(), "!!binary"),
     ("yaml-inf", _text("targetQpsPerReplica: 10", "targetQpsPerReplica: .inf").encode(), ".inf and .nan"),
     ("alias-bomb", ("config:\n  elastic-inference:services:\n    a: &a [x,x,x,x,x,x,x,x,x,x]\n"
-                    + "".join(f"    {n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))).encode(),
+                    + "".join(f"    {n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))).encode(),
      "expands to more than"),
     ("secret-in-host", _text("bert.dev.example.com", SECRETISH.lower() + ".example.com:1").encode(), "services.bert.ingress.host"),
     ("secret-in-image", _text("tensorflow/serving:2.14.1", SECRETISH + " x").encode(), "services.bert.image"),

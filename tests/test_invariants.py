@@ -33,7 +33,7 @@ NAMESPACES = st.sampled_from(["default", "inference", "ranking"])
 def services(draw):
     names = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
     out = {}
-    for i, name in enumerate(names):
+    for name in names:
         gpu = draw(st.integers(0, 1))  # the catalog's GPU specs have one GPU: a 2-GPU pod fits none (the preflight)
         mode = draw(st.sampled_from(["eci", "ecs", "ecs-then-eci", "eci-tiers"]))
         low = draw(st.integers(1, 5))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 
-from policy import policies as P
+from policy import policies as P  # noqa: N812 - P.<policy> reads as the pack
 from render.cli import main
 from tests.conftest import ROOT, link_program
 
@@ -90,7 +90,7 @@ def test_gpu_limit_required_for_gpu_image_request_or_eci_gpu_spec():
 ])
 def test_non_root(context, expect):
     found = run(P.containers_are_unprivileged, DEP, deployment(securityContext=context))
-    assert len(found) == len(expect) and all(word in msg for word, msg in zip(expect, found))
+    assert len(found) == len(expect) and all(word in msg for word, msg in zip(expect, found, strict=True))
 
 
 def test_non_root_from_the_pod_security_context():

@@ -1,6 +1,5 @@
 """Refactoring with aliases: two renders and the diff show that nothing is replaced."""
 
-import os
 
 import pytest
 
