@@ -21,8 +21,9 @@ from ._annotations import with_skips
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
 METRIC = "sls_ingress_qps"
 DEFAULT_LOGSTORE = "nginx-ingress"
-# The adapter parses sls.query.interval as whole seconds and refuses less than 15
-# (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go).
+# The adapter parses sls.query.interval as whole seconds and raises less than 15 to 15
+# (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go getSLSParams);
+# a smaller value here would only mislead.
 MIN_QUERY_INTERVAL = 15
 # Kubernetes label values (the metric selector's) hold at most 63 characters; the HPA
 # controller parses the selector on every sync (apimachinery validation.IsValidLabelValue).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from typing import Any, Mapping, Optional
 
 import yaml
@@ -164,7 +165,8 @@ def _pool_wait(objects: list[Mapping[str, Any]], namespace: str, name: str) -> O
             if when.get("policy") == "TimeoutOrExceedMax" and waits:
                 # ACK: an unset timeout is 15 minutes. Go durations as the render writes them: 300s, 5m, 1h.
                 text = str(when.get("timeout") or "15m")
-                return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+                units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+                return int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|h|m|s)", text)))
     return None
 
 

@@ -95,7 +95,6 @@ SLS = {"sls.project": "k8s-log-c1", "sls.logstore": "nginx-ingress", "sls.ingres
 @pytest.mark.parametrize("labels, target, fragment", [
     ({**SLS, "sls.query.period": "30s"}, "10", "never reads the selector label sls.query.period"),  # 9.
     ({**SLS, "sls.query.interval": "30s"}, "10", "whole number of seconds"),
-    ({**SLS, "sls.query.interval": "10"}, "10", "at least 15"),
     ({**SLS, "sls.query.interval": "90", "sls.query.delay": "20"}, "10", "undercounted"),
     ({"sls.project": "k8s-log-c1"}, "10", "needs the selector label sls.logstore"),
     (SLS, "0m", "positive quantity"),  # 10. a target that renders as 0m
@@ -104,6 +103,11 @@ SLS = {"sls.project": "k8s-log-c1", "sls.logstore": "nginx-ingress", "sls.ingres
 def test_adapter_labels_and_targets(labels, target, fragment):
     findings = run([hpa(labels, target)])
     assert any(fragment in f.message and f.level == "error" for f in findings), [f.line() for f in findings]
+
+
+def test_an_interval_under_15_is_raised_by_the_adapter_a_warning():
+    (finding,) = run([hpa({**SLS, "sls.query.interval": "10"})])
+    assert finding.level == "warning" and "raised to 15" in finding.message
 
 
 def test_adapter_labels_it_reads_pass():
@@ -141,6 +145,8 @@ def test_gpus_and_eci_specs_and_unknown_types():
     eci = {"alibabacloud.com/eci": "true"}
     two_gpus = run([deployment("m", "2", "4Gi", 2, labels=eci, annotations={"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"})])
     assert any("2 GPU(s) requested, 1 in ecs.gn6i-c4g1.xlarge" in f.message and f.level == "error" for f in two_gpus)
+    on_a_node = run([pool(["ecs.gn6i-c4g1.xlarge"]), deployment("m", "2", "4Gi", 2, {"inference": "tensorflow"})])
+    assert any("2 GPU(s) requested" in f.message and f.level == "error" for f in on_a_node)
     unknown = run([deployment("m", "2", "4Gi", labels=eci, annotations={"k8s.aliyun.com/eci-use-specs": "ecs.zz9.large"})])
     assert [f.level for f in unknown] == ["warning"] and "not in the preflight's instance catalog" in unknown[0].message
 
@@ -152,16 +158,21 @@ def test_node_allocatable_is_capacity_less_acks_reservation():
     assert round(memory / 2**30, 2) == Decimal("12.40")
 
 
-@pytest.mark.parametrize("options, uid, gid, readable", [
-    ("-o max_stat_cache_size=0 -o allow_other", 10001, 10001, False),  # the pre-fix mount: 0640/0750, root-owned
-    ("-o allow_other -o umask=022", 10001, 10001, True),
-    ("-o umask=022", 10001, 10001, False),  # no allow_other: FUSE keeps everyone but root out
-    ("-o allow_other -o uid=10001", 10001, 10001, True),
-    ("-o allow_other,umask=077", 10001, 10001, False),
-    ("-o allow_other -o gid=10001 -o umask=027", 10001, 10001, True),
+@pytest.mark.parametrize("options, uid, gid, found", [
+    ("-o max_stat_cache_size=0 -o allow_other", 10001, 10001, "error"),  # the pre-fix mount: 0640/0750, root-owned
+    ("-o allow_other -o umask=022", 10001, 10001, None),
+    ("-oallow_other,umask=022", 10001, 10001, None),  # the CSI driver's -oa,b form
+    ("-o umask=022", 10001, 10001, "warning"),  # no allow_other: older csi-plugins do not add it
+    ("-o allow_other -o uid=10001", 10001, 10001, None),
+    ("-o allow_other -o uid=10001 -o umask=077", 10001, 10001, None),  # the uid= user may do anything
+    ("-o allow_other -o gid=10001", 10001, 10001, None),  # the group bits of 0640/0750
+    ("-o allow_other -o gid=10001", 10001, 20002, "error"),
+    ("-o allow_other,umask=077", 10001, 10001, "error"),
+    ("-o allow_other -o gid=10001 -o umask=027", 10001, 10001, None),
 ])
-def test_ossfs_mount_readability(options, uid, gid, readable):
-    assert (readable_by(mount_options(options), uid, gid) is None) is readable
+def test_ossfs_mount_readability(options, uid, gid, found):
+    result = readable_by(mount_options(options), uid, gid)
+    assert (result[0] if result else None) == found
 
 
 def test_mounts_read_by_a_non_root_server_are_checked_per_container():
@@ -172,6 +183,46 @@ def test_mounts_read_by_a_non_root_server_are_checked_per_container():
     mounts = [{"name": "model", "mountPath": "/models"}]
     assert found(run([pv, deployment("m", "1", "1Gi", volumes=volumes, mounts=mounts)]), "model-mount-readable", "Deployment d/m")
     assert not run([pv, deployment("m", "1", "1Gi", volumes=volumes, mounts=mounts, uid=0)])  # root reads anything
+
+
+def test_labels_are_checked_where_kubernetes_has_labels_only():
+    rule = res("PrometheusRule", "r", {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "r", "namespace": "d", "labels": {"a": "b"}},
+        "spec": {"groups": [{"rules": [{"alert": "x", "labels": {"runbook": "https://example.com/runbooks/x"}}]}]}})
+    assert not [f for f in run([rule]) if f.check == "valid-labels"]
+    rule["inputs"]["metadata"]["labels"] = {"team": "a b"}
+    assert [f for f in run([rule]) if f.check == "valid-labels"]
+
+
+def test_oidc_trust_needs_iss_and_aud_and_warns_without_sub():
+    def role(conditions):
+        document = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Condition": conditions,
+                                   "Principal": {"Federated": ["acs:ram::1:oidc-provider/ack-rrsa-c1"]}}]}
+        return res("alicloud:ram/role:Role", "role", {"assumeRolePolicyDocument": json.dumps(document)})
+
+    iss_aud = {"oidc:iss": "https://oidc", "oidc:aud": "sts.aliyuncs.com"}
+    # ack-ram-tool puts oidc:sub under StringLike when it holds a wildcard.
+    assert not run([role({"StringEquals": iss_aud, "StringLike": {"oidc:sub": "system:serviceaccount:ns:*"}})])
+    assert [f.level for f in run([role({"StringEquals": iss_aud})])] == ["warning"]
+    assert [f.level for f in run([role({"StringEquals": {"oidc:aud": "sts.aliyuncs.com", "oidc:sub": "s"}})])] == ["error"]
+
+
+def test_seldons_executor_follows_the_predictor():
+    def sdep(predictor_extra):
+        return res("kubernetes:machinelearning.seldon.io/v1:SeldonDeployment", "s", {
+            "apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": {"name": "s", "namespace": "d"},
+            "spec": {"predictors": [{"name": "default", **predictor_extra, "componentSpecs": [{
+                "metadata": {"labels": {"app": "s"}, "annotations": {"k8s.aliyun.com/eci-use-specs": "ecs.c6.large"}},
+                "spec": {"containers": [{"name": "m", "resources": {"requests": {"cpu": "1800m", "memory": "3Gi"}}}]}}]}]}})
+
+    eci = {"alibabacloud.com/eci": "true"}
+    for extra in ({}, {"svcOrchSpec": {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}},
+                  {"annotations": {"seldon.io/no-engine": "true"}}):
+        plan = sdep(extra)
+        plan["inputs"]["spec"]["predictors"][0]["componentSpecs"][0]["metadata"]["labels"].update(eci)
+        errors = [f for f in run([plan]) if f.level == "error" and f.check == "pods-fit-instance-types"]
+        # 1.8 vCPU + the default executor's 0.5 exceed ecs.c6.large's 2; a smaller executor or none fits.
+        assert bool(errors) is (extra == {}), (extra, errors)
 
 
 def test_kms_bucket_objects_must_be_uploaded_with_kms():

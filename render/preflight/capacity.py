@@ -152,6 +152,9 @@ def _shortfall(requests: Mapping[str, Decimal], itype: InstanceType, kind: str,
     cores, memory = node_allocatable(itype) if kind == "ecs" else eci_allocatable(itype)
     cores, memory = cores - headroom[0], memory - headroom[1] * GIB
     wanted_cpu, wanted_memory, wanted_gpu = requests.get("cpu", Decimal(0)), requests.get("memory", Decimal(0)), requests.get(GPU, Decimal(0))
+    if kind == "eci":
+        # ECI limits each container's GPUs to the type's; its containers may share them (ECI GPU docs).
+        wanted_gpu = requests.get("max-container-gpu", Decimal(0))
     what = "allocatable on an ACK node" if kind == "ecs" else "in the ECI spec"
     if headroom != (Decimal(0), Decimal(0)):
         what += " less DaemonSet headroom"
@@ -226,9 +229,9 @@ def ecs_first_pool_grows(plan: Plan) -> Iterator[Finding]:
             if not growing:
                 continue
             if "max" in unit:
-                yield Finding("ecs-first-pool-grows", "error", policy.describe(),
-                              f"spec.units[{i}] holds an auto-scaling node pool and sets max: ACK requires such a unit to have no max",
-                              PRIORITY_SOURCE)
+                yield Finding("ecs-first-pool-grows", "warning", policy.describe(),
+                              f"spec.units[{i}] holds an auto-scaling node pool and sets max: ACK warns this may make the pool "
+                              "create nodes no pod uses; leave max unset on such a unit", PRIORITY_SOURCE)
             if i == len(units) - 1:
                 continue
             when = as_map(get(policy.inputs, "spec", "whenTryNextUnits"))

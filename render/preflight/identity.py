@@ -7,9 +7,10 @@ from typing import Any, Iterator
 
 from . import Finding, Plan, as_list, as_map, check
 
-SOURCE = ("RAM docs 'Create a RAM role for a trusted IdP' (OIDC trust policies must state oidc:iss, oidc:aud and oidc:sub); "
-          "ACK 'Use RRSA to authorize different pods to access different cloud services'")
-OIDC_KEYS = ("oidc:iss", "oidc:aud", "oidc:sub")
+SOURCE = ("RAM docs 'Create a RAM role for a trusted IdP' (oidc:iss and oidc:aud, StringEquals); ACK 'Use RRSA to authorize "
+          "different pods to access different cloud services' (oidc:sub, added by hand); AliyunContainerService/ack-ram-tool "
+          "pkg/types/ram.go (oidc:sub under StringEquals, or StringLike with a wildcard)")
+REQUIRED = ("oidc:iss", "oidc:aud")
 
 
 def _federated(statement: dict[str, Any]) -> list[Any]:
@@ -31,9 +32,14 @@ def oidc_trust_policy(plan: Plan) -> Iterator[Finding]:
             statement = as_map(statement)
             if not any("oidc-provider/" in str(p) for p in _federated(statement)):
                 continue
-            conditions = as_map(as_map(statement.get("Condition")).get("StringEquals"))
-            missing = [k for k in OIDC_KEYS if k not in conditions]
+            condition = as_map(statement.get("Condition"))
+            equals, like = as_map(condition.get("StringEquals")), as_map(condition.get("StringLike"))
+            missing = [k for k in REQUIRED if k not in equals]
             if missing:
                 yield Finding("oidc-trust-policy", "error", role.describe(),
-                              f"Statement[{i}] trusts an OIDC provider without {', '.join(missing)} in StringEquals: "
-                              "RAM requires them for an OIDC trust; take the issuer URL from the cluster's RRSA metadata", SOURCE)
+                              f"Statement[{i}] trusts an OIDC provider without {', '.join(missing)} in StringEquals: RAM requires "
+                              "them for an OIDC trust; take the issuer URL from the cluster's RRSA metadata", SOURCE)
+            if "oidc:sub" not in equals and "oidc:sub" not in like:
+                yield Finding("oidc-trust-policy", "warning", role.describe(),
+                              f"Statement[{i}] names no oidc:sub: every service account of the cluster may assume the role; "
+                              "name the one that needs it", SOURCE)

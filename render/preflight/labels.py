@@ -20,10 +20,6 @@ SOURCE = ("kubernetes apimachinery pkg/util/validation/validation.go (IsQualifie
 _NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-# Mappings whose keys and values are label keys and values, wherever they appear in an object.
-_LABEL_MAPS = ("labels", "matchLabels", "podLabels", "nodeSelector")
-
-
 def key_problem(key: str) -> str | None:
     prefix, _, name = key.rpartition("/")
     if prefix and (len(prefix) > 253 or not _PREFIX.match(prefix)):
@@ -43,21 +39,32 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
-def _label_maps(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+# Where Kubernetes labels are (and nowhere else: a PrometheusRule's rules[].labels, say, are not
+# Kubernetes labels): any object's metadata.labels (pod templates and Seldon's componentSpecs
+# included), label selectors' matchLabels, nodeSelector, a ResourcePolicy unit's podLabels, and
+# the plain selector maps of a Service and a ResourcePolicy.
+_FLAT_SELECTORS = ("Service", "ResourcePolicy", "ReplicationController")
+
+
+def _label_maps(value: Any, path: str, kind: str, parent: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(item, dict) and (key in _LABEL_MAPS or (key == "selector" and _flat(item))):
+            if isinstance(item, dict) and (
+                (key == "labels" and parent == "metadata")
+                or key in ("matchLabels", "nodeSelector")
+                or (key == "podLabels" and kind == "ResourcePolicy")
+                or (key == "selector" and path == "spec" and kind in _FLAT_SELECTORS and _flat(item))
+            ):
                 yield where, item
             else:
-                yield from _label_maps(item, where)
+                yield from _label_maps(item, where, kind, str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _label_maps(item, f"{path}[{i}]")
+            yield from _label_maps(item, f"{path}[{i}]", kind, parent)
 
 
-def _flat(mapping: dict) -> bool:
-    # A Service's or a ResourcePolicy's `selector` is a plain label map; a Deployment's holds matchLabels.
+def _flat(mapping: dict[str, Any]) -> bool:
     return bool(mapping) and all(isinstance(v, str) for v in mapping.values())
 
 
@@ -85,7 +92,7 @@ def valid_labels(plan: Plan) -> Iterator[Finding]:
 
 def _object_labels(obj: Resource) -> Iterator[Finding]:
     body = {k: v for k, v in obj.inputs.items() if k not in ("apiVersion", "kind")}
-    for path, labels in _label_maps(body, ""):
+    for path, labels in _label_maps(body, "", obj.kind):
         for key, value in labels.items():
             if not known(key) or not known(value):
                 continue

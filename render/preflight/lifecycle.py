@@ -18,8 +18,10 @@ from . import Finding, Plan, check
 ADDON_SOURCE = ("aliyun/terraform-provider-alicloud alicloud/resource_alicloud_cs_kubernetes_addon.go "
                 "(Create adopts an installed add-on; Delete uninstalls it)")
 HELM_SOURCE = "pulumi-kubernetes helm.sh/v3 Release: delete runs helm uninstall"
-# Namespaces whose releases are cluster services, not this stack's own.
+# Namespaces whose releases are cluster services, not this stack's own, and charts that are
+# cluster services wherever they are installed (an operator and its CRD, the metrics adapter).
 SHARED_NAMESPACES = ("kube-system", "seldon-system", "arms-prom", "kube-public")
+SHARED_CHARTS = ("seldon-core-operator", "ack-alibaba-cloud-metrics-adapter")
 
 
 @check("shared-addons-retained")
@@ -30,7 +32,9 @@ def shared_addons_retained(plan: Plan) -> Iterator[Finding]:
                           f"the add-on {addon.inputs.get('name')!s} serves the whole cluster, but deleting this resource uninstalls "
                           "it (pulumi destroy would remove it for every workload); set retain_on_delete=True", ADDON_SOURCE)
     for release in plan.of_type("kubernetes:helm.sh/v3:Release"):
-        if release.inputs.get("namespace") in SHARED_NAMESPACES and not release.options.get("retainOnDelete"):
+        chart = str(release.inputs.get("chart", "")).rsplit("/", 1)[-1]
+        shared = release.inputs.get("namespace") in SHARED_NAMESPACES or chart in SHARED_CHARTS
+        if shared and not release.options.get("retainOnDelete"):
             yield Finding("shared-addons-retained", "error", release.describe(),
                           f"the release in {release.inputs.get('namespace')} is a cluster service, but deleting this resource "
                           "uninstalls it (and any CRD in its templates, with every object of that kind); "

@@ -19,10 +19,13 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
-# seldon-core v1 operator: the executor container it adds to every predictor's first
-# componentSpec, with the operator's default requests (executor.resources in the
-# seldon-core-operator chart's values.yaml: cpu 500m, memory 512Mi).
-SELDON_EXECUTOR = {"name": "seldon-container-engine", "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}}}
+# seldon-core v1 operator: the executor container it adds to each predictor's first componentSpec,
+# with the predictor's svcOrchSpec.resources or the operator's defaults (operator/constants/constants.go
+# DefaultExecutorCpuRequest 0.5, memory 512Mi; the chart's executor.resources may change them
+# cluster-wide, which a plan cannot see). None with the predictor annotation seldon.io/no-engine,
+# or in a pod of its own with seldon.io/engine-separate-pod (seldondeployment_engine.go).
+SELDON_EXECUTOR_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+SELDON_NO_EXECUTOR = ("seldon.io/no-engine", "seldon.io/engine-separate-pod")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class PodTemplate:
         containers, or the largest init container when that is more (kubernetes
         pkg/api/v1/resource/helpers.go PodRequests)."""
         total = _sum(self.containers)
+        total["max-container-gpu"] = max((_container_requests(c).get(GPU, Decimal(0)) for c in self.containers), default=Decimal(0))
         for init in self.init_containers:
             single = _sum([init])
             for key, amount in single.items():
@@ -95,10 +99,14 @@ def _pod_templates(plan: Plan) -> Iterator[PodTemplate]:
 
 
 def _seldon(obj: Resource) -> Iterator[PodTemplate]:
+    sdep_annotations = as_map(get(obj.inputs, "metadata", "annotations"))
     for p, predictor in enumerate(as_list(get(obj.inputs, "spec", "predictors"))):
+        annotations = {**sdep_annotations, **as_map(get(predictor, "annotations"))}
+        executor = as_map(get(predictor, "svcOrchSpec", "resources")) or SELDON_EXECUTOR_RESOURCES
+        no_executor = any(str(annotations.get(a, "")).lower() == "true" for a in SELDON_NO_EXECUTOR)
         for c, component in enumerate(as_list(get(predictor, "componentSpecs"))):
             meta = as_map(get(component, "metadata"))
-            added = [SELDON_EXECUTOR] if c == 0 else []
+            added: list[Mapping[str, Any]] = [] if c or no_executor else [{"name": "seldon-container-engine", "resources": executor}]
             yield PodTemplate(obj, f"spec.predictors[{p}].componentSpecs[{c}]", as_map(meta.get("labels")),
                               as_map(meta.get("annotations")), as_map(get(component, "spec")), added)
 

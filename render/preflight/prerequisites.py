@@ -57,7 +57,7 @@ def custom_resource_installed(plan: Plan) -> Iterator[Finding]:
     declared = set(plan.prerequisites())
     seen: set[tuple[str, str]] = set()
     for r in plan.resources:
-        if r.type != "kubernetes:apiextensions.k8s.io:CustomResource" and not _is_custom(r.type):
+        if r.read or (r.type != "kubernetes:apiextensions.k8s.io:CustomResource" and not _is_custom(r.type)):
             continue
         key = _group_kind(str(r.inputs.get("apiVersion", "")), r.kind)
         if key in seen:

@@ -117,8 +117,9 @@ def _metric(owner: Resource, where: str, metric: dict[str, Any]) -> Iterator[Fin
             yield Finding("hpa-metrics", "error", owner.describe(),
                           f"{where}: {key} must be a whole number of seconds (the adapter parses it with strconv.Atoi)", ADAPTER_SOURCE)
         elif key == "sls.query.interval" and int(str(value)) < SLS_MIN_INTERVAL:
-            yield Finding("hpa-metrics", "error", owner.describe(),
-                          f"{where}: sls.query.interval must be at least {SLS_MIN_INTERVAL} seconds", ADAPTER_SOURCE)
+            yield Finding("hpa-metrics", "warning", owner.describe(),
+                          f"{where}: sls.query.interval below {SLS_MIN_INTERVAL} seconds is raised to {SLS_MIN_INTERVAL} by the adapter",
+                          ADAPTER_SOURCE)
     interval, delay = (_seconds(labels.get("sls.query.interval"), SLS_DEFAULT_INTERVAL),
                        _seconds(labels.get("sls.query.delay"), SLS_DEFAULT_DELAY))
     if interval is not None and delay is not None and interval + delay > SLS_LOOKBACK:

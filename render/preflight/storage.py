@@ -115,37 +115,46 @@ OSSFS_SOURCE = ("aliyun/ossfs src/metaheader.cpp (get_mode/get_uid: an object wi
 
 
 def mount_options(text: Any) -> dict[str, Optional[str]]:
-    """ossfs ``-o`` options from a PV's ``otherOpts`` (``-o a -o b=c`` or ``-o a,b=c``)."""
+    """ossfs ``-o`` options from a PV's ``otherOpts``: ``-o a -o b=c``, ``-o a,b=c`` or ``-oa,b=c``
+    (the forms the CSI driver accepts: alibaba-cloud-csi-driver pkg/oss/utils.go)."""
     options: dict[str, Optional[str]] = {}
     tokens = str(text or "").split()
     for i, token in enumerate(tokens):
-        if token == "-o" and i + 1 < len(tokens):
-            for item in tokens[i + 1].split(","):
+        group = tokens[i + 1] if token == "-o" and i + 1 < len(tokens) else token[2:] if token.startswith("-o") and len(token) > 2 else None
+        for item in (group or "").split(","):
+            if item:
                 key, sep, value = item.partition("=")
                 options[key] = value if sep else None
     return options
 
 
-def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[str]:
-    """Why a non-root ``uid``/``gid`` cannot read an ossfs 1.x mount with ``options`` (None if it can)."""
-    if "allow_other" not in options:
-        return "the mount lacks allow_other, so FUSE lets no user but root into it"
-    owner = _int(options.get("uid"))
-    group = _int(options.get("gid"))
-    umask = _octal(options.get("umask"))
-    if umask is not None:
-        mode = 0o777 & ~umask
-        if owner == uid and mode & 0o500 == 0o500:
-            return None
-        if group is not None and group == gid and mode & 0o050 == 0o050:
-            return None
-        if mode & 0o005 == 0o005:
-            return None
-        return f"umask={options.get('umask')} leaves files and directories unreadable by other users"
-    if owner == uid:
+# ossfs 1.x for an object without x-oss-meta-mode/uid/gid: 0640 files and 0750 directories owned by
+# the ossfs process (root in the CSI's fuse pod): aliyun/ossfs src/metaheader.cpp get_mode/get_uid.
+DEFAULT_FILE_MODE, DEFAULT_DIR_MODE = 0o640, 0o750
+
+
+def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[tuple[str, str]]:
+    """``(level, why)`` when a non-root ``uid``/``gid`` cannot read an ossfs 1.x mount with ``options``, else None.
+
+    Follows ossfs's own access check (src/s3fs.cpp ``check_object_access``): the ``uid=`` user
+    may do anything; otherwise the owner, group or other bits of the mode apply, the mode
+    being ``0777 & ~umask`` with a ``umask=`` and ossfs's defaults without one. Directories
+    need read and execute, files read.
+    """
+    owner, group, umask = _int(options.get("uid")), _int(options.get("gid")), _octal(options.get("umask"))
+    if owner is not None and owner == uid:
         return None
-    return ("objects without x-oss-meta-mode (uploaded by the console, ossutil or the provider) are owner-only and "
-            "owned by root, and the options set no umask and no uid of the server")
+    file_mode, dir_mode = (0o777 & ~umask,) * 2 if umask is not None else (DEFAULT_FILE_MODE, DEFAULT_DIR_MODE)
+    shift = 6 if uid == (owner if owner is not None else 0) else 3 if gid is not None and gid == (group if group is not None else 0) else 0
+    readable = (file_mode >> shift) & 0o4 and (dir_mode >> shift) & 0o5 == 0o5
+    if not readable:
+        how = f"umask={options.get('umask')}" if umask is not None else "no umask, uid= or gid= of the server"
+        return "error", (f"with {how}, objects without x-oss-meta-mode are not readable by it (ossfs makes them 0640/0750, "
+                         "owned by root)")
+    if "allow_other" not in options:
+        # CSI adds allow_other itself since mid-2025 (pkg/mounter/fuse_pod_manager/oss/ossfs); older ones do not.
+        return "warning", "the options lack allow_other: on csi-plugin releases before mid-2025 FUSE lets no user but root in"
+    return None
 
 
 def _int(value: Optional[str]) -> Optional[int]:
@@ -208,9 +217,10 @@ def model_mount_readable(plan: Plan) -> Iterator[Finding]:
                 attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
                 if attributes.get("fuseType", "ossfs") != "ossfs":
                     continue
-                why = readable_by(mount_options(attributes.get("otherOpts")), uid, gid if isinstance(gid, int) else None)
-                if why:
-                    yield Finding("model-mount-readable", "error", template.owner.describe(),
+                found = readable_by(mount_options(attributes.get("otherOpts")), uid, gid if isinstance(gid, int) else None)
+                if found:
+                    level, why = found
+                    yield Finding("model-mount-readable", level, template.owner.describe(),  # type: ignore[arg-type]
                                   f"container {container.get('name')} runs as UID {uid} and reads {pv.describe()}, but {why}: "
                                   "the server gets EACCES and never becomes ready; mount with -o allow_other -o umask=022 "
-                                  "(or uid/gid of the server)", OSSFS_SOURCE)
+                                  "(or gid= of the server)", OSSFS_SOURCE)
