@@ -26,6 +26,14 @@ from .replacements import covers, replace_paths
 
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 MARKER = "<!-- elastic-inference:offline-diff -->"
+# Deleting one of these loses served model data or a bucket's protection: flagged like a protected resource.
+MODEL_DATA = (
+    "alicloud:oss/bucketObject:BucketObject",
+    "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
+    "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "alicloud:oss/bucketVersioning:BucketVersioning",
+    "alicloud:oss/bucketAcl:BucketAcl",
+)
 _MISSING: Any = object()
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _OPS = ("create", "update", "replace", "delete", "read")
@@ -57,6 +65,8 @@ class ResourceChange:
     options: list[Change] = field(default_factory=list)
     protected: bool = False
     notes: list[str] = field(default_factory=list)
+    #: what a delete or replace loses beyond the resource: "model data" or "bucket protection"
+    loss: Optional[str] = None
 
 
 @dataclass
@@ -75,46 +85,149 @@ class StackDiff:
 
 # -- loading ---------------------------------------------------------------------------------
 
+#: a plan larger than this is not a render output (the example stacks' plans are under 100 KB)
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+#: values nested deeper than this are refused (a render's plan nests about 16 levels)
+MAX_DEPTH = 100
+#: resource parents chained deeper than this are refused (a render's chain is under 5)
+MAX_PARENTS = 64
+
 
 def load_plans(directory: str) -> dict[str, dict[str, Any]]:
     """``stack -> plan`` from a render output directory, or a directory of them."""
     if not os.path.isdir(directory):
         raise DiffInputError(f"{directory}: no such directory")
-    if os.path.isfile(os.path.join(directory, "plan.json")):
-        paths = [os.path.join(directory, "plan.json")]
-    else:
-        paths = sorted(
-            os.path.join(directory, entry, "plan.json")
-            for entry in os.listdir(directory)
-            if os.path.isfile(os.path.join(directory, entry, "plan.json"))
-        )
+    try:
+        if os.path.isfile(os.path.join(directory, "plan.json")):
+            paths = [os.path.join(directory, "plan.json")]
+        else:
+            paths = sorted(
+                os.path.join(directory, entry, "plan.json")
+                for entry in os.listdir(directory)
+                if os.path.isfile(os.path.join(directory, entry, "plan.json"))
+            )
+    except OSError as exc:
+        raise DiffInputError(f"{directory}: cannot list it: {exc.strerror}") from None
     if not paths:
         raise DiffInputError(f"{directory}: no plan.json in it or in its subdirectories (render with `python -m render STACK --out DIR`)")
     plans: dict[str, dict[str, Any]] = {}
+    where: dict[str, str] = {}
     for path in paths:
         plan = _read_plan(path)
         if plan["stack"] in plans:
-            raise DiffInputError(f"{path}: stack {plan['stack']!r} appears twice in {directory}")
+            raise DiffInputError(f"{path}: the same stack as {where[plan['stack']]}")
         plans[plan["stack"]] = plan
+        where[plan["stack"]] = path
     return plans
 
 
 def _read_plan(path: str) -> dict[str, Any]:
+    """A plan file, checked: every malformed input is a ``DiffInputError`` naming the file and the fault.
+
+    The messages name places (``resources[3].options.protect``), never the values found there.
+    """
     try:
         with open(path, encoding="utf-8") as fh:
-            plan = json.load(fh)
+            text = fh.read(MAX_PLAN_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
-        raise DiffInputError(f"{path}: cannot read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+        raise DiffInputError(f"{path}: cannot read: {reason}") from None
+    if len(text) > MAX_PLAN_BYTES:
+        raise DiffInputError(f"{path}: larger than {MAX_PLAN_BYTES // 2**20} MiB: not a render plan")
+    try:
+        plan = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DiffInputError(f"{path}: not JSON: {exc}") from None
-    if not isinstance(plan, dict) or not isinstance(plan.get("stack"), str) or not isinstance(plan.get("resources"), list):
-        raise DiffInputError(f"{path}: not a render plan (needs 'stack' and 'resources')")
+        raise DiffInputError(f"{path}: not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise DiffInputError(f"{path}: not a render plan: nested too deeply") from None
+    except ValueError as exc:  # an integer of too many digits
+        raise DiffInputError(f"{path}: not JSON that can be read: {type(exc).__name__}") from None
+    problem = _plan_problem(plan)
+    if problem:
+        raise DiffInputError(f"{path}: not a render plan: {problem}")
+    return plan  # type: ignore[no-any-return]
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` lists or objects (without recursing)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_OPTION_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "protect": (lambda v: isinstance(v, bool), "true or false"),
+    "retainOnDelete": (lambda v: isinstance(v, bool), "true or false"),
+    "ignoreChanges": (lambda v: v is None or _strings(v), "a list of strings"),
+    "dependsOn": (lambda v: v is None or _strings(v), "a list of strings"),
+}
+_RESOURCE_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "aliases": (lambda v: v is None or _strings(v), "a list of strings"),
+    "parent": (lambda v: v is None or isinstance(v, str), "a string"),
+    "propertyDependencies": (
+        lambda v: v is None or (isinstance(v, dict) and all(_strings(s) for s in v.values())),
+        "an object of lists of strings",
+    ),
+    "custom": (lambda v: isinstance(v, bool), "true or false"),
+    "read": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _plan_problem(plan: Any) -> Optional[str]:
+    """What makes ``plan`` unusable for a diff, or None."""
+    if not isinstance(plan, dict):
+        return "the file must hold a JSON object"
+    if _deeper_than(plan, MAX_DEPTH):
+        return f"nested deeper than {MAX_DEPTH} levels"
+    if not isinstance(plan.get("stack"), str) or not plan["stack"]:
+        return "'stack' must be a non-empty string"
+    if not isinstance(plan.get("resources"), list):
+        return "'resources' must be a list"
+    for key in ("config", "configSecrets", "outputs"):
+        if plan.get(key) is not None and not isinstance(plan[key], dict):
+            return f"'{key}' must be an object"
+    if not all(isinstance(v, str) for v in (plan.get("configSecrets") or {}).values()):
+        return "'configSecrets' must map settings to strings"
+    urns: dict[str, int] = {}
     for i, res in enumerate(plan["resources"]):
-        if not isinstance(res, dict) or not all(isinstance(res.get(k), str) for k in ("urn", "type", "name")):
-            raise DiffInputError(f"{path}: resources[{i}] needs 'urn', 'type' and 'name'")
-        if not isinstance(res.get("inputs", {}), dict) or not isinstance(res.get("options", {}), dict):
-            raise DiffInputError(f"{path}: resources[{i}]: 'inputs' and 'options' must be objects")
-    return plan
+        where = f"resources[{i}]"
+        if not isinstance(res, dict):
+            return f"{where} must be an object"
+        for key in ("urn", "type", "name"):
+            if not isinstance(res.get(key), str) or not res[key]:
+                return f"{where}.{key} must be a non-empty string"
+        for key in ("inputs", "options"):
+            if not isinstance(res.get(key), dict):
+                return f"{where}.{key} must be an object"
+        for key, (valid, what) in _RESOURCE_TYPES.items():
+            if key in res and not valid(res[key]):
+                return f"{where}.{key} must be {what}"
+        for key, (valid, what) in _OPTION_TYPES.items():
+            if key in res["options"] and not valid(res["options"][key]):
+                return f"{where}.options.{key} must be {what}"
+        if res["urn"] in urns:
+            return f"{where}.urn is also the urn of resources[{urns[res['urn']]}]"
+        urns[res["urn"]] = i
+    parents = {res["urn"]: res.get("parent") for res in plan["resources"]}
+    for i, res in enumerate(plan["resources"]):
+        seen, urn = {res["urn"]}, parents[res["urn"]]
+        while urn in parents:
+            if urn in seen:
+                return f"resources[{i}].parent: the resource is its own ancestor"
+            if len(seen) > MAX_PARENTS:
+                return f"resources[{i}].parent: more than {MAX_PARENTS} ancestors"
+            seen.add(urn)
+            urn = parents[urn]
+    return None
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -160,11 +273,12 @@ def _is_computed(value: Any) -> bool:
 
 def _json_text(value: Any) -> Any:
     """A string holding a JSON object or array (a RAM policy, an add-on config), parsed; else None."""
-    if isinstance(value, str) and value[:1] in "{[":
+    if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
             return None
+        return None if _deeper_than(parsed, MAX_DEPTH) else parsed
     return None
 
 
@@ -179,7 +293,7 @@ def changes(before: Any, after: Any, path: str = "") -> list[Change]:
         return out
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         out = []
-        for i, (b, a) in enumerate(zip(before, after)):
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
             out += changes(b, a, join(path, i))
         return out
     parsed_before, parsed_after = _json_text(before), _json_text(after)
@@ -268,10 +382,20 @@ def diff_stack(name: str, base: Optional[dict[str, Any]], head: Optional[dict[st
     for old, new in result.moved.items():
         rc = by_urn[new]
         if rc.op != "same":
-            rc.notes.append(f"moved by an alias from {old.split('::')[2]}::{old.split('::')[3]}")
+            rc.notes.append(f"moved by an alias from {_urn_tail(old)}")
     if status == "changed" and not (result.resources or result.config or result.outputs or result.moved):
         result.status = "unchanged"
     return result
+
+
+def _urn_tail(urn: str) -> str:
+    """``qualified-type::name`` of a URN (the URN itself when it has no such parts)."""
+    parts = urn.split("::", 3)
+    return "::".join(parts[2:]) if len(parts) == 4 else urn
+
+
+#: aliases derived for one resource, at most (a render's resources have two or three)
+MAX_ALIASES = 256
 
 
 def _moved(base_res: dict[str, Any], head_res: dict[str, Any]) -> dict[str, str]:
@@ -287,12 +411,17 @@ def _moved(base_res: dict[str, Any], head_res: dict[str, Any]) -> dict[str, str]
     def aliases(urn: str) -> set[str]:
         if urn not in memo:
             res = head_res[urn]
-            found = set(res.get("aliases") or [])
+            found = set((res.get("aliases") or [])[:MAX_ALIASES])
             parent = res.get("parent")
             if parent in head_res:
                 parent_name = head_res[parent]["name"]
-                for alias in aliases(parent):
-                    prefix, project, qualified, alias_name = alias.split("::", 3)
+                for alias in sorted(aliases(parent)):
+                    parts = alias.split("::", 3)
+                    if len(found) >= MAX_ALIASES:
+                        break
+                    if len(parts) != 4:
+                        continue  # not a URN: it names no former identity of the child
+                    prefix, project, qualified, alias_name = parts
                     name = res["name"]
                     if name.startswith(parent_name):
                         name = alias_name + name[len(parent_name):]
@@ -366,6 +495,8 @@ def _annotate(rc: ResourceChange, b: Optional[dict[str, Any]], h: Optional[dict[
         rc.notes.insert(0, "protected resource (updates are allowed)")
     if retain and rc.op in ("replace", "delete"):
         rc.notes.append("retainOnDelete: the old cloud resource is left in place, not deleted")
+    if rc.type in MODEL_DATA and rc.op in ("replace", "delete"):
+        rc.notes.insert(0, "model data or a bucket protection: deleting it is not undone by the next `pulumi up`")
     if rc.op == "replace" and rc.type.startswith("kubernetes:") and not rc.type.startswith("kubernetes:helm.sh/"):
         rc.notes.append("explicit metadata.name: the provider deletes the object before creating its replacement")
 
@@ -437,9 +568,25 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What a comment may show of a user-given string as it is; everything else becomes an HTML entity,
+# so that no key, name or value can open a comment (<!--), a fence, a link, a table or an @mention.
+_SAFE = re.compile(r"[A-Za-z0-9 ._:/,=+\[\]{}()'\"$%^;?~-]")
+
+
+def escape(text: Any) -> str:
+    """``text`` for a Markdown comment: every character that Markdown or HTML could act on as an entity."""
+    return "".join(c if _SAFE.match(c) else "↵" if c == "\n" else f"&#{ord(c)};" for c in str(text))
+
+
 def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}"
+    return f"<code>{escape(text)}</code>"
+
+
+def fenced(lines: list[str], info: str = "") -> list[str]:
+    """A fenced block longer than any run of backticks in ``lines`` (which then cannot close it)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *lines, fence]
 
 
 def _scalars(value: Any) -> bool:
@@ -449,7 +596,7 @@ def _scalars(value: Any) -> bool:
 def _change_lines(change: Change) -> list[str]:
     if change.via:
         what = "[secret] recomputed" if change.secret else "recomputed"
-        line = f"  - {_code(change.path)}: {what}, since `{change.via}` is replaced"
+        line = f"  - {_code(change.path)}: {what}, since {_code(change.via)} is replaced"
     elif change.secret:
         if change.before is _MISSING:
             text = "secret added"
@@ -461,7 +608,7 @@ def _change_lines(change: Change) -> list[str]:
     elif isinstance(change.before, str) and isinstance(change.after, str) and "\n" in change.before + change.after:
         diff = difflib.unified_diff(change.before.splitlines(), change.after.splitlines(), lineterm="", n=1)
         body = [line for line in diff if not line.startswith(("---", "+++"))]
-        return [f"  - {_code(change.path)}:", "    ```diff", *("    " + line for line in body), "    ```"] + (
+        return [f"  - {_code(change.path)}:", *("    " + line for line in fenced(body, "diff"))] + (
             ["    **forces replacement**"] if change.replaces else []
         )
     elif _scalars(change.before) and _scalars(change.after):
@@ -502,12 +649,20 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
     lines.append("")
     for d in diffs:
         if d.status == "unchanged":
-            lines.append(f"- **{d.stack}**: no changes.")
+            lines.append(f"- **{escape(d.stack)}**: no changes.")
     for d in diffs:
         if d.status == "unchanged":
             continue
         label = {"added": " (new stack)", "removed": " (stack removed)"}.get(d.status, "")
-        lines += ["", f"#### {d.stack}{label}: {_summary(d)}", ""]
+        lines += ["", f"#### {escape(d.stack)}{label}: {_summary(d)}", ""]
+        lost = [r.name for r in d.resources if r.type in MODEL_DATA and r.op in ("replace", "delete")]
+        if lost:
+            lines += [
+                "> [!CAUTION]",
+                "> Model data or a bucket's protections would be deleted (uploaded objects, encryption, public-access "
+                "block, versioning, ACL): " + ", ".join(_code(n) for n in lost),
+                "",
+            ]
         blocked = [r.name for r in d.resources if r.protected and r.op in ("replace", "delete")]
         if blocked:
             lines += [
@@ -523,7 +678,7 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
         for r in d.resources:
             head = f"- `{_SYMBOL[r.op]}` **{r.op}** {_code(r.name)} ({_code(r.type)})"
             if r.notes:
-                head += " — " + "; ".join(r.notes)
+                head += " — " + "; ".join(escape(n).replace("&#96;", "`") for n in r.notes)
             lines.append(head)
             if details:
                 for c in r.changes:
@@ -554,7 +709,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except DiffInputError as exc:
         print(f"render diff: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    diffs = diff_plans(base, head)
+    try:
+        diffs = diff_plans(base, head)
+    except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        print(f"render diff: the plans could not be compared ({type(exc).__name__}); are both written by `python -m render`?",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
     if args.json:
         json.dump(to_json(diffs), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")

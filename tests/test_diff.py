@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from render.cli import main
-from render.diff import diff_plans, load_plans, to_json, to_markdown
+from render.diff import _code, diff_plans, escape, load_plans, to_json, to_markdown
 from tests.conftest import ROOT
 
 PROD = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.prod.yaml")))["config"]
@@ -114,7 +114,7 @@ def test_new_service_creates_its_resources_and_widens_the_read_policy(renders):
     ]
     assert not any(c.replaces for c in policy.changes)
     assert set(policy.changes[0].after) - set(policy.changes[0].before) == {"acs:oss:*:*:acme-models-prod/models/gpt/*"}
-    assert "added `\"acs:oss:*:*:acme-models-prod/models/gpt/*\"`" in to_markdown([result])
+    assert "added " + _code('"acs:oss:*:*:acme-models-prod/models/gpt/*"') in to_markdown([result])
     assert [c.path for c in result.outputs] == ["endpoints.gpt"]
 
 
@@ -149,7 +149,7 @@ def test_renamed_bucket_replaces_what_is_keyed_on_it_and_flags_the_protected_buc
     assert change_of(result, "models-bucket", "bucket").replaces
     assert change_of(result, "bert-pv", "spec.csi.volumeAttributes.bucket").replaces
     text = to_markdown([result])
-    assert "[!WARNING]" in text and "`models-bucket`" in text
+    assert "[!WARNING]" in text and "<code>models-bucket</code>" in text
 
 
 def test_replaced_access_key_recomputes_the_credentials_secret(renders):
@@ -233,3 +233,63 @@ def test_directory_of_stacks(renders, tmp_path):
     os.symlink(renders(PROD), both / "prod")
     os.symlink(renders(DEV, stack="dev"), both / "dev")
     assert sorted(load_plans(str(both))) == ["dev", "prod"]
+
+
+# -- issue "Hardening": hostile plans, hostile strings in the comment, model data loss --------------------
+
+
+def _plan_dir(tmp_path, name, plan):
+    d = tmp_path / name / "s"
+    d.mkdir(parents=True)
+    (d / "plan.json").write_text(plan if isinstance(plan, str) else json.dumps(plan))
+    return str(d.parent)
+
+
+GOOD = {"project": "p", "stack": "s", "outputs": {}, "config": {}, "configSecrets": {}, "resources": [
+    {"urn": "urn:a", "type": "t:a", "name": "a", "parent": None, "inputs": {"x": 1}, "propertyDependencies": {}, "aliases": [],
+     "options": {"protect": False, "retainOnDelete": False, "ignoreChanges": [], "dependsOn": []}}]}
+
+
+@pytest.mark.parametrize("broken", [
+    "not json", "[1, 2]", "[" * 100000 + "]" * 100000, {"stack": 1, "resources": []}, {"stack": "s", "resources": {}},
+    {**GOOD, "resources": [1]}, {**GOOD, "resources": [{**GOOD["resources"][0], "inputs": [1]}]},
+    {**GOOD, "resources": [{**GOOD["resources"][0], "options": {"ignoreChanges": "x"}}]},
+    {**GOOD, "resources": [{**GOOD["resources"][0], "options": {"dependsOn": [1]}}]},
+    {**GOOD, "resources": [GOOD["resources"][0], GOOD["resources"][0]]},
+    {**GOOD, "resources": [{**GOOD["resources"][0], "propertyDependencies": {"x": "urn"}}]},
+    {**GOOD, "configSecrets": {"k": 1}}, {**GOOD, "outputs": []}, {**GOOD, "resources": [{**GOOD["resources"][0], "parent": 3}]},
+])
+def test_a_malformed_plan_exits_2_with_a_message(tmp_path, capsys, broken):
+    from render.diff import main as diff_main
+
+    assert diff_main([_plan_dir(tmp_path, "base", GOOD), _plan_dir(tmp_path, "head", broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("render diff: ") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_user_strings_cannot_rewrite_the_comment():
+    hostile = "x <!-- hide --> ``` @admin approved\n```"
+    head = copy.deepcopy(GOOD)
+    head["stack"] = hostile
+    head["config"] = {f"ns:{hostile}": hostile}
+    head["resources"][0].update(name=hostile, inputs={hostile: hostile + "`"})
+    (result,) = diff_plans({}, {hostile: head})
+    text = to_markdown([result])
+    body = text.split("\n", 1)[1]  # after the comment's own marker
+    assert "<!--" not in body and "@admin" not in body and "```" not in body.replace("```diff", "")
+    assert escape("@admin") == "&#64;admin" and "\n" not in escape("a\nb")
+
+
+def test_deleting_model_data_or_a_bucket_protection_is_flagged(renders, tmp_path):
+    # create: true -> false would delete the bucket's encryption and public-access block (without the guards).
+    base = copy.deepcopy(GOOD)
+    base["resources"] = [
+        {**GOOD["resources"][0], "urn": "urn:obj", "type": "alicloud:oss/bucketObject:BucketObject", "name": "models-object-m/1.pb"},
+        {**GOOD["resources"][0], "urn": "urn:sse", "type": "alicloud:oss/bucketServerSideEncryption:BucketServerSideEncryption",
+         "name": "models-encryption"},
+    ]
+    (result,) = diff_plans({"s": base}, {"s": GOOD})
+    text = to_markdown([result])
+    assert "[!CAUTION]" in text and "<code>models-object-m/1.pb</code>" in text and "<code>models-encryption</code>" in text
+    (obj,) = [r for r in result.resources if r.name == "models-object-m/1.pb"]
+    assert obj.op == "delete" and "model data" in obj.notes[0]
