@@ -65,8 +65,6 @@ class ResourceChange:
     options: list[Change] = field(default_factory=list)
     protected: bool = False
     notes: list[str] = field(default_factory=list)
-    #: what a delete or replace loses beyond the resource: "model data" or "bucket protection"
-    loss: Optional[str] = None
 
 
 @dataclass
@@ -695,15 +693,36 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def failed_render_comment(log: str, max_lines: int = 200) -> str:
+    """The PR comment when the head does not render: the render's log in a fence it cannot close
+    (the log may carry text from the PR's stack files; a fenced block renders no HTML, link or mention)."""
+    lines = log.splitlines()
+    if len(lines) > max_lines:
+        lines = [f"... {len(lines) - max_lines} earlier lines in the job's log"] + lines[-max_lines:]
+    return "\n".join([MARKER, "### Offline preview diff", "", "The head does not render; fix it first:", "",
+                      *fenced([line[:500] for line in lines])]) + "\n"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m render diff",
         description="Compare two offline renders: per stack, what would be created, updated, replaced and deleted.",
     )
-    parser.add_argument("base", help="render output of the base: a plan.json directory, or a directory of them (one per stack)")
-    parser.add_argument("head", help="render output of the head, in the same form")
+    parser.add_argument("base", nargs="?", help="render output of the base: a plan.json directory, or a directory of them (one per stack)")
+    parser.add_argument("head", nargs="?", help="render output of the head, in the same form")
     parser.add_argument("--json", action="store_true", help="print JSON for machines instead of Markdown")
+    parser.add_argument("--failed-log", metavar="LOG", help="instead: the comment for a head that does not render, with its render log")
     args = parser.parse_args(argv)
+    if args.failed_log:
+        try:
+            with open(args.failed_log, encoding="utf-8", errors="replace") as fh:
+                log = fh.read()
+        except OSError:
+            log = "(the render left no log)"
+        sys.stdout.write(failed_render_comment(log))
+        return EXIT_OK
+    if not args.base or not args.head:
+        parser.error("give BASE and HEAD, or --failed-log LOG")
     try:
         base, head = load_plans(args.base), load_plans(args.head)
     except DiffInputError as exc:

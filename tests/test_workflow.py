@@ -1,5 +1,6 @@
 """The PR preview workflow is linted with actionlint, so a broken workflow fails CI here."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import PROGRAM_ENTRIES, ROOT, link_program
 
 WORKFLOW = os.path.join(ROOT, ".github", "workflows", "preview.yml")
 ACTIONLINT = shutil.which("actionlint", path=os.path.dirname(sys.executable)) or shutil.which("actionlint")
@@ -39,7 +40,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 def test_both_jobs_are_there():
     jobs = yaml.safe_load(open(WORKFLOW))["jobs"]
     steps = " ".join(str(s.get("run", "")) + str(s.get("uses", "")) for s in jobs["offline-diff"]["steps"])
-    assert "python -m render --all --dir ../base" in steps and "python -m render diff" in steps
+    assert "offline-render.sh ../base" in steps and "offline-render.sh ." in steps and "offline-diff.sh" in steps
     assert "actions/github-script" in steps
     preview = jobs["pulumi-preview"]
     assert preview["if"] == "needs.credentials.outputs.available == 'true'"
@@ -59,3 +60,79 @@ def test_workflow_render_commands_run_here(tmp_path):
     result = run("diff", str(base), str(head))
     assert result.returncode == 0
     assert "- **dev**: no changes." in result.stdout and "- **prod**: no changes." in result.stdout
+
+
+# -- the offline job's steps, run as GitHub runs them ------------------------------------------------
+
+
+def _step(name):
+    (step,) = [s for s in yaml.safe_load(open(WORKFLOW))["jobs"]["offline-diff"]["steps"] if s.get("name") == name]
+    return step
+
+
+def run_step(name, cwd, env, tmp_path):
+    """A step's `run:` as the runner runs a step with no `shell:`: `bash -e {0}` on a file holding it."""
+    step = _step(name)
+    assert "shell" not in step  # the default shell, which has no pipefail
+    script = tmp_path / f"step-{name.replace(' ', '-')}.sh"
+    script.write_text(step["run"])
+    return subprocess.run(["bash", "-e", str(script)], cwd=cwd, env={**os.environ, **env, "PYTHON": sys.executable},
+                          capture_output=True, text=True, check=False)
+
+
+def checkout(tmp_path, stack_text):
+    head = link_program(tmp_path / "head", (*PROGRAM_ENTRIES, "render", ".github"))
+    (head / "Pulumi.dev.yaml").write_text(stack_text)
+    (tmp_path / "base").symlink_to(head)
+    return head
+
+
+def test_a_head_that_does_not_render_fails_its_step_and_says_so(tmp_path):
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read() + "  elastic-inference:oops: [\n")
+    rendered = run_step("Render every stack at the head", head, {"RUNNER_TEMP": str(runner)}, tmp_path)
+    assert rendered.returncode != 0, rendered.stdout + rendered.stderr
+    assert "not valid YAML" in (runner / "head-render.log").read_text()
+    # The step as it was (`render | tee` in the step itself) under the same shell: it could never fail.
+    old = tmp_path / "old-step.sh"
+    old.write_text(f'{sys.executable} -m render --all --out "$RUNNER_TEMP/old" 2>&1 | tee "$RUNNER_TEMP/old.log"\n')
+    assert subprocess.run(["bash", "-e", str(old)], cwd=head, env={**os.environ, "RUNNER_TEMP": str(runner)},
+                          capture_output=True, check=False).returncode == 0
+    diff = run_step("Diff", head, {"RUNNER_TEMP": str(runner), "HEAD_OUTCOME": "failure", "BASE_OUTCOME": "failure"}, tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    comment = (runner / "diff" / "diff.md").read_text()
+    assert "The head does not render" in comment and "not valid YAML" in comment
+
+
+def test_a_head_that_breaks_a_mandatory_policy_fails_too(tmp_path):
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    text = open(os.path.join(ROOT, "Pulumi.dev.yaml")).read()
+    head = checkout(tmp_path, text)
+    (head / "Pulumi.nopolicy.yaml").write_text(text)  # no policy/stacks/nopolicy.json: ingress-tls is mandatory
+    rendered = run_step("Render every stack at the head", head, {"RUNNER_TEMP": str(runner)}, tmp_path)
+    assert rendered.returncode == 3 and "ingress-tls" in (runner / "head-render.log").read_text()
+
+
+def test_a_head_that_renders_gets_its_diff(tmp_path):
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+    env = {"RUNNER_TEMP": str(runner)}
+    assert run_step("Render every stack at the base", head, env, tmp_path).returncode == 0
+    assert run_step("Render every stack at the head", head, env, tmp_path).returncode == 0
+    diff = run_step("Diff", head, {**env, "HEAD_OUTCOME": "success", "BASE_OUTCOME": "success"}, tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    assert "- **dev**: no changes." in (runner / "diff" / "diff.md").read_text()
+    assert json.loads((runner / "diff" / "diff.json").read_text())
+
+
+def test_the_failure_comment_cannot_be_rewritten_by_the_log(tmp_path):
+    from render.diff import failed_render_comment
+
+    comment = failed_render_comment("error at key ```\n<!-- hidden --> @admin approved")
+    body = comment.split("\n", 1)[1]
+    fence = body.splitlines()[4]
+    assert set(fence) == {"`"} and len(fence) > 3  # longer than the log's own run of backticks
+    assert body.rstrip().endswith(fence)
