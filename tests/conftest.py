@@ -84,3 +84,26 @@ def link_program(dest, entries=PROGRAM_ENTRIES):
     for entry in entries:
         os.symlink(os.path.join(ROOT, entry), os.path.join(dest, entry))
     return dest
+
+
+def json_paths(node, prefix=()):
+    """Every path (a tuple of keys and indexes) into a JSON-like value, the root first: where a fuzzer may edit."""
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from json_paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from json_paths(value, prefix + (i,))
+
+
+def replace_at(tree, path, value):
+    """Set ``tree[path...] = value`` in place; False when an earlier edit removed the path."""
+    node = tree
+    try:
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from render.diff import main as diff_main
+from tests.conftest import json_paths, replace_at
 
 PLANTED = "<!-- @planted ``` -->"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -37,31 +38,14 @@ JSON = st.recursive(
 )
 
 
-def paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from paths(value, prefix + (i,))
-
-
-ALL = [p for p in paths(PLAN) if p]
+ALL = [p for p in json_paths(PLAN) if p]
 
 
 @st.composite
 def plans(draw):
     plan = copy.deepcopy(PLAN)
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(ALL))
-        node = plan
-        try:
-            for key in path[:-1]:
-                node = node[key]
-            node[path[-1]] = draw(JSON)
-        except (KeyError, IndexError, TypeError):
-            continue
+        replace_at(plan, draw(st.sampled_from(ALL)), draw(JSON))
     return plan
 
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from render.cli import main
-from tests.conftest import ROOT, link_program
+from tests.conftest import ROOT, json_paths, link_program
 
 DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]
 PLANTED = "PLANTEDfuzz7c1"
@@ -43,17 +43,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
 ), max_leaves=8)
 
 
-def paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from paths(value, prefix + (i,))
-
-
-ALL_PATHS = [p for p in paths(DEV) if p]
+ALL_PATHS = [p for p in json_paths(DEV) if p]
 
 
 @st.composite
