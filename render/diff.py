@@ -119,6 +119,11 @@ def load_plans(directory: str) -> dict[str, dict[str, Any]]:
     return plans
 
 
+def _has_plans(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "plan.json")) or any(
+        os.path.isfile(os.path.join(directory, entry, "plan.json")) for entry in os.listdir(directory))
+
+
 def _read_plan(path: str) -> dict[str, Any]:
     """A plan file, checked: every malformed input is a ``DiffInputError`` naming the file and the fault.
 
@@ -451,7 +456,7 @@ def _compare(rc: ResourceChange, b: dict[str, Any], h: dict[str, Any], config: d
         return
     rules = replace_paths(rc.type, h.get("inputs", {}), config)
     for change in found:
-        change.replaces = bool(rules) and any(covers(p, change.path.split(":", 1)[0]) for p in rules)
+        change.replaces = bool(rules) and any(covers(p, change.path.split(":", 1)[0]) for p in rules or ())
     rc.changes = found
     if found and rules is None:
         rc.notes.append("no replacement rule is known for this type: shown as an update; the real preview decides")
@@ -567,8 +572,9 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 # What a comment may show of a user-given string as it is; everything else becomes an HTML entity,
-# so that no key, name or value can open a comment (<!--), a fence, a link, a table or an @mention.
-_SAFE = re.compile(r"[A-Za-z0-9 ._:/,=+\[\]{}()'\"$%^;?~-]")
+# so that no key, name or value can open a comment (<!--), a fence, a link ([...](...)), a table,
+# strikethrough, math ($) or an @mention.
+_SAFE = re.compile(r"[A-Za-z0-9 ._:/,=+{}()'\"%^;?-]")
 
 
 def escape(text: Any) -> str:
@@ -576,8 +582,32 @@ def escape(text: Any) -> str:
     return "".join(c if _SAFE.match(c) else "↵" if c == "\n" else f"&#{ord(c)};" for c in str(text))
 
 
+def _text(text: Any) -> str:
+    """``text`` escaped for running text: GitHub links an @mention in text after decoding ``&#64;``,
+    so a word joiner follows each ``@`` (in ``<code>`` no mention is linked)."""
+    return escape(text).replace("&#64;", "&#64;&#8288;")
+
+
 def _code(text: str) -> str:
     return f"<code>{escape(text)}</code>"
+
+
+# In a <pre> block (raw HTML: no Markdown, no mention) only HTML's own characters need entities;
+# backticks and @ become entities too, so that the comment's text holds no fence or mention at all.
+_PRE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "&#96;", "@": "&#64;"}
+
+
+def _pre_line(line: str) -> str:
+    return "".join(_PRE.get(c, c) if c == "\t" or c.isprintable() else f"&#{ord(c)};" for c in line)
+
+
+def pre(lines: list[str]) -> list[str]:
+    """``lines`` shown as they are, in a ``<pre>`` block they cannot close or escape."""
+    return ["<pre>", *(_pre_line(line) for line in lines), "</pre>"]
+
+
+def _fence_safe(line: str) -> bool:
+    return not any(c in "`<>@&" or not (c == "\t" or c.isprintable()) for c in line)
 
 
 def fenced(lines: list[str], info: str = "") -> list[str]:
@@ -606,7 +636,10 @@ def _change_lines(change: Change) -> list[str]:
     elif isinstance(change.before, str) and isinstance(change.after, str) and "\n" in change.before + change.after:
         diff = difflib.unified_diff(change.before.splitlines(), change.after.splitlines(), lineterm="", n=1)
         body = [line for line in diff if not line.startswith(("---", "+++"))]
-        return [f"  - {_code(change.path)}:", *("    " + line for line in fenced(body, "diff"))] + (
+        # A fence colours the diff; lines that carry HTML, fences or mentions go in a <pre> instead.
+        user_lines = [line for line in body if not line.startswith("@@")]
+        block = fenced(body, "diff") if all(_fence_safe(line) for line in user_lines) else pre(body)
+        return [f"  - {_code(change.path)}:", *("    " + line for line in block)] + (
             ["    **forces replacement**"] if change.replaces else []
         )
     elif _scalars(change.before) and _scalars(change.after):
@@ -647,12 +680,12 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
     lines.append("")
     for d in diffs:
         if d.status == "unchanged":
-            lines.append(f"- **{escape(d.stack)}**: no changes.")
+            lines.append(f"- **{_text(d.stack)}**: no changes.")
     for d in diffs:
         if d.status == "unchanged":
             continue
         label = {"added": " (new stack)", "removed": " (stack removed)"}.get(d.status, "")
-        lines += ["", f"#### {escape(d.stack)}{label}: {_summary(d)}", ""]
+        lines += ["", f"#### {_text(d.stack)}{label}: {_summary(d)}", ""]
         lost = [r.name for r in d.resources if r.type in MODEL_DATA and r.op in ("replace", "delete")]
         if lost:
             lines += [
@@ -676,7 +709,7 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
         for r in d.resources:
             head = f"- `{_SYMBOL[r.op]}` **{r.op}** {_code(r.name)} ({_code(r.type)})"
             if r.notes:
-                head += " — " + "; ".join(escape(n).replace("&#96;", "`") for n in r.notes)
+                head += " — " + "; ".join(_text(n).replace("&#96;", "`") for n in r.notes)
             lines.append(head)
             if details:
                 for c in r.changes:
@@ -694,13 +727,13 @@ def _markdown(diffs: list[StackDiff], details: bool) -> str:
 
 
 def failed_render_comment(log: str, max_lines: int = 200) -> str:
-    """The PR comment when the head does not render: the render's log in a fence it cannot close
-    (the log may carry text from the PR's stack files; a fenced block renders no HTML, link or mention)."""
+    """The PR comment when the head does not render: the end of the render's log, escaped in a
+    ``<pre>`` block (the log may carry text from the PR's stack files: no HTML, fence, link or mention)."""
     lines = log.splitlines()
     if len(lines) > max_lines:
         lines = [f"... {len(lines) - max_lines} earlier lines in the job's log"] + lines[-max_lines:]
     return "\n".join([MARKER, "### Offline preview diff", "", "The head does not render; fix it first:", "",
-                      *fenced([line[:500] for line in lines])]) + "\n"
+                      *pre([line[:500] for line in lines])]) + "\n"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -711,6 +744,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("base", nargs="?", help="render output of the base: a plan.json directory, or a directory of them (one per stack)")
     parser.add_argument("head", nargs="?", help="render output of the head, in the same form")
     parser.add_argument("--json", action="store_true", help="print JSON for machines instead of Markdown")
+    parser.add_argument("--base-may-be-empty", action="store_true",
+                        help="a BASE with no plan at all (no stack rendered at the base) counts as no stacks: all are new")
     parser.add_argument("--failed-log", metavar="LOG", help="instead: the comment for a head that does not render, with its render log")
     args = parser.parse_args(argv)
     if args.failed_log:
@@ -724,7 +759,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.base or not args.head:
         parser.error("give BASE and HEAD, or --failed-log LOG")
     try:
-        base, head = load_plans(args.base), load_plans(args.head)
+        empty = args.base_may_be_empty and (not os.path.isdir(args.base) or not _has_plans(args.base))
+        base, head = ({} if empty else load_plans(args.base)), load_plans(args.head)
     except DiffInputError as exc:
         print(f"render diff: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -280,6 +280,26 @@ def test_user_strings_cannot_rewrite_the_comment():
     assert escape("@admin") == "&#64;admin" and "\n" not in escape("a\nb")
 
 
+def test_running_text_and_multi_line_values_cannot_rewrite_the_comment():
+    # GitHub links an @mention in running text even after decoding &#64;; a link in a heading is a link.
+    hostile = "@admin [x](https://e.example) ~~s~~ $m$"
+    head = copy.deepcopy(GOOD)
+    head["stack"] = hostile
+    (result,) = diff_plans({}, {hostile: head})
+    heading = [line for line in to_markdown([result]).splitlines() if line.startswith("####")][0]
+    assert "&#64;&#8288;admin" in heading and "[x](" not in heading and "~~" not in heading and "$" not in heading
+    # A multi-line value's line diff: a fence when its lines are plain, else <pre> with every line escaped.
+    base, head = copy.deepcopy(GOOD), copy.deepcopy(GOOD)
+    base["resources"][0]["inputs"] = {"data": "a\nb\n"}
+    head["resources"][0]["inputs"] = {"data": "a\n<!-- hide\n```\n@admin approved\n"}
+    text = to_markdown(diff_plans({"s": base}, {"s": head}))
+    body = text.split("\n", 1)[1]
+    assert "<!--" not in body and "@admin" not in body and "```" not in body and "    <pre>" in body
+    assert "    +&lt;!-- hide" in body and "    +&#64;admin approved" in body
+    head["resources"][0]["inputs"] = {"data": "a\nc\n"}
+    assert "    ```diff" in to_markdown(diff_plans({"s": base}, {"s": head}))
+
+
 def test_deleting_model_data_or_a_bucket_protection_is_flagged(renders, tmp_path):
     # create: true -> false would delete the bucket's encryption and public-access block (without the guards).
     base = copy.deepcopy(GOOD)

@@ -11,6 +11,7 @@ import copy
 import io
 import json
 import os
+import re
 import tempfile
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,9 @@ from render.diff import main as diff_main
 from tests.conftest import json_paths, replace_at
 
 PLANTED = "<!-- @planted ``` -->"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+# Planted too: a multi-line value (shown as a line diff) and a Markdown link.
+MULTI = "line\n<!-- @planted\n```\n[link](https://planted.example)"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 RESOURCE = {
     "urn": "urn:pulumi:s::p::t:a::a", "type": "alicloud:oss/bucketObject:BucketObject", "name": "a", "parent": None, "custom": True,
     "inputs": {"bucket": "b", "key": "k", "nested": {"list": [1, "two", {"x": None}]}},
@@ -32,8 +35,8 @@ PLAN = {"project": "p", "stack": "s", "outputs": {"url": "http://x"}, "config": 
 
 JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=10),
-              st.just(PLANTED)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(st.text(max_size=6), st.just(PLANTED)), inner, max_size=3)),
+              st.just(PLANTED), st.just(MULTI), st.just("line\n" + MULTI)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(st.text(max_size=6), st.just(PLANTED), st.just(MULTI)), inner, max_size=3)),
     max_leaves=6,
 )
 
@@ -49,7 +52,7 @@ def plans(draw):
     return plan
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(plans(), st.booleans())
 def test_any_plan_gets_a_clean_exit_and_an_escaped_comment(head, as_base):
     with tempfile.TemporaryDirectory() as root:
@@ -67,3 +70,5 @@ def test_any_plan_gets_a_clean_exit_and_an_escaped_comment(head, as_base):
     if code == 0:
         body = out.getvalue().split("\n", 1)[1]
         assert "<!--" not in body and "@planted" not in body and "``` -->" not in body
+        assert "```\n" not in body.replace("```diff\n", "").replace("    ```\n", "")  # only the line diff's own fences
+        assert "[link](" not in re.sub(r"<pre>.*?</pre>", "", body, flags=re.S)  # in <pre>, Markdown is not read

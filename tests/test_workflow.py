@@ -113,6 +113,13 @@ def test_a_head_that_breaks_a_mandatory_policy_fails_too(tmp_path):
     (head / "Pulumi.nopolicy.yaml").write_text(text)  # no policy/stacks/nopolicy.json: ingress-tls is mandatory
     rendered = run_step("Render every stack at the head", head, {"RUNNER_TEMP": str(runner)}, tmp_path)
     assert rendered.returncode == 3 and "ingress-tls" in (runner / "head-render.log").read_text()
+    diff = run_step("Diff", head, {"RUNNER_TEMP": str(runner), "HEAD_OUTCOME": "failure", "BASE_OUTCOME": "success"}, tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    comment = (runner / "diff" / "diff.md").read_text()
+    assert "The head does not render" in comment and "ingress-tls" in comment and "to delete" not in comment
+    failed = _step("Fail when the head does not render")
+    assert failed["if"] == "steps.head.outcome != 'success'"
+    assert run_step("Fail when the head does not render", head, {"RUNNER_TEMP": str(runner)}, tmp_path).returncode == 1
 
 
 def test_a_head_that_renders_gets_its_diff(tmp_path):
@@ -129,10 +136,29 @@ def test_a_head_that_renders_gets_its_diff(tmp_path):
 
 
 def test_the_failure_comment_cannot_be_rewritten_by_the_log(tmp_path):
-    from render.diff import failed_render_comment
+    """The Diff step, as the runner runs it, on a head whose render log carries hostile text."""
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+    (runner / "head-render.log").write_text("error at key ```\n<!-- hidden --> @admin approved\n</pre> [x](https://e.example)\x1b[0m\n")
+    diff = run_step("Diff", head, {"RUNNER_TEMP": str(runner), "HEAD_OUTCOME": "failure", "BASE_OUTCOME": "success"}, tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    comment = (runner / "diff" / "diff.md").read_text()
+    body = comment.split("\n", 1)[1]  # after the comment's own marker
+    assert "The head does not render" in body
+    assert "<!--" not in body and "@admin" not in body and "```" not in body and "\x1b" not in body
+    assert body.count("<pre>") == 1 and body.count("</pre>") == 1 and body.rstrip().endswith("</pre>")
+    assert "&lt;!-- hidden --&gt; &#64;admin approved" in body and "&#96;&#96;&#96;" in body
 
-    comment = failed_render_comment("error at key ```\n<!-- hidden --> @admin approved")
-    body = comment.split("\n", 1)[1]
-    fence = body.splitlines()[4]
-    assert set(fence) == {"`"} and len(fence) > 3  # longer than the log's own run of backticks
-    assert body.rstrip().endswith(fence)
+
+def test_a_base_where_no_stack_renders_shows_every_stack_as_new(tmp_path):
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+    env = {"RUNNER_TEMP": str(runner)}
+    assert run_step("Render every stack at the head", head, env, tmp_path).returncode == 0
+    (runner / "render" / "base").mkdir(parents=True)  # the base render wrote nothing
+    diff = run_step("Diff", head, {**env, "HEAD_OUTCOME": "success", "BASE_OUTCOME": "failure"}, tmp_path)
+    assert diff.returncode == 0, diff.stderr
+    comment = (runner / "diff" / "diff.md").read_text()
+    assert "dev (new stack)" in comment and "did not render at the base" in comment

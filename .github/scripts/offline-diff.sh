@@ -11,8 +11,13 @@ if [ "${HEAD_OUTCOME:-failure}" != "success" ]; then
   "$python" -m render diff --failed-log "$log" > "$out/diff.md"
   exit 0
 fi
-"$python" -m render diff "$base" "$head" > "$out/diff.md"
-"$python" -m render diff "$base" "$head" --json > "$out/diff.json"
+if [ "${BASE_OUTCOME:-failure}" != "success" ]; then
+  empty=--base-may-be-empty  # no stack may have rendered at the base: all are new then
+else
+  empty=
+fi
+"$python" -m render diff $empty "$base" "$head" > "$out/diff.md"
+"$python" -m render diff $empty "$base" "$head" --json > "$out/diff.json"
 if [ "${BASE_OUTCOME:-failure}" != "success" ]; then
   printf '\n> [!NOTE]\n> Some stacks did not render at the base; they are shown as new stacks.\n' >> "$out/diff.md"
 fi
