@@ -3,18 +3,29 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Development and test tools live apart from the deploy virtualenv (Pulumi.yaml's .venv).
+DEV_VENV ?= .venv-dev
+DEV_PY := $(DEV_VENV)/bin/python
 STACK ?= dev
 
-.PHONY: render render-all test bench docs checkov loadtest-deps clean
+.PHONY: render render-all test test-fast lint typecheck bench docs checkov loadtest-deps clean
 
+# The components as the installed package too (editable), so that a program importing
+# `elastic_inference` (examples/two-models) renders in these virtualenvs.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	# The components as the installed package too (editable), so that a program importing
-	# `elastic_inference` (examples/two-models) renders in this virtualenv.
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
+	touch $@
+
+$(DEV_VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_PY) -m pip install --quiet --upgrade pip
+	$(DEV_PY) -m pip install --quiet -r requirements-dev.txt
+	$(DEV_PY) -m pip install --quiet --no-deps -e .
+	$(DEV_PY) -m pip check
 	touch $@
 
 render: $(VENV)/.installed
@@ -46,8 +57,18 @@ $(LOAD_VENV)/.installed: loadtest/requirements.txt
 
 loadtest-deps: $(LOAD_VENV)/.installed
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LOAD_VENV)/.installed
-	CHECKOV=$(CHECKOV_VENV)/bin/checkov LOCUST=$(LOAD_VENV)/bin/locust $(PY) -m pytest -q
+test: $(DEV_VENV)/.installed $(CHECKOV_VENV)/.installed $(LOAD_VENV)/.installed
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov LOCUST=$(LOAD_VENV)/bin/locust $(DEV_PY) -m pytest -q
+
+# The quick loop: everything but the tests marked slow (checkov, the load test, the wheel).
+test-fast: $(DEV_VENV)/.installed
+	$(DEV_PY) -m pytest -q -m "not slow"
+
+lint: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ruff check .
+
+typecheck: $(DEV_VENV)/.installed
+	$(DEV_PY) -m mypy --strict components
 
 # Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline,
 # and one simulated day of one service.
@@ -56,9 +77,9 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.simulate_bench
 
 # The components' API reference (pdoc) into build/api/elastic_inference.html.
-docs: $(VENV)/.installed
-	rm -rf build/api-site && $(PY) -m pip install --quiet --no-deps --target build/api-site .
-	PYTHONPATH=build/api-site $(PY) -m pdoc --output-directory build/api elastic_inference
+docs: $(DEV_VENV)/.installed
+	rm -rf build/api-site && $(DEV_PY) -m pip install --quiet --no-deps --target build/api-site .
+	PYTHONPATH=build/api-site $(DEV_PY) -m pdoc --output-directory build/api elastic_inference
 
 clean:
 	rm -rf build .pytest_cache

@@ -11,6 +11,8 @@ import yaml
 from render.cli import main
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # left out by `make test-fast`
+
 STACKS = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml")
 CHECKOV = os.path.join(ROOT, os.environ.get("CHECKOV") or os.path.join(".venv-checkov", "bin", "checkov"))
 

@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.fake_tfserving import FakeTfServing
 
+pytestmark = pytest.mark.slow  # left out by `make test-fast`
+
 LOCUST = os.path.join(ROOT, os.environ.get("LOCUST") or os.path.join(".venv-load", "bin", "locust"))
 
 

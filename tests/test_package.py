@@ -12,6 +12,8 @@ from packaging.requirements import Requirement
 import components
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # left out by `make test-fast`
+
 PYTHON = sys.executable
 
 

@@ -2,7 +2,7 @@
 disappears must come with an alias (type tokens: ``TYPE_ALIASES`` in the module) or a CHANGELOG entry.
 
 After an intended change (with its CHANGELOG entry), refresh the snapshot:
-``.venv/bin/python -m tests.test_public_api``.
+``.venv-dev/bin/python -m tests.test_public_api``.
 """
 
 import dataclasses
@@ -67,7 +67,7 @@ def unexplained_changes(old: dict, new: dict, changelog: str) -> list[str]:
 def test_public_api_changes_are_aliased_or_in_the_changelog():
     old = json.load(open(SNAPSHOT))
     problems = unexplained_changes(old, current_api(), open(CHANGELOG).read())
-    assert problems == [], "\n".join(problems + ["then refresh the snapshot: .venv/bin/python -m tests.test_public_api"])
+    assert problems == [], "\n".join(problems + ["then refresh the snapshot: .venv-dev/bin/python -m tests.test_public_api"])
 
 
 def test_the_check_catches_a_renamed_argument_and_a_changed_type_token():
