@@ -78,24 +78,20 @@ class ModelStore(pulumi.ComponentResource):
         _validate(args)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # The bucket, its protections and the served model are guarded alike (``protect``).
+        guarded = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         if args.create:
-            bucket_opts = pulumi.ResourceOptions(
-                parent=self,
-                protect=args.protect,
-                retain_on_delete=args.protect,
-                # The split resources below own these attributes; a bucket that does not
-                # ignore them reverts them on every refresh and update (the installed SDK's
-                # oss/bucket.py: "you must add ... ignore_changes for the corresponding attribute").
-                ignore_changes=list(SPLIT_ATTRIBUTES),
-            )
+            # The split resources below own these attributes; a bucket that does not ignore
+            # them reverts them on every refresh and update (the installed SDK's
+            # oss/bucket.py: "you must add ... ignore_changes for the corresponding attribute").
+            bucket_opts = pulumi.ResourceOptions.merge(guarded, pulumi.ResourceOptions(ignore_changes=list(SPLIT_ATTRIBUTES)))
             bucket = alicloud.oss.Bucket(f"{name}-bucket", bucket=args.bucket, opts=bucket_opts)
             name_out = bucket.bucket
             # The bucket's ACL, encryption, versioning and public-access block are
             # separate resources: the inline `acl` argument is deprecated in 4.x. They are
             # guarded like the bucket: dropping one from the program (say, create: false)
             # must not strip the bucket's encryption or public-access block.
-            guarded = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
             alicloud.oss.BucketAcl(f"{name}-acl", bucket=name_out, acl="private", opts=guarded)
             alicloud.oss.BucketPublicAccessBlock(f"{name}-public-access-block", bucket=name_out, block_public_access=True, opts=guarded)
             alicloud.oss.BucketServerSideEncryption(
@@ -117,8 +113,7 @@ class ModelStore(pulumi.ComponentResource):
         self.object_keys = []
         if args.upload_dir:
             # The served model: a file removed from upload_dir must not delete it from OSS unnoticed.
-            guarded_objects = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
-            self.object_keys = self._upload(name, name_out, args.upload_dir, guarded_objects, args.encryption, args.kms_key_id)
+            self.object_keys = self._upload(name, name_out, args.upload_dir, guarded, args.encryption, args.kms_key_id)
 
         self.access_key_id = self.access_key_secret = self.rrsa_role_name = None
         self.prerequisites = {}
@@ -220,7 +215,7 @@ def _validate(args: ModelStoreArgs) -> None:
     if not args.read_prefixes:
         raise ValueError("ModelStoreArgs.read_prefixes must list at least one model prefix the cluster may read")
     # The longest document the stack may write (an adopted bucket may turn out to use KMS).
-    length = len(read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args) or ("*" if not args.create else None)))
+    length = len(longest_read_policy(args.bucket, args.read_prefixes, args.encryption, args.kms_key_id, args.create))
     if length > MAX_POLICY_LENGTH:
         raise ValueError(f"ModelStoreArgs.read_prefixes: the read-only RAM policy would be {length} characters, over RAM's "
                          f"{MAX_POLICY_LENGTH}; keep the models under fewer prefixes")
@@ -242,6 +237,13 @@ def _kms_key(args: ModelStoreArgs) -> Optional[str]:
     if args.encryption != "KMS" or not args.create:
         return None
     return args.kms_key_id or "*"
+
+
+def longest_read_policy(bucket: str, prefixes: Sequence[str], encryption: str, kms_key_id: Optional[str], create: bool) -> str:
+    """The longest read policy the store may write for these settings (an adopted bucket may turn
+    out to use KMS): what RAM's length limit is checked against."""
+    kms_key = (kms_key_id or "*") if encryption == "KMS" or not create else None
+    return read_policy_document(bucket, prefixes, kms_key=kms_key)
 
 
 def _adopted_kms_key(rule: Any) -> Optional[str]:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from components.cluster_addons import SELDON_CORE_CRD
 from components.inference_service import service_endpoint
-from components.model_store import MAX_POLICY_LENGTH, UploadError, read_policy_document, upload_files
+from components.model_store import MAX_POLICY_LENGTH, UploadError, longest_read_policy, upload_files
 from components.qps_autoscaler import route_problem
 
 from .errors import Problem
@@ -50,8 +50,7 @@ def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
     if store.kms_key_id is not None and store.encryption != "KMS":
         yield Problem("modelStore.kmsKeyId", "only used with encryption: KMS; remove it or set encryption: KMS")
     prefixes = {svc.model.path for svc in s.services.values()}
-    kms = (store.kms_key_id or "*") if store.encryption == "KMS" or not store.create else None
-    policy_length = len(read_policy_document(store.bucket, sorted(prefixes), kms_key=kms))
+    policy_length = len(longest_read_policy(store.bucket, sorted(prefixes), store.encryption, store.kms_key_id, store.create))
     if policy_length > MAX_POLICY_LENGTH:
         yield Problem("services", f"{len(prefixes)} distinct model paths make a read-only RAM policy of {policy_length} characters, "
                                   f"over RAM's {MAX_POLICY_LENGTH}: keep models under shared prefixes (model.path) or split the stack")

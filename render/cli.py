@@ -281,11 +281,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give one STACK, or --all")
     if args.all:
         return _render_all(args.out or "build", args.dir)
-    try:
-        check_stack_name(args.stack)
-    except StackFileError as exc:
-        print(f"STACK: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    # render() refuses a stack name Pulumi would refuse before it touches any directory.
     out_dir = args.out or os.path.join("build", args.stack)
     try:
         result, objects = render(args.stack, out_dir, args.dir)
@@ -326,14 +322,9 @@ def _render_all(out_root: str, program_dir: str) -> int:
     worst = EXIT_OK
     for stack in stacks:
         label = stack if _is_stack_name(stack) else "<a stack file whose name Pulumi would refuse>"
+        out_dir = os.path.join(out_root, stack)  # render() refuses a bad name before it touches out_dir
         try:
-            check_stack_name(stack)
-            out_dir = os.path.join(out_root, stack)
             result, objects = render(stack, out_dir, program_dir)
-        except StackFileError as exc:
-            print(f"{label}: {exc}", file=sys.stderr)
-            worst = max(worst, EXIT_CONFIG)
-            continue
         except RenderError as exc:
             for line in exc.lines:
                 print(f"{label}: {line}", file=sys.stderr)
