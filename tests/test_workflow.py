@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import PROGRAM_ENTRIES, ROOT, link_program
@@ -80,6 +81,17 @@ def run_step(name, cwd, env, tmp_path):
                           capture_output=True, text=True, check=False)
 
 
+DEV_TEXT = open(os.path.join(ROOT, "Pulumi.dev.yaml")).read()
+
+
+@pytest.fixture
+def runner(tmp_path):
+    """The runner's RUNNER_TEMP."""
+    path = tmp_path / "runner"
+    path.mkdir()
+    return path
+
+
 def checkout(tmp_path, stack_text):
     head = link_program(tmp_path / "head", (*PROGRAM_ENTRIES, "render", ".github"))
     (head / "Pulumi.dev.yaml").write_text(stack_text)
@@ -87,10 +99,8 @@ def checkout(tmp_path, stack_text):
     return head
 
 
-def test_a_head_that_does_not_render_fails_its_step_and_says_so(tmp_path):
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read() + "  elastic-inference:oops: [\n")
+def test_a_head_that_does_not_render_fails_its_step_and_says_so(tmp_path, runner):
+    head = checkout(tmp_path, DEV_TEXT + "  elastic-inference:oops: [\n")
     rendered = run_step("Render every stack at the head", head, {"RUNNER_TEMP": str(runner)}, tmp_path)
     assert rendered.returncode != 0, rendered.stdout + rendered.stderr
     assert "not valid YAML" in (runner / "head-render.log").read_text()
@@ -105,12 +115,9 @@ def test_a_head_that_does_not_render_fails_its_step_and_says_so(tmp_path):
     assert "The head does not render" in comment and "not valid YAML" in comment
 
 
-def test_a_head_that_breaks_a_mandatory_policy_fails_too(tmp_path):
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    text = open(os.path.join(ROOT, "Pulumi.dev.yaml")).read()
-    head = checkout(tmp_path, text)
-    (head / "Pulumi.nopolicy.yaml").write_text(text)  # no policy/stacks/nopolicy.json: ingress-tls is mandatory
+def test_a_head_that_breaks_a_mandatory_policy_fails_too(tmp_path, runner):
+    head = checkout(tmp_path, DEV_TEXT)
+    (head / "Pulumi.nopolicy.yaml").write_text(DEV_TEXT)  # no policy/stacks/nopolicy.json: ingress-tls is mandatory
     rendered = run_step("Render every stack at the head", head, {"RUNNER_TEMP": str(runner)}, tmp_path)
     assert rendered.returncode == 3 and "ingress-tls" in (runner / "head-render.log").read_text()
     diff = run_step("Diff", head, {"RUNNER_TEMP": str(runner), "HEAD_OUTCOME": "failure", "BASE_OUTCOME": "success"}, tmp_path)
@@ -122,10 +129,8 @@ def test_a_head_that_breaks_a_mandatory_policy_fails_too(tmp_path):
     assert run_step("Fail when the head does not render", head, {"RUNNER_TEMP": str(runner)}, tmp_path).returncode == 1
 
 
-def test_a_head_that_renders_gets_its_diff(tmp_path):
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+def test_a_head_that_renders_gets_its_diff(tmp_path, runner):
+    head = checkout(tmp_path, DEV_TEXT)
     env = {"RUNNER_TEMP": str(runner)}
     assert run_step("Render every stack at the base", head, env, tmp_path).returncode == 0
     assert run_step("Render every stack at the head", head, env, tmp_path).returncode == 0
@@ -135,11 +140,9 @@ def test_a_head_that_renders_gets_its_diff(tmp_path):
     assert json.loads((runner / "diff" / "diff.json").read_text())
 
 
-def test_the_failure_comment_cannot_be_rewritten_by_the_log(tmp_path):
+def test_the_failure_comment_cannot_be_rewritten_by_the_log(tmp_path, runner):
     """The Diff step, as the runner runs it, on a head whose render log carries hostile text."""
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+    head = checkout(tmp_path, DEV_TEXT)
     (runner / "head-render.log").write_text("error at key ```\n<!-- hidden --> @admin approved\n</pre> [x](https://e.example)\x1b[0m\n")
     diff = run_step("Diff", head, {"RUNNER_TEMP": str(runner), "HEAD_OUTCOME": "failure", "BASE_OUTCOME": "success"}, tmp_path)
     assert diff.returncode == 0, diff.stderr
@@ -151,10 +154,8 @@ def test_the_failure_comment_cannot_be_rewritten_by_the_log(tmp_path):
     assert "&lt;!-- hidden --&gt; &#64;admin approved" in body and "&#96;&#96;&#96;" in body
 
 
-def test_a_base_where_no_stack_renders_shows_every_stack_as_new(tmp_path):
-    runner = tmp_path / "runner"
-    runner.mkdir()
-    head = checkout(tmp_path, open(os.path.join(ROOT, "Pulumi.dev.yaml")).read())
+def test_a_base_where_no_stack_renders_shows_every_stack_as_new(tmp_path, runner):
+    head = checkout(tmp_path, DEV_TEXT)
     env = {"RUNNER_TEMP": str(runner)}
     assert run_step("Render every stack at the head", head, env, tmp_path).returncode == 0
     (runner / "render" / "base").mkdir(parents=True)  # the base render wrote nothing
