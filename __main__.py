@@ -9,10 +9,8 @@ import pulumi
 
 import config
 from components import (
-    ClusterAddons, ClusterAddonsArgs, EciTier, InferenceService, InferenceServiceArgs,
-    ModelStore, ModelStoreArgs, ModelVolume, ModelVolumeArgs, NodeTaint, Placement,
-    PlacementArgs, PublicEndpoint, PublicEndpointArgs, QpsAutoscaler, QpsAutoscalerArgs,
-    SpotNodePool, SpotNodePoolArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec, selector_labels, service_endpoint,
+    Autoscaling, ClusterAddons, ClusterAddonsArgs, EciTier, IngressChoice, ModelEndpoint, ModelEndpointArgs, ModelStore,
+    ModelStoreArgs, NodeTaint, PlacementChoice, ServerResources, SpotNodePool, SpotNodePoolArgs,
 )
 
 try:
@@ -73,9 +71,9 @@ if pool_cfg is not None:
         multi_az_policy=pool_cfg.multi_az_policy,
         on_demand_base_capacity=pool_cfg.on_demand_base_capacity,
         on_demand_percentage=pool_cfg.on_demand_percentage,
-        compensate_with_on_demand=pool_cfg.compensate,
+        compensate_with_on_demand=pool_cfg.compensate_with_on_demand,
         labels=pool_cfg.labels,
-        taints=[NodeTaint(t.key, t.value, t.effect) for t in pool_cfg.taints],
+        taints=[NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in pool_cfg.taints],
         system_disk_size=pool_cfg.system_disk_size,
     ))
     prerequisites.update(pool.prerequisites)
@@ -83,74 +81,29 @@ prerequisites.update(store.prerequisites)
 
 endpoints = {}
 for name, svc in settings.services.items():
-    volume = ModelVolume(name, ModelVolumeArgs(
-        namespace=svc.namespace,
-        bucket=store.bucket_name,
-        path=svc.model.path,
+    scaling, ingress = svc.autoscaling, svc.ingress
+    model = ModelEndpoint(name, ModelEndpointArgs(
+        model_store=store,
+        model_path=svc.model.path,
         region=settings.region,
-        access_key_id=store.access_key_id,
-        access_key_secret=store.access_key_secret,
-        rrsa_role_name=store.rrsa_role_name,
-    ))
-    placement = Placement(name, PlacementArgs(
-        mode=svc.placement.mode,
-        namespace=svc.namespace,
-        selector=selector_labels(name),
-        node_labels=pool.labels if pool else {},
-        node_taints=pool.taints if pool else (),
-        eci_instance_types=svc.placement.eci_instance_types,
-        tiers=[EciTier(t.max, t.spot_strategy, t.spot_price_limit) for t in svc.placement.tiers],
-        pool_wait_seconds=svc.placement.pool_wait_seconds,
-    ), opts=pulumi.ResourceOptions(depends_on=addons.dependencies))
-    prerequisites.update(placement.prerequisites)
-    scaling = svc.autoscaling
-    autoscaled = scaling.enabled and svc.ingress is not None
-
-    # Seldon scales through its own hpaSpec: the operator creates the HPA on the Deployment it
-    # generates (an HPA on a SeldonDeployment never scales). The route is known beforehand.
-    seldon_hpa = None
-    if svc.runtime == "seldon" and autoscaled:
-        route = ingress_route(svc.namespace, *service_endpoint(name, svc.runtime))
-        fallback = [cpu_metric(scaling.cpu_utilization_percent)] if scaling.cpu_utilization_percent else []
-        seldon_hpa = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, qps_metric(
-            route, addons.sls_project, scaling.target_qps_per_replica, addons.sls_logstore,
-            scaling.query_interval_seconds, scaling.query_delay_seconds), *fallback)
-    server = InferenceService(name, InferenceServiceArgs(
+        addons=addons,
         namespace=svc.namespace,
         runtime=svc.runtime,
-        image=svc.serving_image,
-        model_name=svc.model.name or name,
+        image=svc.image,
+        model_name=svc.model.name,
         version_policy=svc.model.version_policy,
-        claim_name=volume.claim_name,
-        gpu=svc.resources.gpu,
-        cpu=svc.resources.cpu,
-        memory=svc.resources.memory,
-        replicas=scaling.min_replicas,
-        autoscaled=scaling.enabled,
-        seldon_hpa=seldon_hpa,
-        scheduling=placement.pod,
-        allow_from_namespaces=svc.network_policy.allow_from_namespaces,
-        depends_on=[volume, *placement.resources, *addons.dependencies],
-    ))
-    if svc.ingress is None:
-        continue
-    endpoint = PublicEndpoint(name, PublicEndpointArgs(
-        namespace=svc.namespace,
-        host=svc.ingress.host,
-        path=svc.ingress.path,
-        tls_secret=svc.ingress.tls_secret,
-        ingress_class=svc.ingress.class_name,
-        service_name=server.service_name,
-        service_port=server.service_port,
-    ))
-    endpoints[name] = endpoint.url
-    if autoscaled and server.scale_target is not None:
-        QpsAutoscaler(name, QpsAutoscalerArgs(
-            namespace=svc.namespace,
-            scale_target=server.scale_target,
-            route=endpoint.route,
-            sls_project=addons.sls_project,
-            sls_logstore=addons.sls_logstore,
+        resources=ServerResources(gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory),
+        placement=PlacementChoice(
+            mode=svc.placement.mode,
+            eci_instance_types=svc.placement.eci_instance_types,
+            tiers=[EciTier(max=t.max, spot_strategy=t.spot_strategy, spot_price_limit=t.spot_price_limit) for t in svc.placement.tiers],
+            pool_wait_seconds=svc.placement.pool_wait_seconds,
+        ),
+        node_pool=pool,
+        ingress=IngressChoice(host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret, class_name=ingress.class_name)
+        if ingress else None,
+        autoscaling=Autoscaling(
+            enabled=scaling.enabled,
             min_replicas=scaling.min_replicas,
             max_replicas=scaling.max_replicas,
             target_qps_per_replica=scaling.target_qps_per_replica,
@@ -158,7 +111,12 @@ for name, svc in settings.services.items():
             query_delay_seconds=scaling.query_delay_seconds,
             cpu_utilization_percent=scaling.cpu_utilization_percent,
             scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds,
-        ), opts=pulumi.ResourceOptions(depends_on=[server, *addons.dependencies]))
+        ),
+        allow_from_namespaces=svc.network_policy.allow_from_namespaces,
+    ))
+    prerequisites.update(model.prerequisites)
+    if model.url is not None:
+        endpoints[name] = model.url
 
 pulumi.export("endpoints", endpoints)
 pulumi.export("clusterPrerequisites", dict(sorted(prerequisites.items())))

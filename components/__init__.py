@@ -1,35 +1,59 @@
 """Reusable ComponentResources for elastic inference on ACK.
 
-Each module holds one component with a typed ``*Args`` dataclass; none of
-them needs this project's stack config, so other Pulumi programs can import
-them directly. Installed with pip, the package is ``elastic_inference``
+Each module holds one component with a typed, keyword-only ``*Args``
+dataclass; none of them needs this project's stack config, so other Pulumi
+programs can import them directly. :class:`ModelEndpoint` wires one model end
+to end; the lower-level components are public for other wirings. Runtimes
+(``runtimes/``) and placement modes (``placements/``) are registered variants,
+one module each. Installed with pip, the package is ``elastic_inference``
 (distribution ``elastic-inference-components``); in this repository it is the
 ``components/`` directory. Versions follow semantic versioning: see
 CHANGELOG.md.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-from .cluster_addons import ClusterAddons, ClusterAddonsArgs
+from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
-from .model_store import ModelStore, ModelStoreArgs
+from .model_endpoint import Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, PlacementChoice, ServerResources, default_of
+from .model_store import MAX_POLICY_LENGTH, ModelStore, ModelStoreArgs, UploadError, longest_read_policy, upload_files
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs, PodScheduling
-from .public_endpoint import PublicEndpoint, PublicEndpointArgs
-from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec
+from .placements import PLACEMENTS, CapacityUnit, PlacementMode, placement_mode
+from .problems import ArgProblem, ArgsError
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs, path_problems
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, route_problem, seldon_hpa_spec
+from .registry import RegistryError
+from .runtimes import RUNTIMES, Runtime, runtime
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
     "__version__",
+    "ArgProblem", "ArgsError",
+    "Autoscaling",
+    "CRD_ADDONS",
+    "CapacityUnit",
     "ClusterAddons", "ClusterAddonsArgs",
     "EciTier",
+    "INGRESS_LOGSTORE",
     "InferenceService", "InferenceServiceArgs",
+    "IngressChoice",
+    "MAX_POLICY_LENGTH",
+    "ModelEndpoint", "ModelEndpointArgs",
     "ModelStore", "ModelStoreArgs",
     "ModelVolume", "ModelVolumeArgs",
     "NodeTaint",
-    "Placement", "PlacementArgs", "PodScheduling",
+    "PLACEMENTS",
+    "Placement", "PlacementArgs", "PlacementChoice", "PlacementMode", "PodScheduling",
     "PublicEndpoint", "PublicEndpointArgs",
     "QpsAutoscaler", "QpsAutoscalerArgs",
+    "RUNTIMES",
+    "RegistryError",
+    "Runtime",
+    "ServerResources",
     "SpotNodePool", "SpotNodePoolArgs",
-    "cpu_metric", "ingress_route", "qps_metric", "seldon_hpa_spec", "selector_labels", "service_endpoint",
+    "UploadError",
+    "cpu_metric", "default_of", "default_sls_project", "ingress_route", "longest_read_policy", "path_problems",
+    "placement_mode", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
+    "service_endpoint", "upload_files",
 ]

@@ -17,6 +17,11 @@ import pulumi
 import pulumi_alicloud as alicloud
 import pulumi_kubernetes as k8s
 
+from . import problems as checks
+from .problems import ArgProblem
+from .runtimes.seldon import CRD as SELDON_CRD
+from .types import LogCollector, choices
+
 TYPE = "elastic-inference:cluster:ClusterAddons"
 METRICS_ADAPTER_CHART = "ack-alibaba-cloud-metrics-adapter"
 METRICS_ADAPTER_REPOSITORY = "https://aliacs-app-catalog.oss-cn-hangzhou.aliyuncs.com/charts-incubator/"
@@ -28,12 +33,15 @@ METRICS_ADAPTER_REPOSITORY = "https://aliacs-app-catalog.oss-cn-hangzhou.aliyunc
 # Log collection add-ons that ship ingress access logs to SLS (the source of sls_ingress_qps):
 # logtail-ds, and loongcollector, its successor on newer clusters. Both take
 # IngressDashboardEnabled; sls_project_name is documented for logtail-ds only (ACK add-on docs).
-LOG_COLLECTORS = ("logtail-ds", "loongcollector")
 SELDON_CORE_CHART = "seldon-core-operator"
 SELDON_CORE_REPOSITORY = "https://storage.googleapis.com/seldon-charts"
 SELDON_CORE_VERSION = "1.17.1"
 SELDON_CORE_NAMESPACE = "seldon-system"
-SELDON_CORE_CRD = "seldondeployments.machinelearning.seldon.io"
+SELDON_CORE_CRD = SELDON_CRD
+# ACK's ingress dashboard writes the NGINX ingress access logs to this logstore.
+INGRESS_LOGSTORE = "nginx-ingress"
+# Which argument installs which CRD: a runtime that needs one (its required_crds) finds it here.
+CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core"}
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -41,7 +49,7 @@ def default_sls_project(cluster_id: str) -> str:
     return f"k8s-log-{cluster_id}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClusterAddonsArgs:
     """Arguments of :class:`ClusterAddons`."""
 
@@ -51,7 +59,7 @@ class ClusterAddonsArgs:
     """Install ``ack-virtual-node`` (virtual nodes backed by ECI)."""
     logtail: bool = True
     """Install (or adopt) the log collector with the ingress dashboard (ingress access logs to SLS)."""
-    log_collector: str = "logtail-ds"
+    log_collector: LogCollector = "logtail-ds"
     """``logtail-ds``, or ``loongcollector`` on clusters that run it (install the one the cluster has:
     ACK replaces the first by the second on newer clusters)."""
     sls_project: Optional[str] = None
@@ -82,6 +90,17 @@ class ClusterAddonsArgs:
     seldon_core_namespace: str = SELDON_CORE_NAMESPACE
     """Namespace of the operator."""
 
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound)."""
+        found = checks.collect(checks.one_of("log_collector", self.log_collector, choices(LogCollector)))
+        if not self.cluster_id:
+            found.append(ArgProblem("cluster_id", "is required"))
+        return found
+
+    def installed_crds(self) -> set[str]:
+        """The CustomResourceDefinitions these add-ons install."""
+        return {crd for crd, arg in CRD_ADDONS.items() if getattr(self, arg)}
+
 
 class ClusterAddons(pulumi.ComponentResource):
     """The add-ons that provide ECI capacity, ingress QPS metrics and (optionally) the ingress controller."""
@@ -94,14 +113,11 @@ class ClusterAddons(pulumi.ComponentResource):
     """Resources workloads should depend on (they must exist before pods and HPAs)."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        if not args.cluster_id:
-            raise ValueError("ClusterAddonsArgs.cluster_id is required")
-        if args.log_collector not in LOG_COLLECTORS:
-            raise ValueError(f"ClusterAddonsArgs.log_collector must be one of {LOG_COLLECTORS}")
+        checks.raise_if_any("ClusterAddonsArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         versions = dict(args.addon_versions or {})
         self.sls_project = args.sls_project or default_sls_project(args.cluster_id)
-        self.sls_logstore = "nginx-ingress"
+        self.sls_logstore = INGRESS_LOGSTORE
         self.dependencies = []
 
         def addon(role: str, addon_name: str, config: Optional[dict[str, Any]] = None, **extra: Any) -> alicloud.cs.KubernetesAddon:

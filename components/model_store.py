@@ -21,9 +21,11 @@ from typing import Any, Optional, Sequence
 import pulumi
 import pulumi_alicloud as alicloud
 
+from . import problems as checks
+from .problems import ArgProblem
+from .types import Access, Encryption, choices
+
 TYPE = "elastic-inference:storage:ModelStore"
-ENCRYPTIONS = ("AES256", "KMS")
-ACCESS_MODES = ("secret", "rrsa")
 # The service account of ACK's ossfs mount pods: RRSA role sessions are issued to it,
 # not to the inference pods (kubernetes-sigs/alibaba-cloud-csi-driver pkg/mounter/fuse_pod_manager;
 # CSI v1.30.4+ runs them in ack-csi-fuse, older versions in kube-system).
@@ -32,7 +34,7 @@ OSSFS_SERVICE_ACCOUNT = "system:serviceaccount:ack-csi-fuse:csi-fuse-ossfs"
 SPLIT_ATTRIBUTES = ("acl", "server_side_encryption_rule", "versioning")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelStoreArgs:
     """Arguments of :class:`ModelStore`."""
 
@@ -44,11 +46,11 @@ class ModelStoreArgs:
     """True: create and manage the bucket. False: adopt an existing bucket as it is."""
     versioning: bool = True
     """Keep every version of every object (a bad upload can be rolled back)."""
-    encryption: str = "AES256"
+    encryption: Encryption = "AES256"
     """Server-side encryption: ``AES256`` (OSS-managed keys) or ``KMS``."""
     kms_key_id: Optional[str] = None
     """KMS key for ``encryption="KMS"``; None uses the OSS default KMS key."""
-    access: str = "secret"
+    access: Access = "secret"
     """How the cluster authenticates: ``secret`` (RAM user + AccessKey) or ``rrsa`` (RAM role)."""
     cluster_id: Optional[str] = None
     """The ACK cluster id; required with ``access="rrsa"`` (its OIDC provider is trusted)."""
@@ -56,6 +58,35 @@ class ModelStoreArgs:
     """A local directory uploaded to the bucket root, one object per file."""
     protect: bool = True
     """Protect the bucket from deletion and keep it when the stack is destroyed."""
+
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound); reads ``upload_dir``'s listing."""
+        found = checks.collect(checks.one_of("encryption", self.encryption, choices(Encryption)),
+                               checks.one_of("access", self.access, choices(Access)))
+        if self.access == "rrsa" and not self.cluster_id:
+            found.append(ArgProblem("cluster_id", "is required with access 'rrsa' (its RRSA OIDC provider is trusted)"))
+        if self.kms_key_id is not None and self.encryption != "KMS":
+            found.append(ArgProblem("kms_key_id", "only used with encryption KMS; remove it or set the encryption to KMS"))
+        if not self.read_prefixes:
+            found.append(ArgProblem("read_prefixes", "must list at least one model prefix the cluster may read"))
+        elif any(not p or p.startswith("/") or ".." in p.split("/") for p in self.read_prefixes):
+            found.append(ArgProblem("read_prefixes", "each must be a relative key prefix without '..'"))
+        else:
+            # The longest document the stack may write (an adopted bucket may turn out to use KMS).
+            length = len(longest_read_policy(self.bucket, self.read_prefixes, self.encryption, self.kms_key_id, self.create))
+            if length > MAX_POLICY_LENGTH:
+                found.append(ArgProblem("read_prefixes", f"{len(set(self.read_prefixes))} distinct model prefixes make a read-only RAM "
+                                                         f"policy of {length} characters, over RAM's {MAX_POLICY_LENGTH}: keep the "
+                                                         "models under shared prefixes, or split the stack"))
+        if self.upload_dir is not None and not self.create:
+            found.append(ArgProblem("upload_dir", "writes into the bucket; an adopted bucket (create false) is never changed: upload "
+                                                  "with the team that owns it, or let the stack manage the bucket"))
+        elif self.upload_dir is not None:
+            try:
+                upload_files(self.upload_dir)
+            except UploadError as exc:
+                found.append(ArgProblem("upload_dir", str(exc)))
+        return found
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -75,7 +106,7 @@ class ModelStore(pulumi.ComponentResource):
     """What the cluster must already have (name -> why): RRSA with ``access="rrsa"``."""
 
     def __init__(self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _validate(args)
+        checks.raise_if_any("ModelStoreArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The bucket, its protections and the served model are guarded alike (``protect``).
@@ -201,35 +232,6 @@ class ModelStore(pulumi.ComponentResource):
             )
             keys.append(key)
         return keys
-
-
-def _validate(args: ModelStoreArgs) -> None:
-    if args.encryption not in ENCRYPTIONS:
-        raise ValueError(f"ModelStoreArgs.encryption must be one of {ENCRYPTIONS}")
-    if args.access not in ACCESS_MODES:
-        raise ValueError(f"ModelStoreArgs.access must be one of {ACCESS_MODES}")
-    if args.access == "rrsa" and not args.cluster_id:
-        raise ValueError("ModelStoreArgs.cluster_id is required with access='rrsa' (its RRSA OIDC provider is trusted)")
-    if args.kms_key_id and args.encryption != "KMS":
-        raise ValueError("ModelStoreArgs.kms_key_id is only used with encryption='KMS'")
-    if not args.read_prefixes:
-        raise ValueError("ModelStoreArgs.read_prefixes must list at least one model prefix the cluster may read")
-    # The longest document the stack may write (an adopted bucket may turn out to use KMS).
-    length = len(longest_read_policy(args.bucket, args.read_prefixes, args.encryption, args.kms_key_id, args.create))
-    if length > MAX_POLICY_LENGTH:
-        raise ValueError(f"ModelStoreArgs.read_prefixes: the read-only RAM policy would be {length} characters, over RAM's "
-                         f"{MAX_POLICY_LENGTH}; keep the models under fewer prefixes")
-    for prefix in args.read_prefixes:
-        if not prefix or prefix.startswith("/") or ".." in prefix.split("/"):
-            raise ValueError("ModelStoreArgs.read_prefixes: each must be a relative key prefix without '..'")
-    if args.upload_dir is not None and not args.create:
-        raise ValueError("ModelStoreArgs.upload_dir writes into the bucket; with create=False the bucket is adopted as it is "
-                         "and never changed: upload with the team that owns it, or manage the bucket (create=True)")
-    if args.upload_dir is not None:
-        try:
-            upload_files(args.upload_dir)
-        except UploadError as exc:
-            raise ValueError(f"ModelStoreArgs.upload_dir: {exc}") from None
 
 
 def _kms_key(args: ModelStoreArgs) -> Optional[str]:

@@ -15,7 +15,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import _checks
+from . import problems as checks
+from .problems import ArgProblem
 from ._annotations import with_skips
 
 TYPE = "elastic-inference:storage:ModelVolume"
@@ -37,7 +38,7 @@ def oss_internal_endpoint(region: str) -> str:
     return f"oss-{region}-internal.aliyuncs.com"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelVolumeArgs:
     """Arguments of :class:`ModelVolume`. Give either the AccessKey pair or ``rrsa_role_name``."""
 
@@ -60,6 +61,20 @@ class ModelVolumeArgs:
     mount_options: str = DEFAULT_MOUNT_OPTIONS
     """ossfs options passed as ``otherOpts``."""
 
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound)."""
+        found = checks.collect(checks.dns_label("namespace", self.namespace))
+        has_key = self.access_key_id is not None or self.access_key_secret is not None
+        if has_key and self.rrsa_role_name is not None:
+            found.append(ArgProblem("rrsa_role_name", "give either access_key_id/access_key_secret or rrsa_role_name, not both"))
+        elif has_key and (self.access_key_id is None or self.access_key_secret is None):
+            found.append(ArgProblem("access_key_secret", "access_key_id and access_key_secret go together"))
+        elif not has_key and self.rrsa_role_name is None:
+            found.append(ArgProblem("rrsa_role_name", "credentials are required: an AccessKey pair or rrsa_role_name"))
+        if self.path.startswith("/") or ".." in self.path.split("/"):
+            found.append(ArgProblem("path", "must be a relative key prefix without '..'"))
+        return found
+
 
 class ModelVolume(pulumi.ComponentResource):
     """A read-only OSS PersistentVolume, its claim, and the Secret it reads credentials from."""
@@ -72,17 +87,7 @@ class ModelVolume(pulumi.ComponentResource):
     """Name of the credentials Secret, or None with RRSA."""
 
     def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _checks.dns_label("the ModelVolume's name", name)
-        _checks.dns_label("ModelVolumeArgs.namespace", args.namespace)
-        has_key = args.access_key_id is not None or args.access_key_secret is not None
-        if has_key and args.rrsa_role_name is not None:
-            raise ValueError("ModelVolumeArgs: give either access_key_id/access_key_secret or rrsa_role_name, not both")
-        if has_key and (args.access_key_id is None or args.access_key_secret is None):
-            raise ValueError("ModelVolumeArgs: access_key_id and access_key_secret go together")
-        if not has_key and args.rrsa_role_name is None:
-            raise ValueError("ModelVolumeArgs: credentials are required: an AccessKey pair or rrsa_role_name")
-        if args.path.startswith("/") or ".." in args.path.split("/"):
-            raise ValueError("ModelVolumeArgs.path must be a relative key prefix without '..'")
+        checks.raise_if_any("ModelVolumeArgs", [*checks.collect(checks.dns_label("name", name)), *args.problems()])
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -98,7 +103,7 @@ class ModelVolume(pulumi.ComponentResource):
             "otherOpts": args.mount_options,
         }
         secret_ref = None
-        if has_key:
+        if args.access_key_id is not None:
             self.secret_name = f"{name}-oss-credentials"
             secret = k8s.core.v1.Secret(
                 f"{name}-secret",
@@ -135,7 +140,7 @@ class ModelVolume(pulumi.ComponentResource):
                     node_publish_secret_ref=secret_ref,
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if has_key else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if args.access_key_id is not None else []),
         )
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",

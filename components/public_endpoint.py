@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import _checks
+from . import problems as checks
+from .problems import ArgProblem
 from ._annotations import with_skips
 from .qps_autoscaler import ingress_route
 
 TYPE = "elastic-inference:network:PublicEndpoint"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PublicEndpointArgs:
     """Arguments of :class:`PublicEndpoint`."""
 
@@ -41,6 +42,28 @@ class PublicEndpointArgs:
     ingress_class: str = "nginx"
     """IngressClass of the controller."""
 
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound)."""
+        found = checks.collect(checks.dns_label("namespace", self.namespace), checks.whole_number("service_port", self.service_port, 1, 65535))
+        found += [ArgProblem("path", reason) for reason in path_problems(self.path)]
+        if not self.host or "*" in self.host:
+            found.append(ArgProblem("host", "must be a concrete host name"))
+        elif IPV4.match(self.host):
+            found.append(ArgProblem("host", "must be a DNS name, not an IP address (Kubernetes rejects IP hosts in an Ingress)"))
+        return found
+
+
+IPV4 = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
+
+
+def path_problems(path: Any) -> list[str]:
+    """What is wrong with an ingress path prefix (empty when it is sound)."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return ["must start with '/'"]
+    if any(part in (".", "..") for part in path.split("/")) or "//" in path:
+        return ["must not contain '.', '..' or empty segments"]
+    return []
+
 
 class PublicEndpoint(pulumi.ComponentResource):
     """An Ingress routing ``host``/``path`` to a service."""
@@ -51,13 +74,7 @@ class PublicEndpoint(pulumi.ComponentResource):
     """``sls.ingress.route`` of the backend, read from the Ingress itself."""
 
     def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _checks.dns_label("the PublicEndpoint's name", name)
-        _checks.dns_label("PublicEndpointArgs.namespace", args.namespace)
-        _checks.whole_number("PublicEndpointArgs.service_port", args.service_port, 1, 65535)
-        if not isinstance(args.path, str) or not args.path.startswith("/"):
-            raise ValueError("PublicEndpointArgs.path must start with '/'")
-        if not args.host or "*" in args.host:
-            raise ValueError("PublicEndpointArgs.host must be a concrete host name")
+        checks.raise_if_any("PublicEndpointArgs", [*checks.collect(checks.dns_label("name", name)), *args.problems()])
         super().__init__(TYPE, name, None, opts)
         tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls_secret else None
         annotations = {"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else {}

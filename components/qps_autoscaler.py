@@ -15,16 +15,25 @@ from typing import Any, Mapping, Optional, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import _checks
+from . import problems as checks
 from ._annotations import with_skips
+from .cluster_addons import INGRESS_LOGSTORE
+from .problems import ArgProblem
 
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
 METRIC = "sls_ingress_qps"
-DEFAULT_LOGSTORE = "nginx-ingress"
+DEFAULT_LOGSTORE = INGRESS_LOGSTORE
 # The adapter parses sls.query.interval as whole seconds and raises less than 15 to 15
 # (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go getSLSParams);
 # a smaller value here would only mislead.
 MIN_QUERY_INTERVAL = 15
+# A Kubernetes quantity has milli precision: a smaller target would render as 0m.
+MIN_TARGET_QPS = 0.001
+MAX_STABILIZATION_SECONDS = 3600
+# Its defaults (getSLSParams), and how far back it reads logs (now-100 s).
+DEFAULT_QUERY_INTERVAL = 15
+DEFAULT_QUERY_DELAY = 10
+MAX_QUERY_WINDOW = 100
 # Kubernetes label values (the metric selector's) hold at most 63 characters; the HPA
 # controller parses the selector on every sync (apimachinery validation.IsValidLabelValue).
 MAX_LABEL_VALUE = 63
@@ -111,7 +120,7 @@ def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, A
     return {"minReplicas": min_replicas, "maxReplicas": max_replicas, "metricsv2": [dict(m) for m in (metric, *more)]}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QpsAutoscalerArgs:
     """Arguments of :class:`QpsAutoscaler`."""
 
@@ -147,6 +156,51 @@ class QpsAutoscalerArgs:
     scale_down_percent: int = 50
     """Most percent removed per minute."""
 
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound)."""
+        found = checks.collect(
+            checks.dns_label("namespace", self.namespace),
+            *(checks.whole_number(arg, getattr(self, arg), 0) for arg in
+              ("min_replicas", "max_replicas", "scale_up_pods", "scale_up_percent", "scale_down_stabilization_seconds", "scale_down_percent")),
+            *(checks.whole_number(arg, getattr(self, arg)) for arg in ("query_interval_seconds", "query_delay_seconds", "cpu_utilization_percent")
+              if getattr(self, arg) is not None),
+            checks.number("target_qps_per_replica", self.target_qps_per_replica),
+        )
+        if found:
+            return found
+        if self.min_replicas < 1:
+            found.append(ArgProblem("min_replicas", "must be >= 1"))
+        if self.min_replicas > self.max_replicas:
+            found.append(ArgProblem("max_replicas", f"must be >= min_replicas ({self.min_replicas})"))
+        if self.target_qps_per_replica < MIN_TARGET_QPS:
+            found.append(ArgProblem("target_qps_per_replica", f"must be >= {MIN_TARGET_QPS} (a Kubernetes quantity has milli precision)"))
+        if self.query_interval_seconds is not None and self.query_interval_seconds < MIN_QUERY_INTERVAL:
+            found.append(ArgProblem("query_interval_seconds", f"must be >= {MIN_QUERY_INTERVAL} (the adapter's minimum)"))
+        if self.query_delay_seconds is not None and self.query_delay_seconds < 0:
+            found.append(ArgProblem("query_delay_seconds", "must be >= 0"))
+        # The adapter reads logs from now-100 s on (pkg/metrics/sls/sls.go): a window that starts
+        # earlier is undercounted. Its defaults are interval 15 and delay 10.
+        window = (self.query_interval_seconds or DEFAULT_QUERY_INTERVAL) + (
+            DEFAULT_QUERY_DELAY if self.query_delay_seconds is None else self.query_delay_seconds)
+        if window > MAX_QUERY_WINDOW:
+            found.append(ArgProblem("query_interval_seconds", f"query interval + delay is {window} s: the metrics adapter reads only "
+                                                              f"the last {MAX_QUERY_WINDOW} s of logs and would undercount the QPS; "
+                                                              f"keep it within {MAX_QUERY_WINDOW}"))
+        if self.cpu_utilization_percent is not None and not 1 <= self.cpu_utilization_percent <= 100:
+            found.append(ArgProblem("cpu_utilization_percent", "must be within 1-100 (percent of the CPU request)"))
+        if self.scale_down_stabilization_seconds > MAX_STABILIZATION_SECONDS:
+            found.append(ArgProblem("scale_down_stabilization_seconds", f"must be <= {MAX_STABILIZATION_SECONDS}"))
+        missing = {"apiVersion", "kind", "name"} - set(self.scale_target)
+        if missing:
+            found.append(ArgProblem("scale_target", f"lacks {', '.join(sorted(missing))}"))
+        elif self.scale_target["kind"] not in SCALABLE_KINDS:
+            found.append(ArgProblem("scale_target", f"an HPA cannot scale this kind (its scale subresource reports no label selector); "
+                                                    f"target one of {', '.join(SCALABLE_KINDS)}, or for a runtime that scales through "
+                                                    "its own HPA spec use seldon_hpa_spec() in InferenceServiceArgs.hpa_spec"))
+        if isinstance(self.route, str) and route_problem(self.route):
+            found.append(ArgProblem("route", str(route_problem(self.route))))
+        return found
+
 
 class QpsAutoscaler(pulumi.ComponentResource):
     """An ``autoscaling/v2`` HPA on the External metric ``sls_ingress_qps``."""
@@ -155,11 +209,9 @@ class QpsAutoscaler(pulumi.ComponentResource):
     """Name of the HorizontalPodAutoscaler."""
 
     def __init__(self, name: str, args: QpsAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _validate(args)
+        checks.raise_if_any("QpsAutoscalerArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         self.hpa_name = name
-        if isinstance(args.route, str) and route_problem(args.route):
-            raise ValueError(f"QpsAutoscalerArgs.route: {route_problem(args.route)}")
         metrics = [qps_metric(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
                               args.query_interval_seconds, args.query_delay_seconds)]
         if args.cpu_utilization_percent is not None:
@@ -201,33 +253,3 @@ class QpsAutoscaler(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"hpaName": self.hpa_name})
-
-
-def _validate(args: QpsAutoscalerArgs) -> None:
-    _checks.dns_label("QpsAutoscalerArgs.namespace", args.namespace)
-    for arg in ("min_replicas", "max_replicas", "scale_up_pods", "scale_up_percent", "scale_down_stabilization_seconds", "scale_down_percent"):
-        _checks.whole_number(f"QpsAutoscalerArgs.{arg}", getattr(args, arg), 0)
-    for arg in ("query_interval_seconds", "query_delay_seconds", "cpu_utilization_percent"):
-        if getattr(args, arg) is not None:
-            _checks.whole_number(f"QpsAutoscalerArgs.{arg}", getattr(args, arg))
-    _checks.number("QpsAutoscalerArgs.target_qps_per_replica", args.target_qps_per_replica)
-    if not 1 <= args.min_replicas <= args.max_replicas:
-        raise ValueError(f"QpsAutoscalerArgs: need 1 <= min_replicas <= max_replicas, got {args.min_replicas} and {args.max_replicas}")
-    if args.target_qps_per_replica <= 0:
-        raise ValueError("QpsAutoscalerArgs.target_qps_per_replica must be > 0")
-    target_quantity(args.target_qps_per_replica)
-    if args.query_interval_seconds is not None and args.query_interval_seconds < MIN_QUERY_INTERVAL:
-        raise ValueError(f"QpsAutoscalerArgs.query_interval_seconds must be >= {MIN_QUERY_INTERVAL} (the adapter's minimum)")
-    if args.query_delay_seconds is not None and args.query_delay_seconds < 0:
-        raise ValueError("QpsAutoscalerArgs.query_delay_seconds must be >= 0")
-    missing = {"apiVersion", "kind", "name"} - set(args.scale_target)
-    if missing:
-        raise ValueError(f"QpsAutoscalerArgs.scale_target lacks {sorted(missing)}")
-    if args.scale_target["kind"] not in SCALABLE_KINDS:
-        raise ValueError(f"QpsAutoscalerArgs.scale_target: an HPA cannot scale a {args.scale_target['kind']} (its scale subresource "
-                         f"reports no label selector); target one of {', '.join(SCALABLE_KINDS)}, or for a SeldonDeployment "
-                         "use seldon_hpa_spec() in InferenceServiceArgs.seldon_hpa")
-    if args.cpu_utilization_percent is not None:
-        cpu_metric(args.cpu_utilization_percent)
-    if not 0 <= args.scale_down_stabilization_seconds <= 3600:
-        raise ValueError("QpsAutoscalerArgs.scale_down_stabilization_seconds must be within 0-3600")

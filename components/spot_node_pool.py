@@ -14,24 +14,25 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_alicloud as alicloud
 
-from . import _checks
+from . import problems as checks
+from .problems import ArgProblem
+from .types import MultiAzPolicy, SpotStrategy, TaintEffect, choices
 
 TYPE = "elastic-inference:compute:SpotNodePool"
-SPOT_STRATEGIES = ("NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit")
-MULTI_AZ_POLICIES = ("PRIORITY", "COST_OPTIMIZED", "BALANCE")
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+MAX_SIZE = 1000
+MAX_INSTANCE_TYPES = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeTaint:
     """A Kubernetes taint put on every node of the pool."""
 
     key: str
     value: Optional[str] = None
-    effect: str = "NoSchedule"
+    effect: TaintEffect = "NoSchedule"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SpotNodePoolArgs:
     """Arguments of :class:`SpotNodePool`."""
 
@@ -47,18 +48,19 @@ class SpotNodePoolArgs:
     """Fewest nodes the autoscaler keeps."""
     max_size: int = 10
     """Most nodes the autoscaler may create."""
-    spot_strategy: str = "SpotAsPriceGo"
+    spot_strategy: SpotStrategy = "SpotAsPriceGo"
     """``NoSpot``, ``SpotAsPriceGo`` (follow the market) or ``SpotWithPriceLimit``."""
     spot_price_limits: Mapping[str, float] = field(default_factory=dict)
     """Instance type -> maximum hourly price, required for every type with ``SpotWithPriceLimit``."""
-    multi_az_policy: str = "COST_OPTIMIZED"
+    multi_az_policy: MultiAzPolicy = "COST_OPTIMIZED"
     """``PRIORITY``, ``COST_OPTIMIZED`` or ``BALANCE``."""
     on_demand_base_capacity: int = 0
     """Pay-as-you-go nodes kept before any spot node."""
     on_demand_percentage: int = 30
     """Share (0-100) of pay-as-you-go nodes above the base capacity."""
-    compensate_with_on_demand: bool = True
-    """Create pay-as-you-go nodes when spot capacity is short (COST_OPTIMIZED only)."""
+    compensate_with_on_demand: Optional[bool] = None
+    """Create pay-as-you-go nodes when spot capacity is short; only COST_OPTIMIZED can.
+    None: on exactly when the multi-AZ policy allows it."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Kubernetes labels of every node (what workloads select the pool by)."""
     taints: Sequence[NodeTaint] = ()
@@ -67,6 +69,47 @@ class SpotNodePoolArgs:
     """System disk size in GiB (GPU images are large)."""
     system_disk_category: str = "cloud_essd"
     """System disk category."""
+
+    @property
+    def compensates(self) -> bool:
+        """Whether the pool compensates with pay-as-you-go nodes (see ``compensate_with_on_demand``)."""
+        if self.compensate_with_on_demand is None:
+            return self.multi_az_policy == "COST_OPTIMIZED"
+        return self.compensate_with_on_demand
+
+    def problems(self) -> list[ArgProblem]:
+        """Every problem of these arguments (empty when they are sound)."""
+        found = checks.collect(
+            *(checks.whole_number(arg, getattr(self, arg), 0) for arg in
+              ("min_size", "max_size", "on_demand_base_capacity", "on_demand_percentage", "system_disk_size")),
+            checks.one_of("spot_strategy", self.spot_strategy, choices(SpotStrategy)),
+            checks.one_of("multi_az_policy", self.multi_az_policy, choices(MultiAzPolicy)),
+            *(checks.one_of(f"taints[{i}].effect", t.effect, choices(TaintEffect)) for i, t in enumerate(self.taints)),
+        )
+        if found:
+            return found
+        if self.max_size > MAX_SIZE:
+            found.append(ArgProblem("max_size", f"must be <= {MAX_SIZE}"))
+        if self.min_size > self.max_size:
+            found.append(ArgProblem("max_size", f"must be >= min_size ({self.min_size})"))
+        if self.on_demand_percentage > 100:
+            found.append(ArgProblem("on_demand_percentage", "must be <= 100"))
+        if self.on_demand_base_capacity > self.max_size:
+            found.append(ArgProblem("on_demand_base_capacity", f"must be <= max_size ({self.max_size})"))
+        if not 1 <= len(self.instance_types) <= MAX_INSTANCE_TYPES:
+            found.append(ArgProblem("instance_types", f"must list 1 to {MAX_INSTANCE_TYPES} instance types"))
+        if not self.vswitch_ids:
+            found.append(ArgProblem("vswitch_ids", "must list at least one vSwitch: the zones the pool may create nodes in"))
+        if self.spot_strategy == "SpotWithPriceLimit":
+            found += [ArgProblem(f"spot_price_limits.{t}", "a price limit is required for every instance type with SpotWithPriceLimit")
+                      for t in self.instance_types if t not in self.spot_price_limits]
+        elif self.spot_price_limits:
+            found.append(ArgProblem("spot_price_limits", "only used with spot strategy SpotWithPriceLimit; remove it or change the strategy"))
+        found += [ArgProblem(f"spot_price_limits.{t}", "is not one of the instance types") for t in self.spot_price_limits
+                  if t not in self.instance_types]
+        if self.compensate_with_on_demand and self.multi_az_policy != "COST_OPTIMIZED":
+            found.append(ArgProblem("compensate_with_on_demand", "only takes effect with multi-AZ policy COST_OPTIMIZED; remove it or change the policy"))
+        return found
 
 
 class SpotNodePool(pulumi.ComponentResource):
@@ -84,7 +127,7 @@ class SpotNodePool(pulumi.ComponentResource):
     """What the cluster must already have for the pool to grow (name -> why)."""
 
     def __init__(self, name: str, args: SpotNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        _validate(args)
+        checks.raise_if_any("SpotNodePoolArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         spot = args.spot_strategy != "NoSpot"
         pool = alicloud.cs.NodePool(
@@ -108,7 +151,7 @@ class SpotNodePool(pulumi.ComponentResource):
             # The provider takes these two as strings.
             on_demand_base_capacity=str(args.on_demand_base_capacity),
             on_demand_percentage_above_base_capacity=str(args.on_demand_percentage),
-            compensate_with_on_demand=args.compensate_with_on_demand if args.multi_az_policy == "COST_OPTIMIZED" else None,
+            compensate_with_on_demand=args.compensates if args.multi_az_policy == "COST_OPTIMIZED" else None,
             labels=[alicloud.cs.NodePoolLabelArgs(key=k, value=v) for k, v in sorted(args.labels.items())],
             taints=[alicloud.cs.NodePoolTaintArgs(key=t.key, value=t.value, effect=t.effect) for t in args.taints] or None,
             # The cluster autoscaler owns the pool's current size.
@@ -124,32 +167,3 @@ class SpotNodePool(pulumi.ComponentResource):
             "node scaling enabled for the cluster, the Auto Scaling service activated, and AliyunCSManagedAutoScalerRole "
             "authorized (ACK 'Enable node autoscaling')")}
         self.register_outputs({"nodePoolId": self.node_pool_id, "nodePoolName": self.node_pool_name})
-
-
-def _validate(args: SpotNodePoolArgs) -> None:
-    for arg in ("min_size", "max_size", "on_demand_base_capacity", "on_demand_percentage", "system_disk_size"):
-        _checks.whole_number(f"SpotNodePoolArgs.{arg}", getattr(args, arg), 0)
-    problems = []
-    if args.spot_strategy not in SPOT_STRATEGIES:
-        problems.append(f"spot_strategy must be one of {SPOT_STRATEGIES}")
-    if args.multi_az_policy not in MULTI_AZ_POLICIES:
-        problems.append(f"multi_az_policy must be one of {MULTI_AZ_POLICIES}")
-    if not 0 <= args.min_size <= args.max_size <= 1000:
-        problems.append(f"need 0 <= min_size <= max_size <= 1000, got {args.min_size} and {args.max_size}")
-    if not 0 <= args.on_demand_percentage <= 100:
-        problems.append(f"on_demand_percentage must be within 0-100, got {args.on_demand_percentage}")
-    if not 1 <= len(args.instance_types) <= 10:
-        problems.append("instance_types must list 1 to 10 instance types")
-    if not args.vswitch_ids:
-        problems.append("vswitch_ids must list at least one vSwitch")
-    if args.spot_strategy == "SpotWithPriceLimit":
-        missing = [t for t in args.instance_types if t not in args.spot_price_limits]
-        if missing:
-            problems.append(f"spot_price_limits needs a price for {', '.join(missing)} with SpotWithPriceLimit")
-    elif args.spot_price_limits:
-        problems.append("spot_price_limits is only used with spot_strategy='SpotWithPriceLimit'")
-    for taint in args.taints:
-        if taint.effect not in TAINT_EFFECTS:
-            problems.append(f"taint {taint.key}: effect must be one of {TAINT_EFFECTS}")
-    if problems:
-        raise ValueError("SpotNodePoolArgs: " + "; ".join(problems))

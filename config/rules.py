@@ -1,29 +1,39 @@
-"""Rules that relate several settings, each reported against the key to change."""
+"""Rules that relate several settings, each reported against the key to change.
+
+A rule about one component's arguments lives in that component (its
+``*Args.problems()``); here each settings section is turned into those
+arguments and every problem is mapped back onto the stack-file key that
+holds the value. What remains here is about the stack as a whole: add-ons a
+service needs, Kubernetes versions, namespaces, the project directory.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping, Optional
 
-from components.cluster_addons import SELDON_CORE_CRD
-from components.inference_service import service_endpoint
-from components.model_store import MAX_POLICY_LENGTH, UploadError, longest_read_policy, upload_files
-from components.qps_autoscaler import route_problem
+from components import (
+    CRD_ADDONS, PLACEMENTS, RUNTIMES, ArgProblem, Autoscaling as AutoscalingArgs, InferenceServiceArgs, ModelStoreArgs, ModelVolumeArgs,
+    PlacementArgs, PublicEndpointArgs, QpsAutoscalerArgs, EciTier, ingress_route, selector_labels,
+)
+from components.model_endpoint import wiring_problems
 
 from .errors import Problem
-from .schema import ECI_MODES, ECS_MODES, ModelStore, Settings, k8s_minor
+from .schema import Service, Settings, k8s_minor
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
-_IPV4 = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
 # ECS/ECI instance families with NVIDIA GPUs: gn6i, gn7i, vgn6i, sgn7i, ebmgn7e ...
 _GPU_FAMILY = re.compile(r"^ecs\.[a-z]*gn[0-9][a-z0-9-]*\.", re.IGNORECASE)
 
-# autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26; the ResourcePolicy's
-# whenTryNextUnits (ecs-then-eci waits for the pool) needs 1.24 (ACK priority-based scheduling).
+# autoscaling/v2 HPAs are GA from 1.23; RRSA for OSS volumes needs 1.26. A placement mode
+# states its own minimum (PlacementMode.min_kubernetes).
 MIN_KUBERNETES = (1, 23)
 MIN_KUBERNETES_RRSA = (1, 26)
-MIN_KUBERNETES_POOL_WAIT = (1, 24)
+
+# An argument path -> the stack-file key, where it is not the section's key of the same name
+# (None: not a setting, never reported by this mapping).
+Renames = Mapping[str, Optional[str]]
 
 
 def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
@@ -36,30 +46,52 @@ def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
     ]
 
 
+def _camel(arg: str) -> str:
+    """``tiers[0].spot_price_limit`` -> ``tiers[0].spotPriceLimit`` (instance-type keys are kept as they are)."""
+    head, dot, rest = arg.partition(".")
+    name, bracket, index = head.partition("[")
+    first, *others = name.split("_")
+    head = first + "".join(o[:1].upper() + o[1:] for o in others) + bracket + index
+    if head.startswith("spotPriceLimits"):
+        return head + dot + rest  # the rest is an instance type, a key the user wrote
+    return head + (dot + _camel(rest) if rest else "")
+
+
+def mapped(problems: Iterable[ArgProblem], prefix: str, renames: Optional[Renames] = None) -> Iterator[Problem]:
+    """Component problems as stack-file problems: ``prefix`` + the camelCase argument path,
+    or the key ``renames`` gives for the argument (its first segment)."""
+    renames = renames or {}
+    for p in problems:
+        head = re.split(r"[.\[]", p.arg, maxsplit=1)[0]
+        if head in renames:
+            target = renames[head]
+            if target is not None:
+                yield Problem(target + _camel(p.arg)[len(_camel(head)):], _camel_words(p.reason))
+        else:
+            yield Problem(prefix + _camel(p.arg), _camel_words(p.reason))
+
+
+def _camel_words(reason: str) -> str:
+    """A reason as the stack file spells the settings it names: ``min_size`` -> ``minSize``."""
+    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", lambda m: _camel(m.group()), reason)
+
+
 def _cluster(s: Settings) -> Iterator[Problem]:
     if k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES:
         yield Problem("cluster.kubernetesVersion", "must be 1.23 or newer (autoscaling/v2 and ResourcePolicy need it); upgrade the cluster")
-    if s.node_pool is not None and not s.cluster.vswitch_ids:
-        yield Problem("cluster.vswitchIds", "required when nodePool is set: list the vSwitches the node pool may use")
 
 
 def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
     store = s.model_store
     if store.access == "rrsa" and k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES_RRSA:
         yield Problem("modelStore.access", "'rrsa' needs cluster.kubernetesVersion 1.26 or newer; use 'secret' or upgrade")
-    if store.kms_key_id is not None and store.encryption != "KMS":
-        yield Problem("modelStore.kmsKeyId", "only used with encryption: KMS; remove it or set encryption: KMS")
-    prefixes = {svc.model.path for svc in s.services.values()}
-    policy_length = len(longest_read_policy(store.bucket, sorted(prefixes), store.encryption, store.kms_key_id, store.create))
-    if policy_length > MAX_POLICY_LENGTH:
-        yield Problem("services", f"{len(prefixes)} distinct model paths make a read-only RAM policy of {policy_length} characters, "
-                                  f"over RAM's {MAX_POLICY_LENGTH}: keep models under shared prefixes (model.path) or split the stack")
     if not store.create:
         # An adopted bucket is read, never changed: these settings would be silently ignored.
-        for field in sorted({"versioning", "encryption", "kms_key_id", "protect", "upload_dir"} & store.model_fields_set):
-            alias = ModelStore.model_fields[field].alias or field
+        for field in sorted({"versioning", "encryption", "kms_key_id", "protect"} & store.model_fields_set):
+            alias = type(store).model_fields[field].alias or field
             yield Problem(f"modelStore.{alias}", "has no effect on an existing bucket (create: false), which this stack never "
                                                  "changes; remove it, or let the stack manage the bucket (create: true)")
+    upload_dir = None
     if store.upload_dir is not None and store.create:
         path = os.path.join(base_dir, store.upload_dir)
         root = os.path.realpath(base_dir)
@@ -71,100 +103,60 @@ def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:
         elif not os.path.isdir(path):
             yield Problem("modelStore.uploadDir", "is not a directory (paths are relative to the project directory)")
         else:
-            try:
-                upload_files(path)
-            except UploadError as exc:
-                yield Problem("modelStore.uploadDir", str(exc))
+            upload_dir = path
+    elif store.upload_dir is not None:
+        upload_dir = store.upload_dir  # the component says why an adopted bucket takes no upload
+    # A path with '..' is reported at its service's model.path (by the volume), not here again.
+    prefixes = sorted({svc.model.path for svc in s.services.values() if ".." not in svc.model.path.split("/")})
+    args = ModelStoreArgs(
+        bucket=store.bucket, read_prefixes=prefixes or ["-"], create=store.create,
+        versioning=store.versioning, encryption=store.encryption, kms_key_id=store.kms_key_id, access=store.access,
+        cluster_id=s.cluster.id, upload_dir=upload_dir, protect=store.protect,
+    )
+    yield from mapped(args.problems(), "modelStore.", {"read_prefixes": "services", "cluster_id": "cluster.id"})
 
 
 def _node_pool(s: Settings) -> Iterator[Problem]:
-    pool = s.node_pool
-    if pool is None:
-        return
-    if pool.min_size > pool.max_size:
-        yield Problem("nodePool.maxSize", f"must be >= minSize ({pool.min_size})")
-    if pool.spot_strategy == "SpotWithPriceLimit":
-        for itype in pool.instance_types:
-            if itype not in pool.spot_price_limits:
-                yield Problem(f"nodePool.spotPriceLimits.{itype}", "a price limit is required for every instance type with SpotWithPriceLimit")
-    elif pool.spot_price_limits:
-        yield Problem("nodePool.spotPriceLimits", "only used with spotStrategy: SpotWithPriceLimit; remove it or change spotStrategy")
-    for itype in pool.spot_price_limits:
-        if itype not in pool.instance_types:
-            yield Problem(f"nodePool.spotPriceLimits.{itype}", "is not one of nodePool.instanceTypes")
-    if pool.compensate_with_on_demand and pool.multi_az_policy != "COST_OPTIMIZED":
-        yield Problem("nodePool.compensateWithOnDemand", "only takes effect with multiAzPolicy: COST_OPTIMIZED; remove it or change the policy")
-    if pool.on_demand_base_capacity > pool.max_size:
-        yield Problem("nodePool.onDemandBaseCapacity", f"must be <= maxSize ({pool.max_size})")
+    if s.node_pool is not None:
+        yield from mapped(s.node_pool.args(s.cluster).problems(), "nodePool.",
+                          {"vswitch_ids": "cluster.vswitchIds", "node_pool_name": "nodePool.name", "cluster_id": None})
 
 
 def _services(s: Settings) -> Iterator[Problem]:
     routes: dict[tuple[str, str], str] = {}
     for name, svc in s.services.items():
         at = f"services.{name}"
-        mode = svc.placement.mode
-        scaling = svc.autoscaling
-
+        yield from _components(s, name, svc)
+        mode = PLACEMENTS[svc.placement.mode]
+        rt = RUNTIMES[svc.runtime]
         if svc.namespace in SYSTEM_NAMESPACES:
             yield Problem(f"{at}.namespace", f"'{svc.namespace}' is a system namespace: put an internet-facing model server in its own")
-        if svc.ingress is not None:
-            if _IPV4.match(svc.ingress.host):
-                yield Problem(f"{at}.ingress.host", "must be a DNS name, not an IP address (Kubernetes rejects IP hosts in an Ingress)")
-            if any(part in (".", "..") for part in svc.ingress.path.split("/")) or "//" in svc.ingress.path:
-                yield Problem(f"{at}.ingress.path", "must not contain '.', '..' or empty segments")
-
-        # The adapter reads logs from now-100 s on (pkg/metrics/sls/sls.go): a window that starts
-        # earlier is undercounted. Its defaults are interval 15 and delay 10.
-        window = (scaling.query_interval_seconds or 15) + (scaling.query_delay_seconds if scaling.query_delay_seconds is not None else 10)
-        if window > 100:
-            yield Problem(f"{at}.autoscaling.queryIntervalSeconds", f"queryIntervalSeconds + queryDelaySeconds is {window} s: the metrics "
-                                                                     "adapter reads only the last 100 s of logs and would undercount the QPS; keep it within 100")
-        if scaling.min_replicas > scaling.max_replicas:
-            yield Problem(f"{at}.autoscaling.maxReplicas", f"must be >= minReplicas ({scaling.min_replicas})")
-
-        if mode in ECS_MODES and s.node_pool is None:
-            yield Problem(f"{at}.placement.mode", f"'{mode}' places pods on the ECS node pool: add a nodePool section, or use 'eci'")
-        if mode in ECS_MODES and s.node_pool is not None and not s.node_pool.labels:
+        if k8s_minor(s.cluster.kubernetes_version) < mode.min_kubernetes:
+            yield Problem(f"{at}.placement.mode", f"'{mode.name}' needs cluster.kubernetesVersion {'.'.join(map(str, mode.min_kubernetes))} "
+                                                 "or newer; upgrade the cluster or choose another mode")
+        if mode.uses_node_pool and s.node_pool is not None and not s.node_pool.labels:
             yield Problem("nodePool.labels", f"services.{name} selects the pool by its labels: give the pool at least one label")
-        if mode in ECI_MODES and not s.cluster.addons.virtual_node:
-            yield Problem(f"{at}.placement.mode", f"'{mode}' runs pods on ECI: set cluster.addons.virtualNode: true")
-        if mode not in ECI_MODES and svc.placement.eci_instance_types:
-            yield Problem(f"{at}.placement.eciInstanceTypes", f"only used by ECI placements, not '{mode}'; remove it")
+        if mode.uses_eci and not s.cluster.addons.virtual_node:
+            yield Problem(f"{at}.placement.mode", f"'{mode.name}' runs pods on ECI: set cluster.addons.virtualNode: true")
         gpu_specs = [t for t in svc.placement.eci_instance_types if _GPU_FAMILY.match(t)]
-        if mode in ECI_MODES and svc.resources.gpu == 0 and gpu_specs:
+        if mode.uses_eci and svc.resources.gpu == 0 and gpu_specs:
             yield Problem(f"{at}.resources.gpu", f"is 0 but {gpu_specs[0]} is a GPU spec: set resources.gpu (an ECI GPU pod needs an nvidia.com/gpu limit) or list CPU specs")
-        if mode in ECI_MODES and svc.resources.gpu > 0 and not svc.placement.eci_instance_types:
+        if mode.uses_eci and svc.resources.gpu > 0 and not svc.placement.eci_instance_types:
             yield Problem(f"{at}.placement.eciInstanceTypes", "required for a GPU service on ECI: list GPU specs such as ecs.gn6i-c4g1.xlarge")
-
-        yield from _tiers(at, svc)
-
-        if mode == "ecs-then-eci" and k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES_POOL_WAIT:
-            yield Problem(f"{at}.placement.mode", "'ecs-then-eci' waits for the node pool with the ResourcePolicy's whenTryNextUnits, "
-                                                 "which needs cluster.kubernetesVersion 1.24 or newer; upgrade or use 'ecs'/'eci'")
-        if "pool_wait_seconds" in svc.placement.model_fields_set and mode != "ecs-then-eci":
-            yield Problem(f"{at}.placement.poolWaitSeconds", f"only used with mode 'ecs-then-eci', not '{mode}'; remove it")
-
-        if svc.runtime == "seldon":
-            if not s.cluster.addons.seldon_core and SELDON_CORE_CRD not in s.cluster.prerequisites:
-                yield Problem(f"{at}.runtime", "'seldon' needs the Seldon Core operator: set cluster.addons.seldonCore: true "
-                                               f"(installs seldon-core-operator), or list {SELDON_CORE_CRD} in cluster.prerequisites "
-                                               "if the cluster already runs it")
-            if "scale_down_stabilization_seconds" in scaling.model_fields_set:
-                yield Problem(f"{at}.autoscaling.scaleDownStabilizationSeconds", "Seldon's hpaSpec has no scaling behavior "
-                                                                                "(the HPA's default 300 s applies); remove it")
-
-        if svc.ingress is not None:
-            service, port = service_endpoint(name, svc.runtime)
-            too_long = route_problem(f"{svc.namespace}-{service}-{port}")
-            if too_long and scaling.enabled:
-                yield Problem(at, too_long)
-
-        if scaling.enabled:
-            if not s.cluster.addons.metrics_adapter:
-                yield Problem(f"{at}.autoscaling", "the QPS autoscaler needs cluster.addons.metricsAdapter: true (or set autoscaling.enabled: false)")
-            if svc.ingress is None:
-                yield Problem(f"{at}.ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress (or set autoscaling.enabled: false)")
-
+        max_pods = sum(t.max for t in svc.placement.tiers if t.max is not None)
+        wanted = svc.autoscaling.max_replicas if svc.autoscaling.enabled else svc.autoscaling.min_replicas
+        if svc.placement.tiers and all(t.max is not None for t in svc.placement.tiers) and max_pods < wanted:
+            yield Problem(f"{at}.autoscaling.maxReplicas", f"is {wanted} but the tiers hold at most {max_pods} pods: raise a tier's max "
+                                                           "or leave the last tier's max unset")
+        for crd in rt.required_crds:
+            addon = CRD_ADDONS.get(crd)
+            if crd in s.cluster.prerequisites or (addon is not None and getattr(s.cluster.addons, addon, False)):
+                continue
+            how = f"set cluster.addons.{_camel(addon)}: true, or " if addon else ""
+            yield Problem(f"{at}.runtime", f"'{svc.runtime}' needs {crd} (an operator's CRD): {how}list {crd} in "
+                                           "cluster.prerequisites if the cluster already serves it")
+        if svc.autoscaling.enabled and not s.cluster.addons.metrics_adapter:
+            yield Problem(f"{at}.autoscaling", "the QPS autoscaler needs cluster.addons.metricsAdapter: true (or set autoscaling.enabled: false)")
         if svc.ingress is not None:
             key = (svc.ingress.host, svc.ingress.path)
             if key in routes:
@@ -173,25 +165,48 @@ def _services(s: Settings) -> Iterator[Problem]:
                 routes[key] = name
 
 
-def _tiers(at: str, svc) -> Iterator[Problem]:
-    tiers = svc.placement.tiers
-    mode = svc.placement.mode
-    if mode != "eci-tiers":
-        if tiers:
-            yield Problem(f"{at}.placement.tiers", f"only used with mode 'eci-tiers', not '{mode}'; remove it")
-        return
-    if not tiers:
-        yield Problem(f"{at}.placement.tiers", "required with mode 'eci-tiers': list the tiers in fill order, e.g. [{max: 3}, {max: 10, spotStrategy: SpotAsPriceGo}]")
-        return
-    for i, tier in enumerate(tiers):
-        if tier.max is None and i != len(tiers) - 1:
-            yield Problem(f"{at}.placement.tiers[{i}].max", "required on every tier but the last (only the last may be unbounded)")
-        if tier.spot_strategy == "SpotWithPriceLimit" and tier.spot_price_limit is None:
-            yield Problem(f"{at}.placement.tiers[{i}].spotPriceLimit", "required with spotStrategy: SpotWithPriceLimit")
-        if tier.spot_price_limit is not None and tier.spot_strategy != "SpotWithPriceLimit":
-            yield Problem(f"{at}.placement.tiers[{i}].spotPriceLimit", "only used with spotStrategy: SpotWithPriceLimit")
-    if all(t.max is not None for t in tiers):
-        capacity = sum(t.max for t in tiers if t.max is not None)
-        wanted = svc.autoscaling.max_replicas if svc.autoscaling.enabled else svc.autoscaling.min_replicas
-        if capacity < wanted:
-            yield Problem(f"{at}.autoscaling.maxReplicas", f"is {wanted} but the tiers hold at most {capacity} pods: raise a tier's max or leave the last tier's max unset")
+def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
+    """The problems each component of the service finds in its arguments, at their keys."""
+    at = f"services.{name}"
+    scaling, placement, ingress = svc.autoscaling, svc.placement, svc.ingress
+    rt = RUNTIMES[svc.runtime]
+    service_name, port = rt.service_endpoint(name)
+    autoscaling = AutoscalingArgs(enabled=scaling.enabled, scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds)
+    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, autoscaling, ingress is not None), f"{at}.",
+                      {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None})
+    server = InferenceServiceArgs(
+        namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
+        version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,
+        replicas=scaling.min_replicas, autoscaled=scaling.enabled, allow_from_namespaces=svc.network_policy.allow_from_namespaces,
+    )
+    yield from mapped(server.problems(), f"{at}.", {
+        "version_policy": f"{at}.model.versionPolicy", "model_name": f"{at}.model.name", "gpu": f"{at}.resources.gpu",
+        "cpu": f"{at}.resources.cpu", "memory": f"{at}.resources.memory", "replicas": None,
+        "allow_from_namespaces": f"{at}.networkPolicy.allowFromNamespaces"})
+    volume = ModelVolumeArgs(namespace=svc.namespace, bucket=s.model_store.bucket, path=svc.model.path, region=s.region,
+                             rrsa_role_name="-")
+    yield from mapped(volume.problems(), f"{at}.", {"path": f"{at}.model.path", "namespace": None})
+    pool = s.node_pool
+    places = PlacementArgs(
+        mode=placement.mode, namespace=svc.namespace, selector=selector_labels(name), node_labels=pool.labels if pool else {},
+        eci_instance_types=placement.eci_instance_types, pool_wait_seconds=placement.pool_wait_seconds,
+        tiers=[EciTier(max=t.max, spot_strategy=t.spot_strategy, spot_price_limit=t.spot_price_limit) for t in placement.tiers],
+    )
+    yield from mapped(places.problems(), f"{at}.placement.", {"namespace": None, "selector": None, "mode": None,
+                                                              "node_labels": "nodePool.labels" if pool else None})
+    if ingress is not None:
+        endpoint = PublicEndpointArgs(namespace=svc.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
+                                      ingress_class=ingress.class_name, service_name=service_name, service_port=port)
+        yield from mapped(endpoint.problems(), f"{at}.ingress.", {"namespace": None, "service_name": None, "service_port": None,
+                                                                  "ingress_class": f"{at}.ingress.className"})
+    if scaling.enabled:
+        route = ingress_route(svc.namespace, service_name, port) if ingress is not None else ""
+        hpa = QpsAutoscalerArgs(
+            namespace=svc.namespace, scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, route=route,
+            sls_project=s.cluster.sls_project_name, min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
+            target_qps_per_replica=scaling.target_qps_per_replica, query_interval_seconds=scaling.query_interval_seconds,
+            query_delay_seconds=scaling.query_delay_seconds, cpu_utilization_percent=scaling.cpu_utilization_percent,
+            **({} if scaling.scale_down_stabilization_seconds is None
+               else {"scale_down_stabilization_seconds": scaling.scale_down_stabilization_seconds}),
+        )
+        yield from mapped(hpa.problems(), f"{at}.autoscaling.", {"namespace": None, "scale_target": None, "route": at})

@@ -9,13 +9,24 @@ can be reported against the exact key that has to change.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from components.cluster_addons import LOG_COLLECTORS, SELDON_CORE_CHART, SELDON_CORE_NAMESPACE, SELDON_CORE_REPOSITORY, SELDON_CORE_VERSION
-from components.placement import DEFAULT_POOL_WAIT_SECONDS
+from components import (
+    NodeTaint,
+    PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
+    PlacementChoice, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
+)
+from components.placement import MAX_ECI_SPECS
+from components.placements.ecs_then_eci import POOL_WAIT_RANGE
+from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
+from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
+from components.types import Access, EciSpotStrategy, Encryption, LogCollector, MultiAzPolicy, SpotStrategy, TaintEffect
+
+# The Kubernetes version a stack's cluster runs when cluster.kubernetesVersion is not set.
+DEFAULT_KUBERNETES_VERSION = "1.30"
 
 # --- constrained scalars ------------------------------------------------------
 
@@ -35,7 +46,6 @@ _CLUSTER_ID = re.compile(r"^c[a-z0-9]{8,63}$")
 _K8S_VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _MODEL_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-_VERSION_POLICY = re.compile(r"^(latest|latest:[1-9][0-9]*|all|specific:[0-9]+(,[0-9]+)*)$")
 _INSTANCE_TYPE = re.compile(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$")
 _VSWITCH = re.compile(r"^vsw-[a-z0-9]+$")
 _LABEL_KEY = re.compile(
@@ -59,12 +69,6 @@ def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None
     return AfterValidator(check)
 
 
-def _no_dotdot(value: str) -> str:
-    if any(part in ("..", ".") for part in value.split("/")):
-        raise ValueError("must not contain '.' or '..' segments")
-    return value
-
-
 def _number_as_string(value: object) -> object:
     # YAML reads `cpu: 4` as an int; Kubernetes quantities are strings.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -81,8 +85,7 @@ Quantity = Annotated[str, BeforeValidator(_number_as_string), _matching(_QUANTIT
 BucketName = Annotated[str, _matching(_BUCKET, "an OSS bucket name: 3-63 lowercase letters, digits and '-', starting and ending with a letter or digit")]
 ClusterId = Annotated[str, _matching(_CLUSTER_ID, "an ACK cluster id like c0123456789abcdef0123456789abcdef")]
 ModelName = Annotated[str, _matching(_MODEL_NAME, "a model name of letters, digits, '_', '.' and '-'")]
-ModelPath = Annotated[str, _matching(_MODEL_PATH, "a bucket key prefix like 'tensorflow/chnsenticorp' (no leading or trailing '/')", 1023), AfterValidator(_no_dotdot)]
-VersionPolicy = Annotated[str, _matching(_VERSION_POLICY, "one of 'latest', 'latest:N', 'all', 'specific:V[,V...]'")]
+ModelPath = Annotated[str, _matching(_MODEL_PATH, "a bucket key prefix like 'tensorflow/chnsenticorp' (no leading or trailing '/')", 1023)]
 InstanceType = Annotated[str, _matching(_INSTANCE_TYPE, "an ECS instance type like ecs.gn6i-c4g1.xlarge")]
 VSwitchId = Annotated[str, _matching(_VSWITCH, "a vSwitch id like vsw-2zeabc")]
 LabelKey = Annotated[str, _matching(_LABEL_KEY, "a Kubernetes label key like 'inference' or 'example.com/role'", 316)]
@@ -92,17 +95,20 @@ CrdName = Annotated[str, _matching(_CRD_NAME, "a CustomResourceDefinition name l
 HttpPath = Annotated[str, _matching(_HTTP_PATH, "an HTTP path starting with '/' (letters, digits, '/', '_', '.', '~', '-')", 1024)]
 Price = Annotated[float, BeforeValidator(lambda v: float(v) if isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", v) else v), Field(gt=0)]
 
-SpotStrategy = Literal["NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit"]
-EciSpotStrategy = Literal["SpotAsPriceGo", "SpotWithPriceLimit"]
-MultiAzPolicy = Literal["PRIORITY", "COST_OPTIMIZED", "BALANCE"]
-Encryption = Literal["AES256", "KMS"]
-Access = Literal["secret", "rrsa"]
-Runtime = Literal["tensorflow-serving", "seldon"]
-PlacementMode = Literal["ecs", "eci", "ecs-then-eci", "eci-tiers"]
-TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
-ECI_MODES = frozenset({"eci", "ecs-then-eci", "eci-tiers"})
-ECS_MODES = frozenset({"ecs", "ecs-then-eci"})
+
+def _registered(table: Any, what: str) -> Any:
+    def check(value: str) -> str:
+        if value not in table:
+            raise ValueError(f"must be one of {tuple(table)} (the registered {what})")
+        return value
+
+    return AfterValidator(check)
+
+
+# Runtimes and placement modes are registries in the components, not lists here.
+Runtime = Annotated[str, _registered(RUNTIMES, "runtimes")]
+PlacementMode = Annotated[str, _registered(PLACEMENTS, "placement modes")]
 
 
 def k8s_minor(version: str) -> tuple[int, int]:
@@ -137,35 +143,35 @@ class _Section(BaseModel):
 class MetricsAdapterChart(_Section):
     """Where the ack-alibaba-cloud-metrics-adapter Helm chart comes from."""
 
-    name: str = "ack-alibaba-cloud-metrics-adapter"
-    repository: str = "https://aliacs-app-catalog.oss-cn-hangzhou.aliyuncs.com/charts-incubator/"
+    name: str = default_of(ClusterAddonsArgs, "metrics_adapter_chart")
+    repository: str = default_of(ClusterAddonsArgs, "metrics_adapter_repository")
     version: Optional[Annotated[str, _matching(_HELM_VERSION, "a chart version like '1.2.0'")]] = None
-    namespace: Namespace = "kube-system"
+    namespace: Namespace = default_of(ClusterAddonsArgs, "metrics_adapter_namespace")
 
 
 class SeldonCoreChart(_Section):
     """Where the seldon-core-operator Helm chart comes from (defaults: components.cluster_addons)."""
 
-    name: str = SELDON_CORE_CHART
-    repository: str = SELDON_CORE_REPOSITORY
-    version: Annotated[str, _matching(_HELM_VERSION, "a chart version like '1.17.1'")] = SELDON_CORE_VERSION
-    namespace: Namespace = SELDON_CORE_NAMESPACE
+    name: str = default_of(ClusterAddonsArgs, "seldon_core_chart")
+    repository: str = default_of(ClusterAddonsArgs, "seldon_core_repository")
+    version: Annotated[str, _matching(_HELM_VERSION, "a chart version like '1.17.1'")] = default_of(ClusterAddonsArgs, "seldon_core_version")
+    namespace: Namespace = default_of(ClusterAddonsArgs, "seldon_core_namespace")
 
 
 class Addons(_Section):
-    virtual_node: bool = True
-    logtail: bool = True
-    log_collector: Literal[LOG_COLLECTORS] = "logtail-ds"  # type: ignore[valid-type]
-    metrics_adapter: bool = True
-    ingress_controller: bool = False
+    virtual_node: bool = default_of(ClusterAddonsArgs, "virtual_node")
+    logtail: bool = default_of(ClusterAddonsArgs, "logtail")
+    log_collector: LogCollector = default_of(ClusterAddonsArgs, "log_collector")
+    metrics_adapter: bool = default_of(ClusterAddonsArgs, "metrics_adapter")
+    ingress_controller: bool = default_of(ClusterAddonsArgs, "ingress_controller")
     metrics_adapter_chart: MetricsAdapterChart = MetricsAdapterChart()
-    seldon_core: bool = False
+    seldon_core: bool = default_of(ClusterAddonsArgs, "seldon_core")
     seldon_core_chart: SeldonCoreChart = SeldonCoreChart()
 
 
 class Cluster(_Section):
     id: ClusterId
-    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = "1.30"
+    kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = DEFAULT_KUBERNETES_VERSION
     vswitch_ids: list[VSwitchId] = []
     sls_project: Optional[SlsProject] = None
     addons: Addons = Addons()
@@ -176,7 +182,7 @@ class Cluster(_Section):
     @property
     def sls_project_name(self) -> str:
         """The SLS project that holds the ingress logs (default ``k8s-log-{id}``)."""
-        return self.sls_project or f"k8s-log-{self.id}"
+        return self.sls_project or default_sls_project(self.id)
 
 
 # --- model store ------------------------------------------------------------------
@@ -184,13 +190,13 @@ class Cluster(_Section):
 
 class ModelStore(_Section):
     bucket: BucketName
-    create: bool = True
-    versioning: bool = True
-    encryption: Encryption = "AES256"
+    create: bool = default_of(ModelStoreArgs, "create")
+    versioning: bool = default_of(ModelStoreArgs, "versioning")
+    encryption: Encryption = default_of(ModelStoreArgs, "encryption")
     kms_key_id: Optional[str] = None
-    access: Access = "secret"
+    access: Access = default_of(ModelStoreArgs, "access")
     upload_dir: Optional[str] = None
-    protect: bool = True
+    protect: bool = default_of(ModelStoreArgs, "protect")
 
 
 # --- node pool ----------------------------------------------------------------------
@@ -199,30 +205,37 @@ class ModelStore(_Section):
 class Taint(_Section):
     key: LabelKey
     value: Optional[LabelValue] = None
-    effect: TaintEffect = "NoSchedule"
+    effect: TaintEffect = "NoSchedule"  # Kubernetes' own default for a taint
 
 
 class NodePool(_Section):
     name: Dns1035 = "inference-gpu"
-    instance_types: list[InstanceType] = Field(default=["ecs.gn6i-c4g1.xlarge"], min_length=1, max_length=10)
-    min_size: int = Field(default=0, ge=0, le=1000)
-    max_size: int = Field(default=10, ge=0, le=1000)
-    spot_strategy: SpotStrategy = "SpotAsPriceGo"
+    # Cross-field rules: SpotNodePoolArgs.problems() (config/rules.py maps them here). The bounds
+    # are the component's too, checked here so that they are reported with every other shape error.
+    instance_types: list[InstanceType] = Field(default=["ecs.gn6i-c4g1.xlarge"], min_length=1, max_length=MAX_INSTANCE_TYPES)
+    min_size: int = Field(default=default_of(SpotNodePoolArgs, "min_size"), ge=0, le=MAX_SIZE)
+    max_size: int = Field(default=default_of(SpotNodePoolArgs, "max_size"), ge=0, le=MAX_SIZE)
+    spot_strategy: SpotStrategy = default_of(SpotNodePoolArgs, "spot_strategy")
     spot_price_limits: dict[InstanceType, Price] = {}
-    multi_az_policy: MultiAzPolicy = "COST_OPTIMIZED"
-    on_demand_base_capacity: int = Field(default=0, ge=0, le=1000)
-    on_demand_percentage: int = Field(default=30, ge=0, le=100)
-    # None: on exactly when the multi-AZ policy allows it (COST_OPTIMIZED).
-    compensate_with_on_demand: Optional[bool] = None
+    multi_az_policy: MultiAzPolicy = default_of(SpotNodePoolArgs, "multi_az_policy")
+    on_demand_base_capacity: int = Field(default=default_of(SpotNodePoolArgs, "on_demand_base_capacity"), ge=0, le=MAX_SIZE)
+    on_demand_percentage: int = Field(default=default_of(SpotNodePoolArgs, "on_demand_percentage"), ge=0, le=100)
+    compensate_with_on_demand: Optional[bool] = default_of(SpotNodePoolArgs, "compensate_with_on_demand")
     labels: dict[LabelKey, LabelValue] = {"inference": "tensorflow"}
     taints: list[Taint] = []
-    system_disk_size: int = Field(default=120, ge=40, le=2048)
+    system_disk_size: int = Field(default=default_of(SpotNodePoolArgs, "system_disk_size"), ge=40, le=2048)
 
-    @property
-    def compensate(self) -> bool:
-        if self.compensate_with_on_demand is None:
-            return self.multi_az_policy == "COST_OPTIMIZED"
-        return self.compensate_with_on_demand
+    def args(self, cluster: Cluster) -> SpotNodePoolArgs:
+        """The node pool's component arguments."""
+        return SpotNodePoolArgs(
+            cluster_id=cluster.id, node_pool_name=self.name, vswitch_ids=cluster.vswitch_ids, instance_types=self.instance_types,
+            min_size=self.min_size, max_size=self.max_size, spot_strategy=self.spot_strategy, spot_price_limits=self.spot_price_limits,
+            multi_az_policy=self.multi_az_policy, on_demand_base_capacity=self.on_demand_base_capacity,
+            on_demand_percentage=self.on_demand_percentage, compensate_with_on_demand=self.compensate_with_on_demand,
+            labels=self.labels, taints=[NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in self.taints],
+            system_disk_size=self.system_disk_size,
+        )
+
 
 
 # --- services -------------------------------------------------------------------------
@@ -231,13 +244,13 @@ class NodePool(_Section):
 class Model(_Section):
     name: Optional[ModelName] = None  # default: the service name
     path: ModelPath
-    version_policy: VersionPolicy = "latest"
+    version_policy: str = default_of(ModelEndpointArgs, "version_policy")  # syntax: InferenceServiceArgs.problems()
 
 
 class Resources(_Section):
-    gpu: int = Field(default=0, ge=0, le=16)
-    cpu: Quantity = "2"
-    memory: Quantity = "8Gi"
+    gpu: int = Field(default=default_of(ServerResources, "gpu"), ge=0, le=16)
+    cpu: Quantity = default_of(ServerResources, "cpu")
+    memory: Quantity = default_of(ServerResources, "memory")
 
 
 class Tier(_Section):
@@ -247,22 +260,25 @@ class Tier(_Section):
 
 
 class Placement(_Section):
-    mode: PlacementMode = "eci"
-    eci_instance_types: list[InstanceType] = Field(default=[], max_length=5)
+    # Which options each mode takes, and their bounds: the placement modes (components/placements/).
+    mode: PlacementMode = default_of(PlacementChoice, "mode")
+    eci_instance_types: list[InstanceType] = Field(default=[], max_length=MAX_ECI_SPECS)
     tiers: list[Tier] = []
-    # ecs-then-eci: how long a pod waits for the pool to add a Ready node before going to ECI.
-    pool_wait_seconds: int = Field(default=DEFAULT_POOL_WAIT_SECONDS, ge=30, le=3600)
+    # ecs-then-eci: how long a pod waits for the pool to add a Ready node before going to ECI (None: the mode's default).
+    pool_wait_seconds: Optional[int] = Field(default=None, ge=POOL_WAIT_RANGE[0], le=POOL_WAIT_RANGE[1])
 
 
 class Autoscaling(_Section):
-    enabled: bool = True
-    min_replicas: int = Field(default=1, ge=1, le=10000)
-    max_replicas: int = Field(default=10, ge=1, le=10000)
-    # A Kubernetes quantity has milli precision: a smaller target would render as 0m.
-    target_qps_per_replica: float = Field(default=10, ge=0.001)
-    scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600)
+    # Cross-field rules: QpsAutoscalerArgs.problems() (config/rules.py maps them here); the
+    # bounds are the component's too, checked here with every other shape error.
+    enabled: bool = default_of(AutoscalingArgs, "enabled")
+    min_replicas: int = Field(default=default_of(AutoscalingArgs, "min_replicas"), ge=1, le=10000)
+    max_replicas: int = Field(default=default_of(AutoscalingArgs, "max_replicas"), ge=1, le=10000)
+    target_qps_per_replica: float = Field(default=default_of(AutoscalingArgs, "target_qps_per_replica"), ge=MIN_TARGET_QPS)
+    # None: 300 s (QpsAutoscaler's default); a runtime with its own HPA spec takes none.
+    scale_down_stabilization_seconds: Optional[int] = Field(default=None, ge=0, le=MAX_STABILIZATION_SECONDS)
     # The metrics adapter's sls.query.interval and sls.query.delay (whole seconds); None: its defaults.
-    query_interval_seconds: Optional[int] = Field(default=None, ge=15, le=3600)
+    query_interval_seconds: Optional[int] = Field(default=None, ge=MIN_QUERY_INTERVAL, le=3600)
     query_delay_seconds: Optional[int] = Field(default=None, ge=0, le=600)
     # A second HPA metric that needs no SLS: scale up on CPU (percent of the request) when the QPS
     # metric cannot be read. None: QPS only (an outage holds the replicas where they are).
@@ -273,20 +289,21 @@ class Autoscaling(_Section):
 
 class Ingress(_Section):
     host: Hostname
-    path: HttpPath = "/"
+    path: HttpPath = default_of(IngressChoice, "path")
     tls_secret: Optional[SecretName] = None
-    class_name: Dns1035 = "nginx"
+    class_name: Dns1035 = default_of(IngressChoice, "class_name")
 
 
 class NetworkPolicy(_Section):
     # ACK runs the NGINX ingress controller in kube-system. There is always a NetworkPolicy.
-    allow_from_namespaces: list[Namespace] = Field(default=["kube-system"], min_length=1, max_length=20)
+    allow_from_namespaces: list[Namespace] = Field(default=list(default_of(ModelEndpointArgs, "allow_from_namespaces")),
+                                                   min_length=1, max_length=20)
 
 
 class Service(_Section):
-    namespace: Namespace = "default"
-    runtime: Runtime = "tensorflow-serving"
-    image: Optional[Image] = None  # default depends on runtime and GPUs: see `serving_image`
+    namespace: Namespace = default_of(ModelEndpointArgs, "namespace")
+    runtime: Runtime = default_of(ModelEndpointArgs, "runtime")
+    image: Optional[Image] = None  # default: the runtime's, for the GPU count (see `serving_image`)
     model: Model
     resources: Resources = Resources()
     placement: Placement = Placement()
@@ -296,13 +313,8 @@ class Service(_Section):
 
     @property
     def serving_image(self) -> str:
-        if self.image:
-            return self.image
-        return DEFAULT_TF_SERVING_GPU_IMAGE if self.resources.gpu else DEFAULT_TF_SERVING_IMAGE
-
-
-DEFAULT_TF_SERVING_IMAGE = "tensorflow/serving:2.14.1"
-DEFAULT_TF_SERVING_GPU_IMAGE = "tensorflow/serving:2.14.1-gpu"
+        """The server image: ``image``, or the runtime's default for the GPU count."""
+        return self.image or RUNTIMES[self.runtime].default_image(self.resources.gpu)
 
 
 class Settings(_Section):

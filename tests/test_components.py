@@ -229,7 +229,7 @@ def test_spot_node_pool_seed_002(mocks):
     pool = SpotNodePool("gpu", SpotNodePoolArgs(
         cluster_id=CLUSTER, node_pool_name="inference-gpu", vswitch_ids=["vsw-a", "vsw-b"],
         instance_types=["ecs.gn6i-c4g1.xlarge"], labels={"inference": "tensorflow"},
-        taints=[NodeTaint("nvidia.com/gpu", "present")]))
+        taints=[NodeTaint(key="nvidia.com/gpu", value="present")]))
 
     def check(_):
         np = mocks.resources["gpu-pool"].inputs
@@ -257,7 +257,7 @@ def test_spot_node_pool_rejects_bad_args():
     base = dict(cluster_id=CLUSTER, node_pool_name="p", vswitch_ids=["vsw-a"], instance_types=["ecs.a.b"])
     with pytest.raises(ValueError, match="min_size"):
         SpotNodePool("p", SpotNodePoolArgs(**base, min_size=5, max_size=2))
-    with pytest.raises(ValueError, match="needs a price"):
+    with pytest.raises(ValueError, match="price limit is required"):
         SpotNodePool("p", SpotNodePoolArgs(**base, spot_strategy="SpotWithPriceLimit"))
 
 
@@ -324,7 +324,7 @@ SEL = selector_labels("bert")
 
 def test_placement_ecs_selects_pool_and_tolerates_taints(mocks):
     p = Placement("bert", PlacementArgs(mode="ecs", namespace="d", selector=SEL, node_labels={"inference": "tensorflow"},
-                                        node_taints=[NodeTaint("gpu", None, "NoExecute")]))
+                                        node_taints=[NodeTaint(key="gpu", effect="NoExecute")]))
     assert p.pod.node_selector == {"inference": "tensorflow"}
     assert p.pod.tolerations == [{"key": "gpu", "effect": "NoExecute", "operator": "Exists"}]
     assert p.pod.topology_spread_constraints[0]["topologyKey"] == "topology.kubernetes.io/zone"
@@ -471,7 +471,7 @@ def test_inference_service_seldon_scales_through_its_hpa_spec(mocks):
     metric = qps_metric("default-fashion-default-8000", f"k8s-log-{CLUSTER}", 10, query_interval_seconds=30)
     svc = InferenceService("fashion", InferenceServiceArgs(
         namespace="default", runtime="seldon", model_name="fashion-mnist", claim_name="fashion-model",
-        image="tensorflow/serving:2.3.0-gpu", gpu=1, seldon_hpa=seldon_hpa_spec(1, 10, metric)))
+        image="tensorflow/serving:2.3.0-gpu", gpu=1, hpa_spec=seldon_hpa_spec(1, 10, metric)))
 
     def check(_):
         sd = mocks.resources["fashion-seldon-deployment"].inputs
@@ -489,10 +489,10 @@ def test_inference_service_seldon_scales_through_its_hpa_spec(mocks):
 def test_seldon_hpa_only_for_seldon_and_no_hpa_on_a_seldon_deployment(mocks):
     from components import qps_metric, seldon_hpa_spec
 
-    with pytest.raises(ValueError, match="only for runtime='seldon'"):
+    with pytest.raises(ValueError, match="only for runtimes that scale through their own HPA spec"):
         InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1",
-                                                   seldon_hpa=seldon_hpa_spec(1, 2, qps_metric("r", "p", 1))))
-    with pytest.raises(ValueError, match="cannot scale a SeldonDeployment"):
+                                                   hpa_spec=seldon_hpa_spec(1, 2, qps_metric("r", "p", 1))))
+    with pytest.raises(ValueError, match="cannot scale this kind"):
         QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", route="r", sls_project="p",
                                              scale_target={"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "name": "n"}))
 
@@ -574,20 +574,20 @@ def test_autoscaler_rejects_bad_bounds(mocks):
 
 @pytest.mark.parametrize("build, message", [
     (lambda: InferenceService("bert", InferenceServiceArgs(namespace="ML", model_name="m", claim_name="c", image="i:1")),
-     "InferenceServiceArgs.namespace must be a DNS-1123 label"),
+     "InferenceServiceArgs.namespace: must be a DNS-1123 label"),
     (lambda: InferenceService("bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1", gpu="1")),
-     "InferenceServiceArgs.gpu must be a whole number, not str"),
+     "InferenceServiceArgs.gpu: must be a whole number, not str"),
     (lambda: InferenceService("Bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1")),
-     "the InferenceService's name must be a DNS-1123 label"),
+     "InferenceServiceArgs.name: must be a DNS-1123 label"),
     (lambda: QpsAutoscaler("x", QpsAutoscalerArgs(namespace="d", route="r", sls_project="p", max_replicas="10",
                                                   scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"})),
-     "QpsAutoscalerArgs.max_replicas must be a whole number, not str"),
+     "QpsAutoscalerArgs.max_replicas: must be a whole number, not str"),
     (lambda: PublicEndpoint("x", PublicEndpointArgs(namespace="d", host="h.example.com", service_name="s", service_port="8501")),
-     "PublicEndpointArgs.service_port must be a whole number"),
+     "PublicEndpointArgs.service_port: must be a whole number"),
     (lambda: SpotNodePool("p", SpotNodePoolArgs(cluster_id="c", node_pool_name="p", vswitch_ids=["v"], instance_types=["t"], max_size=1.5)),
-     "SpotNodePoolArgs.max_size must be a whole number, not float"),
+     "SpotNodePoolArgs.max_size: must be a whole number, not float"),
     (lambda: Placement("x", PlacementArgs(mode="eci", namespace="Team A", selector={"a": "b"})),
-     "PlacementArgs.namespace must be a DNS-1123 label"),
+     "PlacementArgs.namespace: must be a DNS-1123 label"),
 ])
 def test_components_name_the_bad_argument(mocks, build, message):
     with pytest.raises(ValueError) as caught:
@@ -610,9 +610,9 @@ def test_a_cpu_metric_keeps_scaling_up_when_the_qps_metric_is_down(mocks):
 
 
 def test_shutdown_is_bounded_by_the_grace_period():
-    from components.inference_service import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS, _pod_spec
+    from components.runtimes.tf_serving import PRE_STOP_SECONDS, TERMINATION_GRACE_SECONDS, tf_serving_container
 
-    spec = _pod_spec("bert", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", image="i:1"))
+    container = tf_serving_container(InferenceServiceArgs(namespace="d", model_name="m", claim_name="c"), "i:1")
     # TF Serving ignores SIGTERM (tensorflow/serving #356, #1853): the kubelet kills it when the grace period ends.
-    assert spec["terminationGracePeriodSeconds"] == TERMINATION_GRACE_SECONDS == PRE_STOP_SECONDS + 5
-    assert spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][-1] == f"sleep {PRE_STOP_SECONDS}"
+    assert TERMINATION_GRACE_SECONDS == PRE_STOP_SECONDS + 5
+    assert container["lifecycle"]["preStop"]["exec"]["command"][-1] == f"sleep {PRE_STOP_SECONDS}"

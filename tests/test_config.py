@@ -24,7 +24,7 @@ def test_valid_config_loads_with_defaults(raw):
     assert s.model_store.encryption == "AES256" and s.model_store.access == "secret" and s.model_store.protect
     pool = s.node_pool
     assert (pool.spot_strategy, pool.multi_az_policy, pool.on_demand_percentage) == ("SpotAsPriceGo", "COST_OPTIMIZED", 30)
-    assert pool.compensate is True
+    assert pool.args(s.cluster).compensates is True
     svc = s.services["bert"]
     assert svc.namespace == "default" and svc.runtime == "tensorflow-serving"
     assert svc.serving_image.endswith("-gpu")
@@ -34,7 +34,8 @@ def test_valid_config_loads_with_defaults(raw):
 
 def test_compensation_defaults_off_outside_cost_optimized(raw):
     raw["nodePool"]["multiAzPolicy"] = "PRIORITY"
-    assert from_raw(raw, "cn-beijing").node_pool.compensate is False
+    s = from_raw(raw, "cn-beijing")
+    assert s.node_pool.args(s.cluster).compensates is False
 
 
 def test_kubernetes_version_normalised(raw):
@@ -120,8 +121,8 @@ CROSS_RULES = [
     # (mutation, path, fragment)
     (lambda r: r["nodePool"].update(minSize=5, maxSize=2), "nodePool.maxSize", ">= minSize"),
     (lambda r: r["services"]["bert"].update(autoscaling={"minReplicas": 5, "maxReplicas": 2}), f"{S}.autoscaling.maxReplicas", ">= minReplicas"),
-    (lambda r: r.pop("nodePool"), f"{S}.placement.mode", "add a nodePool"),
-    (lambda r: (r.pop("nodePool"), r["services"]["bert"]["placement"].update(mode="ecs")), f"{S}.placement.mode", "add a nodePool"),
+    (lambda r: r.pop("nodePool"), f"{S}.placement.mode", "nodePool section"),
+    (lambda r: (r.pop("nodePool"), r["services"]["bert"]["placement"].update(mode="ecs")), f"{S}.placement.mode", "nodePool section"),
     (lambda r: r["cluster"].update(addons={"virtualNode": False}), f"{S}.placement.mode", "virtualNode: true"),
     (lambda r: r["services"]["bert"]["placement"].update(mode="eci-tiers"), f"{S}.placement.tiers", "required with mode 'eci-tiers'"),
     (lambda r: r["services"]["bert"]["placement"].update(mode="eci", eciInstanceTypes=[]), f"{S}.placement.eciInstanceTypes", "GPU"),
@@ -129,7 +130,7 @@ CROSS_RULES = [
     (lambda r: r["nodePool"].update(spotPriceLimits={"ecs.gn6i-c4g1.xlarge": 3}), "nodePool.spotPriceLimits", "only used with"),
     (lambda r: r["cluster"].update(addons={"metricsAdapter": False}), f"{S}.autoscaling", "metricsAdapter: true"),
     (lambda r: r["services"]["bert"].pop("ingress"), f"{S}.ingress", "required while autoscaling"),
-    (lambda r: r["cluster"].update(vswitchIds=[]), "cluster.vswitchIds", "required when nodePool"),
+    (lambda r: r["cluster"].update(vswitchIds=[]), "cluster.vswitchIds", "at least one vSwitch"),
     (lambda r: r["nodePool"].update(multiAzPolicy="BALANCE", compensateWithOnDemand=True), "nodePool.compensateWithOnDemand", "COST_OPTIMIZED"),
     (lambda r: r["services"]["bert"]["placement"].update(tiers=[{"max": 2}]), f"{S}.placement.tiers", "only used with mode 'eci-tiers'"),
     (lambda r: r["services"]["bert"]["placement"].update(mode="eci-tiers", tiers=[{}, {"max": 3}]), f"{S}.placement.tiers[0].max", "required on every tier"),
@@ -138,7 +139,7 @@ CROSS_RULES = [
     (lambda r: r["services"].update(gpt={**r["services"]["bert"]}), "services.gpt.ingress.path", "already served by services.bert"),
     (lambda r: r["cluster"].update(kubernetesVersion="1.22"), "cluster.kubernetesVersion", "1.23 or newer"),
     (lambda r: r["modelStore"].update(access="rrsa") or r["cluster"].update(kubernetesVersion="1.24"), "modelStore.access", "1.26"),
-    (lambda r: r["modelStore"].update(kmsKeyId="key-1"), "modelStore.kmsKeyId", "only used with encryption: KMS"),
+    (lambda r: r["modelStore"].update(kmsKeyId="key-1"), "modelStore.kmsKeyId", "only used with encryption KMS"),
     (lambda r: r["modelStore"].update(uploadDir="no/such/dir"), "modelStore.uploadDir", "not a directory"),
 ]
 
@@ -161,7 +162,7 @@ def test_error_messages_do_not_echo_unknown_values(raw):
 
 def test_seldon_needs_its_operator_installed_or_declared(raw):
     raw["services"]["bert"]["runtime"] = "seldon"
-    one(raw, f"{S}.runtime", "needs the Seldon Core operator")
+    one(raw, f"{S}.runtime", "set cluster.addons.seldonCore: true")
     raw["cluster"]["prerequisites"] = ["seldondeployments.machinelearning.seldon.io"]
     assert from_raw(raw, "cn-beijing").services["bert"].runtime == "seldon"
     del raw["cluster"]["prerequisites"]
@@ -178,7 +179,7 @@ def test_seldon_has_no_scaling_behavior(raw):
 
 
 def test_pool_wait_only_for_ecs_then_eci_and_from_1_24(raw):
-    assert from_raw(raw, "cn-beijing").services["bert"].placement.pool_wait_seconds == 300
+    assert from_raw(raw, "cn-beijing").services["bert"].placement.pool_wait_seconds is None  # the mode's default, 300 s
     raw["cluster"]["kubernetesVersion"] = "1.23"
     one(raw, f"{S}.placement.mode", "1.24 or newer")
     raw["cluster"]["kubernetesVersion"] = "1.30"

@@ -32,8 +32,12 @@ def current_api() -> dict:
             api[name] = {"type": module.TYPE, "outputs": outputs}
         elif dataclasses.is_dataclass(obj):
             api[name] = {"fields": [f.name for f in dataclasses.fields(obj)]}
+        elif isinstance(obj, type):
+            api[name] = {"class": obj.__name__}
         elif callable(obj):
             api[name] = {"parameters": list(inspect.signature(obj).parameters)}
+        else:
+            api[name] = {"value": sorted(obj) if isinstance(obj, (dict, set, frozenset)) or hasattr(obj, "keys") else repr(obj)}
     return api
 
 

@@ -300,9 +300,9 @@ def test_renders_another_checkouts_own_modules(tmp_path):
         shutil.copytree(os.path.join(ROOT, package), other / package, ignore=shutil.ignore_patterns("__pycache__"))
     stack = other / "Pulumi.dev.yaml"
     stack.write_text("".join(line for line in stack.read_text().splitlines(True) if "image:" not in line))
-    schema = other / "config" / "schema.py"
-    assert '"tensorflow/serving:2.14.1"' in schema.read_text()
-    schema.write_text(schema.read_text().replace('"tensorflow/serving:2.14.1"', '"tensorflow/serving:2.99.0"'))
+    runtime = other / "components" / "runtimes" / "tf_serving.py"  # where the default image is set, once
+    assert '"tensorflow/serving:2.14.1"' in runtime.read_text()
+    runtime.write_text(runtime.read_text().replace('"tensorflow/serving:2.14.1"', '"tensorflow/serving:2.99.0"'))
     try:
         code, out = render(tmp_path, "dev", other)
         assert code == 0

@@ -1,4 +1,4 @@
-"""Two models behind one Ingress host on different paths, from the components directly.
+"""Two models behind one Ingress host on different paths, with the ModelEndpoint component.
 
 - /text:   a text classifier on the team's GPU spot node pool (ECS);
 - /images: an image tagger on ECI, 2 on-demand pods then up to 8 spot pods.
@@ -9,22 +9,18 @@ Naming is this team's own: every Kubernetes object is prefixed "ml-".
 import pulumi
 
 from elastic_inference import (
+    Autoscaling,
     EciTier,
-    InferenceService,
-    InferenceServiceArgs,
+    IngressChoice,
+    ModelEndpoint,
+    ModelEndpointArgs,
     ModelStore,
     ModelStoreArgs,
-    ModelVolume,
-    ModelVolumeArgs,
-    Placement,
-    PlacementArgs,
-    PublicEndpoint,
-    PublicEndpointArgs,
-    QpsAutoscaler,
-    QpsAutoscalerArgs,
+    PlacementChoice,
+    ServerResources,
     SpotNodePool,
     SpotNodePoolArgs,
-    selector_labels,
+    default_sls_project,
 )
 
 cfg = pulumi.Config()
@@ -61,54 +57,29 @@ pool = SpotNodePool("ml-gpu", SpotNodePoolArgs(
 prerequisites = {**store.prerequisites, **pool.prerequisites}
 urls = {}
 for name, (model_path, url_path, mode) in MODELS.items():
-    volume = ModelVolume(name, ModelVolumeArgs(
-        namespace=NAMESPACE,
-        bucket=store.bucket_name,
-        path=model_path,
+    tiered = mode == "eci-tiers"
+    model = ModelEndpoint(name, ModelEndpointArgs(
+        model_store=store,
+        model_path=model_path,
         region=region,
-        rrsa_role_name=store.rrsa_role_name,
-    ))
-    placement = Placement(name, PlacementArgs(
-        mode=mode,
-        namespace=NAMESPACE,
-        selector=selector_labels(name),
-        node_labels=pool.labels,
-        node_taints=pool.taints,
-        eci_instance_types=["ecs.gn6i-c4g1.xlarge"] if mode == "eci-tiers" else [],
-        tiers=[EciTier(max=2), EciTier(max=8, spot_strategy="SpotAsPriceGo")] if mode == "eci-tiers" else [],
-    ))
-    server = InferenceService(name, InferenceServiceArgs(
+        # The cluster's add-ons are the platform team's: this program reads their SLS project.
+        sls_project=default_sls_project(cluster_id),
         namespace=NAMESPACE,
         model_name=model_path.split("/")[-1],
-        claim_name=volume.claim_name,
         image="tensorflow/serving:2.14.1-gpu",
-        gpu=1,
         # ecs.gn6i-c4g1.xlarge has 4 vCPU and 15 GiB, less ACK's reservation and the node's DaemonSets.
-        cpu="3",
-        memory="10Gi",
-        replicas=1,
-        scheduling=placement.pod,
-        depends_on=[volume, *placement.resources],
+        resources=ServerResources(gpu=1, cpu="3", memory="10Gi"),
+        placement=PlacementChoice(
+            mode=mode,
+            eci_instance_types=["ecs.gn6i-c4g1.xlarge"] if tiered else [],
+            tiers=[EciTier(max=2), EciTier(max=8, spot_strategy="SpotAsPriceGo")] if tiered else [],
+        ),
+        node_pool=pool,
+        ingress=IngressChoice(host=host, path=url_path, tls_secret=tls_secret),
+        autoscaling=Autoscaling(min_replicas=1, max_replicas=10 if tiered else 6, target_qps_per_replica=8),
     ))
-    prerequisites.update(placement.prerequisites)
-    endpoint = PublicEndpoint(name, PublicEndpointArgs(
-        namespace=NAMESPACE,
-        host=host,
-        path=url_path,
-        tls_secret=tls_secret,
-        service_name=server.service_name,
-        service_port=server.service_port,
-    ))
-    QpsAutoscaler(name, QpsAutoscalerArgs(
-        namespace=NAMESPACE,
-        scale_target=server.scale_target,
-        route=endpoint.route,
-        sls_project=f"k8s-log-{cluster_id}",
-        min_replicas=1,
-        max_replicas=10 if mode == "eci-tiers" else 6,
-        target_qps_per_replica=8,
-    ), opts=pulumi.ResourceOptions(depends_on=[server]))
-    urls[name] = endpoint.url
+    prerequisites.update(model.prerequisites)
+    urls[name] = model.url
 
 pulumi.export("urls", urls)
 pulumi.export("clusterPrerequisites", prerequisites)

@@ -1,0 +1,233 @@
+"""ModelEndpoint: one model behind a public, autoscaled endpoint, in one call.
+
+Wires, for one model, the components a platform team would otherwise connect
+by hand: the model's OSS volume (:class:`ModelVolume`), where its pods run
+(:class:`Placement`), the server (:class:`InferenceService`), its Ingress
+(:class:`PublicEndpoint`) and its QPS autoscaler (:class:`QpsAutoscaler`, or
+the runtime's own HPA spec). The pod selector, the Service and the ingress
+route are derived here from the name and the runtime; the caller never passes
+them. The lower-level components stay public for teams that need another
+wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import pulumi
+
+from . import problems as checks
+from .cluster_addons import INGRESS_LOGSTORE, ClusterAddons
+from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
+from .model_store import ModelStore
+from .model_volume import ModelVolume, ModelVolumeArgs
+from .placement import EciTier, Placement, PlacementArgs
+from .placements import PLACEMENTS
+from .problems import ArgProblem
+from .public_endpoint import PublicEndpoint, PublicEndpointArgs
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec
+from .runtimes import RUNTIMES
+from .spot_node_pool import SpotNodePool
+
+TYPE = "elastic-inference:serving:ModelEndpoint"
+
+
+def default_of(cls: type, name: str) -> Any:
+    """The default of dataclass ``cls``'s field ``name``: defaults are written once, where the argument is."""
+    spec = cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return spec.default_factory() if callable(spec.default_factory) else spec.default
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerResources:
+    """CPU, memory and GPUs of one replica (requests == limits)."""
+
+    gpu: int = default_of(InferenceServiceArgs, "gpu")
+    cpu: str = default_of(InferenceServiceArgs, "cpu")
+    memory: str = default_of(InferenceServiceArgs, "memory")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlacementChoice:
+    """Where the pods run: a registered placement mode and its options (see :class:`PlacementArgs`)."""
+
+    mode: str = "eci"
+    eci_instance_types: Sequence[str] = ()
+    tiers: Sequence[EciTier] = ()
+    pool_wait_seconds: Optional[int] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngressChoice:
+    """The public host and path of the endpoint (see :class:`PublicEndpointArgs`)."""
+
+    host: str
+    path: str = default_of(PublicEndpointArgs, "path")
+    tls_secret: Optional[str] = None
+    class_name: str = default_of(PublicEndpointArgs, "ingress_class")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Autoscaling:
+    """Replica bounds and the QPS target (see :class:`QpsAutoscalerArgs`). Needs the ingress."""
+
+    enabled: bool = True
+    min_replicas: int = default_of(QpsAutoscalerArgs, "min_replicas")
+    max_replicas: int = default_of(QpsAutoscalerArgs, "max_replicas")
+    target_qps_per_replica: float = default_of(QpsAutoscalerArgs, "target_qps_per_replica")
+    query_interval_seconds: Optional[int] = None
+    query_delay_seconds: Optional[int] = None
+    cpu_utilization_percent: Optional[int] = None
+    scale_down_stabilization_seconds: Optional[int] = None
+    """None: 300 s (QpsAutoscaler's default). A runtime that scales through its own HPA spec
+    (``seldon``) has no scaling behaviour: it must stay None."""
+
+
+@dataclass(kw_only=True)
+class ModelEndpointArgs:
+    """Arguments of :class:`ModelEndpoint`."""
+
+    model_store: ModelStore
+    """The bucket the model is read from, and the cluster's read access to it."""
+    model_path: str
+    """Key prefix of the model's versions in the bucket, e.g. ``tensorflow/chnsenticorp``."""
+    region: str
+    """Region of the bucket and the cluster."""
+    addons: Optional[ClusterAddons] = None
+    """The cluster add-ons this stack installs: the workload and the autoscaler are created after
+    them, and the autoscaler reads their SLS project and logstore. None: the cluster has them
+    already; give ``sls_project``."""
+    sls_project: Optional[str] = None
+    """SLS project of the ingress logs when ``addons`` is None (see :func:`default_sls_project`)."""
+    namespace: str = "default"
+    """Namespace of every object of the endpoint."""
+    runtime: str = default_of(InferenceServiceArgs, "runtime")
+    """A registered runtime (``runtimes.RUNTIMES``)."""
+    image: Optional[str] = None
+    """Server image; None: the runtime's default for the GPU count."""
+    model_name: Optional[str] = None
+    """The name the server serves the model under; None: the endpoint's name."""
+    version_policy: str = default_of(InferenceServiceArgs, "version_policy")
+    """``latest``, ``latest:N``, ``all`` or ``specific:V[,V...]``."""
+    resources: ServerResources = field(default_factory=ServerResources)
+    placement: PlacementChoice = field(default_factory=PlacementChoice)
+    node_pool: Optional[SpotNodePool] = None
+    """The ECS node pool, for placements that use one (its labels and taints)."""
+    ingress: Optional[IngressChoice] = None
+    """The public endpoint; None: reachable inside the cluster only (and not autoscaled)."""
+    autoscaling: Autoscaling = field(default_factory=Autoscaling)
+    allow_from_namespaces: Sequence[str] = default_of(InferenceServiceArgs, "allow_from_namespaces")
+    """Namespaces whose pods may reach the server (the ingress controller's)."""
+
+    def problems(self) -> list[ArgProblem]:
+        """The wiring problems these arguments have (each component checks its own part)."""
+        found = wiring_problems(self.runtime, self.placement.mode, self.node_pool is not None, self.autoscaling, self.ingress is not None)
+        if self.addons is None and self.sls_project is None and self.autoscaling.enabled:
+            found.append(ArgProblem("sls_project", "required without addons while autoscaling is enabled: the SLS project of the "
+                                                   "ingress logs (default_sls_project(cluster_id) on ACK)"))
+        return found
+
+
+def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, autoscaling: Autoscaling, has_ingress: bool) -> list[ArgProblem]:
+    """What is wrong with how one endpoint's parts fit together (the stack config checks its
+    settings with this too, before any component exists)."""
+    found = checks.collect(checks.one_of("runtime", runtime_name, RUNTIMES), checks.one_of("placement.mode", mode_name, PLACEMENTS))
+    mode, rt = PLACEMENTS.get(mode_name), RUNTIMES.get(runtime_name)
+    if mode is not None and mode.uses_node_pool and not has_node_pool:
+        found.append(ArgProblem("node_pool", f"placement mode {mode.name!r} places pods on the ECS node pool: give a node pool "
+                                             "(the stack's nodePool section), or choose a mode without one such as 'eci'"))
+    if autoscaling.enabled and not has_ingress:
+        found.append(ArgProblem("ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress "
+                                           "(or disable autoscaling)"))
+    if rt is not None and rt.scaling == "hpa-spec" and autoscaling.scale_down_stabilization_seconds is not None:
+        found.append(ArgProblem("autoscaling.scale_down_stabilization_seconds",
+                                f"{runtime_name!r} scales through its own HPA spec, which has no scaling behavior "
+                                "(the HPA's default 300 s applies); remove it"))
+    return found
+
+
+# The per-model components of elastic-inference 0.2 were created at the stack's root: the alias
+# moves them under their ModelEndpoint without replacing anything (their children inherit it).
+_WAS_AT_ROOT = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    """A model served from OSS behind a public, QPS-autoscaled endpoint."""
+
+    url: Optional[pulumi.Output[str]]
+    """The public URL, or None without an ingress."""
+    server: InferenceService
+    placement: Placement
+    volume: ModelVolume
+    endpoint: Optional[PublicEndpoint]
+    autoscaler: Optional[QpsAutoscaler]
+    prerequisites: dict[str, str]
+    """What the cluster must already have for this endpoint (name -> why)."""
+
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        checks.raise_if_any("ModelEndpointArgs", args.problems())
+        super().__init__(TYPE, name, None, opts)
+        rt = RUNTIMES[args.runtime]
+        store, pool, scaling = args.model_store, args.node_pool, args.autoscaling
+        after_addons = list(args.addons.dependencies) if args.addons else []
+        sls_project = args.addons.sls_project if args.addons else str(args.sls_project)
+        sls_logstore = args.addons.sls_logstore if args.addons else INGRESS_LOGSTORE
+
+        def child(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, aliases=_WAS_AT_ROOT, depends_on=list(depends_on) or None)
+
+        self.volume = ModelVolume(name, ModelVolumeArgs(
+            namespace=args.namespace, bucket=store.bucket_name, path=args.model_path, region=args.region,
+            access_key_id=store.access_key_id, access_key_secret=store.access_key_secret, rrsa_role_name=store.rrsa_role_name,
+        ), opts=child())
+        choice = args.placement
+        self.placement = Placement(name, PlacementArgs(
+            mode=choice.mode, namespace=args.namespace, selector=selector_labels(name),
+            node_labels=pool.labels if pool else {}, node_taints=pool.taints if pool else (),
+            eci_instance_types=choice.eci_instance_types, tiers=choice.tiers, pool_wait_seconds=choice.pool_wait_seconds,
+        ), opts=child(*after_addons))
+        self.prerequisites = dict(self.placement.prerequisites)
+        autoscaled = scaling.enabled and args.ingress is not None
+
+        hpa_spec = None
+        if rt.scaling == "hpa-spec" and autoscaled:
+            # The route is known beforehand: the Service is the runtime's, not one read back.
+            route = ingress_route(args.namespace, *rt.service_endpoint(name))
+            hpa_spec = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, *self._metrics(route, args, sls_project, sls_logstore))
+        self.server = InferenceService(name, InferenceServiceArgs(
+            namespace=args.namespace, runtime=args.runtime, image=args.image, model_name=args.model_name or name,
+            version_policy=args.version_policy, claim_name=self.volume.claim_name,
+            gpu=args.resources.gpu, cpu=args.resources.cpu, memory=args.resources.memory,
+            replicas=scaling.min_replicas, autoscaled=scaling.enabled, hpa_spec=hpa_spec,
+            scheduling=self.placement.pod, allow_from_namespaces=args.allow_from_namespaces,
+        ), opts=child(self.volume, *self.placement.resources, *after_addons))
+
+        self.endpoint, self.autoscaler, self.url = None, None, None
+        if args.ingress is not None:
+            ingress = args.ingress
+            self.endpoint = PublicEndpoint(name, PublicEndpointArgs(
+                namespace=args.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
+                ingress_class=ingress.class_name, service_name=self.server.service_name, service_port=self.server.service_port,
+            ), opts=child())
+            self.url = self.endpoint.url
+            if autoscaled and self.server.scale_target is not None:
+                self.autoscaler = QpsAutoscaler(name, QpsAutoscalerArgs(
+                    namespace=args.namespace, scale_target=self.server.scale_target, route=self.endpoint.route,
+                    sls_project=sls_project, sls_logstore=sls_logstore,
+                    min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
+                    target_qps_per_replica=scaling.target_qps_per_replica,
+                    query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,
+                    cpu_utilization_percent=scaling.cpu_utilization_percent,
+                    **({} if scaling.scale_down_stabilization_seconds is None
+                       else {"scale_down_stabilization_seconds": scaling.scale_down_stabilization_seconds}),
+                ), opts=child(self.server, *after_addons))
+        self.register_outputs({"url": self.url})
+
+    @staticmethod
+    def _metrics(route: pulumi.Input[str], args: ModelEndpointArgs, sls_project: str, sls_logstore: str) -> list[dict[str, Any]]:
+        """The HPA metrics: the ingress QPS, and CPU as a fallback when it is configured."""
+        scaling = args.autoscaling
+        qps = qps_metric(route, sls_project, scaling.target_qps_per_replica, sls_logstore,
+                         scaling.query_interval_seconds, scaling.query_delay_seconds)
+        return [qps, *([cpu_metric(scaling.cpu_utilization_percent)] if scaling.cpu_utilization_percent else [])]

@@ -1,0 +1,27 @@
+"""Model-server runtimes: one module each, registered in :data:`RUNTIMES`.
+
+To add a runtime: write a module with a :class:`~.base.Runtime` subclass
+(every abstract member defined), add an instance to the table below, and give
+it tests and a README line. Nothing else lists the runtimes: the component,
+the config schema, the simulator and the docs read this table.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..registry import lookup, registry
+from .base import PodContext, Runtime, Workload
+from .seldon import Seldon
+from .tf_serving import TfServing
+
+RUNTIMES: Mapping[str, Runtime] = registry(Runtime, (TfServing(), Seldon()))
+"""Every runtime, by name."""
+
+
+def runtime(name: str) -> Runtime:
+    """The registered runtime ``name`` (``KeyError`` listing the registered ones otherwise)."""
+    return lookup(RUNTIMES, "runtime", name)
+
+
+__all__ = ["RUNTIMES", "PodContext", "Runtime", "Workload", "runtime"]

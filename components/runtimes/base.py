@@ -1,0 +1,172 @@
+"""What every model-server runtime provides: the contract a runtime module implements.
+
+A runtime is a subclass of :class:`Runtime` with every abstract member
+defined, registered in ``runtimes/__init__.py``. One left out fails when the
+table is built at import. The pieces every runtime shares (the pod's security
+context, volumes, resources) are here too, so that a runtime module holds only
+what is its own: containers, workload, ports, probes, scale target, and the
+facts the simulator and the checks read.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Optional, Sequence
+
+import pulumi
+
+from ..problems import ArgProblem
+
+if TYPE_CHECKING:
+    from ..inference_service import InferenceServiceArgs
+
+MODEL_MOUNT = "/models"
+"""Where the model volume (the PVC, read-only) is mounted in the server container."""
+# A high, fixed UID/GID: not root, and not one a host account is likely to own.
+RUN_AS_ID = 10001
+SECURE_CONTAINER: Mapping[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+@dataclass(frozen=True)
+class PodContext:
+    """What the :class:`InferenceService` hands a runtime to build its workload from."""
+
+    name: str
+    """The service's name (and its workload's)."""
+    args: InferenceServiceArgs
+    labels: Mapping[str, str]
+    """Labels of every object of the service."""
+    pod_labels: Mapping[str, str]
+    """Labels of the pod template (the selector's, the placement's)."""
+    pod_annotations: Mapping[str, str]
+    """Annotations of the pod template (the placement's)."""
+    selector: Mapping[str, str]
+    """Labels that select the service's pods."""
+    owner: pulumi.Resource
+    """The parent of every resource the runtime creates."""
+    depends_on: Sequence[pulumi.Resource]
+    """What the workload is created after (the component's ``depends_on``: volume, placement, add-ons)."""
+
+    def workload_opts(self, *first: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options of the workload resource: a child of the service, created after ``first`` and
+        :attr:`depends_on`; its replica count left to the autoscaler when ``args.autoscaled``."""
+        return pulumi.ResourceOptions(
+            parent=self.owner,
+            depends_on=[*first, *self.depends_on],
+            ignore_changes=["spec.replicas"] if self.args.autoscaled else None,
+        )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a runtime built."""
+
+    resource: pulumi.Resource
+    """The workload (a Deployment, a SeldonDeployment...)."""
+    service_name: pulumi.Output[str]
+    """The Service that receives the traffic."""
+    service_port: int
+    """Its HTTP port."""
+    scale_target: Optional[Mapping[str, str]]
+    """``apiVersion``, ``kind`` and ``name`` an HPA scales, or None when the runtime scales through ``hpa_spec``."""
+
+
+class Runtime(ABC):
+    """One model server (``InferenceServiceArgs.runtime``)."""
+
+    name: ClassVar[str]
+    """The runtime's name, as ``InferenceServiceArgs.runtime`` and the stack file's ``runtime`` give it."""
+    scaling: ClassVar[Literal["hpa", "hpa-spec"]]
+    """``hpa``: a :class:`QpsAutoscaler` scales :attr:`Workload.scale_target`. ``hpa-spec``: the
+    workload carries its own HPA spec (``InferenceServiceArgs.hpa_spec``), which has no ``behavior``."""
+    workload_kinds: ClassVar[tuple[str, ...]]
+    """Kinds of the objects whose pod templates run the server (what the simulator and the checks read)."""
+    required_crds: ClassVar[tuple[str, ...]] = ()
+    """CustomResourceDefinitions the cluster must serve (an operator's)."""
+    option_defaults: ClassVar[Mapping[str, Any]] = {}
+    """The runtime's own options (``InferenceServiceArgs.runtime_options``) and their defaults."""
+
+    @abstractmethod
+    def default_image(self, gpu: int) -> str:
+        """The server image when none is given (``gpu``: GPUs per replica)."""
+
+    @abstractmethod
+    def service_endpoint(self, name: str) -> tuple[str, int]:
+        """``(Service name, HTTP port)`` of service ``name``, known before anything is created."""
+
+    @abstractmethod
+    def network_ports(self) -> Optional[Sequence[int]]:
+        """TCP ports the NetworkPolicy opens to the ingress, or None for every port of the pods."""
+
+    @abstractmethod
+    def build(self, ctx: PodContext) -> Workload:
+        """Create the workload (and its Service, config) as children of ``ctx.owner``."""
+
+    @abstractmethod
+    def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
+        """The autoscaling/v2 HPA (as a manifest with ``spec``) that scales service ``name``, found in the
+        rendered ``objects``, or None: how the simulator learns the service's scaling."""
+
+    def problems(self, args: InferenceServiceArgs) -> list[ArgProblem]:
+        """Runtime-specific problems of ``args`` (the common ones are checked by ``InferenceServiceArgs``)."""
+        return []
+
+    def option(self, args: InferenceServiceArgs, key: str) -> Any:
+        """``args.runtime_options[key]``, or its default."""
+        return args.runtime_options.get(key, self.option_defaults[key])
+
+
+def resources(args: InferenceServiceArgs) -> dict[str, Any]:
+    """Requests == limits: Guaranteed QoS, and ECI sizes the instance from them."""
+    amounts = {"cpu": args.cpu, "memory": args.memory}
+    if args.gpu:
+        amounts["nvidia.com/gpu"] = str(args.gpu)
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def pod_spec(ctx: PodContext, containers: Sequence[Mapping[str, Any]], volumes: Sequence[Mapping[str, Any]] = (),
+             termination_grace_seconds: int = 30) -> dict[str, Any]:
+    """The pod spec every runtime shares: non-root, no service account token, the model volume
+    first, the runtime's ``volumes``, a ``/tmp`` scratch volume, and the placement's scheduling."""
+    args = ctx.args
+    sched = args.scheduling
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": termination_grace_seconds,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_ID,
+            "runAsGroup": RUN_AS_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [dict(c) for c in containers],
+        "volumes": [
+            {"name": "model", "persistentVolumeClaim": {"claimName": args.claim_name, "readOnly": True}},
+            *[dict(v) for v in volumes],
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        ],
+    }
+    if sched.node_selector:
+        spec["nodeSelector"] = dict(sched.node_selector)
+    if sched.tolerations:
+        spec["tolerations"] = [dict(t) for t in sched.tolerations]
+    if sched.topology_spread_constraints:
+        spec["topologySpreadConstraints"] = [dict(t) for t in sched.topology_spread_constraints]
+    return spec
+
+
+def find(objects: Sequence[Mapping[str, Any]], kind: str, name: str, namespace: str) -> Optional[Mapping[str, Any]]:
+    """The rendered object of ``kind`` named ``name`` in ``namespace``, or None."""
+    for o in objects:
+        meta = o.get("metadata") or {}
+        if o.get("kind") == kind and meta.get("name") == name and meta.get("namespace") == namespace:
+            return o
+    return None
