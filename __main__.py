@@ -8,10 +8,7 @@ decisions live in `config/` (what is allowed, defaults) and `components/`
 import pulumi
 
 import config
-from components import (
-    Autoscaling, ClusterAddons, ClusterAddonsArgs, EciTier, IngressChoice, ModelEndpoint, ModelEndpointArgs, ModelStore,
-    ModelStoreArgs, NodeTaint, PlacementChoice, ServerResources, SpotNodePool, SpotNodePoolArgs,
-)
+from components import ClusterAddons, ClusterAddonsArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs, SpotNodePool
 
 try:
     settings = config.load()
@@ -59,29 +56,12 @@ store = ModelStore("models", ModelStoreArgs(
 
 pool = None
 if pool_cfg is not None:
-    pool = SpotNodePool(pool_cfg.name, SpotNodePoolArgs(
-        cluster_id=cluster.id,
-        node_pool_name=pool_cfg.name,
-        vswitch_ids=cluster.vswitch_ids,
-        instance_types=pool_cfg.instance_types,
-        min_size=pool_cfg.min_size,
-        max_size=pool_cfg.max_size,
-        spot_strategy=pool_cfg.spot_strategy,
-        spot_price_limits=pool_cfg.spot_price_limits,
-        multi_az_policy=pool_cfg.multi_az_policy,
-        on_demand_base_capacity=pool_cfg.on_demand_base_capacity,
-        on_demand_percentage=pool_cfg.on_demand_percentage,
-        compensate_with_on_demand=pool_cfg.compensate_with_on_demand,
-        labels=pool_cfg.labels,
-        taints=[NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in pool_cfg.taints],
-        system_disk_size=pool_cfg.system_disk_size,
-    ))
+    pool = SpotNodePool(pool_cfg.name, pool_cfg.args(cluster))
     prerequisites.update(pool.prerequisites)
 prerequisites.update(store.prerequisites)
 
 endpoints = {}
 for name, svc in settings.services.items():
-    scaling, ingress = svc.autoscaling, svc.ingress
     model = ModelEndpoint(name, ModelEndpointArgs(
         model_store=store,
         model_path=svc.model.path,
@@ -92,26 +72,11 @@ for name, svc in settings.services.items():
         image=svc.image,
         model_name=svc.model.name,
         version_policy=svc.model.version_policy,
-        resources=ServerResources(gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory),
-        placement=PlacementChoice(
-            mode=svc.placement.mode,
-            eci_instance_types=svc.placement.eci_instance_types,
-            tiers=[EciTier(max=t.max, spot_strategy=t.spot_strategy, spot_price_limit=t.spot_price_limit) for t in svc.placement.tiers],
-            pool_wait_seconds=svc.placement.pool_wait_seconds,
-        ),
+        resources=svc.resources.args(),
+        placement=svc.placement.choice(),
         node_pool=pool,
-        ingress=IngressChoice(host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret, class_name=ingress.class_name)
-        if ingress else None,
-        autoscaling=Autoscaling(
-            enabled=scaling.enabled,
-            min_replicas=scaling.min_replicas,
-            max_replicas=scaling.max_replicas,
-            target_qps_per_replica=scaling.target_qps_per_replica,
-            query_interval_seconds=scaling.query_interval_seconds,
-            query_delay_seconds=scaling.query_delay_seconds,
-            cpu_utilization_percent=scaling.cpu_utilization_percent,
-            scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds,
-        ),
+        ingress=svc.ingress.choice() if svc.ingress else None,
+        autoscaling=svc.autoscaling.args(),
         allow_from_namespaces=svc.network_policy.allow_from_namespaces,
     ))
     prerequisites.update(model.prerequisites)

@@ -15,7 +15,9 @@ __version__ = "0.3.0"
 
 from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
-from .model_endpoint import Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, PlacementChoice, ServerResources, default_of
+from .model_endpoint import (
+    Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, PlacementChoice, ServerResources, default_of, wiring_problems,
+)
 from .model_store import MAX_POLICY_LENGTH, ModelStore, ModelStoreArgs, UploadError, longest_read_policy, upload_files
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs, PodScheduling
@@ -55,5 +57,5 @@ __all__ = [
     "UploadError",
     "cpu_metric", "default_of", "default_sls_project", "ingress_route", "longest_read_policy", "path_problems",
     "placement_mode", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
-    "service_endpoint", "upload_files",
+    "service_endpoint", "upload_files", "wiring_problems",
 ]

@@ -13,7 +13,8 @@ wiring.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
@@ -23,12 +24,12 @@ from .inference_service import InferenceService, InferenceServiceArgs, selector_
 from .model_store import ModelStore
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs
-from .placements import PLACEMENTS
+from .placements import PLACEMENTS, CapacityUnit
 from .problems import ArgProblem
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec
 from .runtimes import RUNTIMES
-from .spot_node_pool import SpotNodePool
+from .spot_node_pool import NodeTaint, SpotNodePool
 
 TYPE = "elastic-inference:serving:ModelEndpoint"
 
@@ -56,6 +57,18 @@ class PlacementChoice:
     eci_instance_types: Sequence[str] = ()
     tiers: Sequence[EciTier] = ()
     pool_wait_seconds: Optional[int] = None
+
+    def args(self, namespace: str, selector: Mapping[str, str], node_labels: Mapping[str, str] = MappingProxyType({}),
+             node_taints: Sequence[NodeTaint] = ()) -> PlacementArgs:
+        """The :class:`PlacementArgs` of this choice for one workload (and the node pool's labels and taints)."""
+        return PlacementArgs(
+            mode=self.mode, namespace=namespace, selector=selector, node_labels=node_labels, node_taints=node_taints,
+            eci_instance_types=self.eci_instance_types, tiers=self.tiers, pool_wait_seconds=self.pool_wait_seconds,
+        )
+
+    def capacity_units(self) -> tuple[CapacityUnit, ...]:
+        """Where the pods go, in fill order (the registered mode's facts, as the simulator reads them)."""
+        return PLACEMENTS[self.mode].capacity_units(self.args("default", {"app": "x"}))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,12 +194,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             namespace=args.namespace, bucket=store.bucket_name, path=args.model_path, region=args.region,
             access_key_id=store.access_key_id, access_key_secret=store.access_key_secret, rrsa_role_name=store.rrsa_role_name,
         ), opts=child())
-        choice = args.placement
-        self.placement = Placement(name, PlacementArgs(
-            mode=choice.mode, namespace=args.namespace, selector=selector_labels(name),
-            node_labels=pool.labels if pool else {}, node_taints=pool.taints if pool else (),
-            eci_instance_types=choice.eci_instance_types, tiers=choice.tiers, pool_wait_seconds=choice.pool_wait_seconds,
-        ), opts=child(*after_addons))
+        self.placement = Placement(name, args.placement.args(args.namespace, selector_labels(name), pool.labels if pool else {},
+                                                             pool.taints if pool else ()), opts=child(*after_addons))
         self.prerequisites = dict(self.placement.prerequisites)
         autoscaled = scaling.enabled and args.ingress is not None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Iterable, Mapping, TypeVar
 
 T = TypeVar("T")
@@ -12,8 +11,8 @@ class RegistryError(TypeError):
     """A variant registered twice, without a name, or not an implementation of its contract."""
 
 
-def registry(kind: type, variants: Iterable[T]) -> Mapping[str, T]:
-    """A read-only ``name -> variant`` table; each variant an instance of ``kind`` with a unique name.
+def registry(kind: type, variants: Iterable[T]) -> dict[str, T]:
+    """A ``name -> variant`` table; each variant an instance of ``kind`` with a unique name.
 
     A subclass that leaves out an abstract member of its contract already fails
     where it is instantiated, that is when its table is built at import: in the
@@ -29,7 +28,7 @@ def registry(kind: type, variants: Iterable[T]) -> Mapping[str, T]:
         if name in table:
             raise RegistryError(f"{kind.__name__} {name!r} is registered twice")
         table[name] = variant
-    return MappingProxyType(table)
+    return table
 
 
 def lookup(table: Mapping[str, T], what: str, name: str) -> T:

@@ -14,10 +14,9 @@ import re
 from typing import Iterable, Iterator, Mapping, Optional
 
 from components import (
-    CRD_ADDONS, PLACEMENTS, RUNTIMES, ArgProblem, Autoscaling as AutoscalingArgs, InferenceServiceArgs, ModelStoreArgs, ModelVolumeArgs,
-    PlacementArgs, PublicEndpointArgs, QpsAutoscalerArgs, EciTier, ingress_route, selector_labels,
+    CRD_ADDONS, PLACEMENTS, RUNTIMES, ArgProblem, InferenceServiceArgs, ModelStoreArgs, ModelVolumeArgs, PublicEndpointArgs,
+    QpsAutoscalerArgs, ingress_route, selector_labels, wiring_problems,
 )
-from components.model_endpoint import wiring_problems
 
 from .errors import Problem
 from .schema import Service, Settings, k8s_minor
@@ -171,8 +170,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     scaling, placement, ingress = svc.autoscaling, svc.placement, svc.ingress
     rt = RUNTIMES[svc.runtime]
     service_name, port = rt.service_endpoint(name)
-    autoscaling = AutoscalingArgs(enabled=scaling.enabled, scale_down_stabilization_seconds=scaling.scale_down_stabilization_seconds)
-    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, autoscaling, ingress is not None), f"{at}.",
+    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None), f"{at}.",
                       {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None})
     server = InferenceServiceArgs(
         namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
@@ -187,11 +185,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
                              rrsa_role_name="-")
     yield from mapped(volume.problems(), f"{at}.", {"path": f"{at}.model.path", "namespace": None})
     pool = s.node_pool
-    places = PlacementArgs(
-        mode=placement.mode, namespace=svc.namespace, selector=selector_labels(name), node_labels=pool.labels if pool else {},
-        eci_instance_types=placement.eci_instance_types, pool_wait_seconds=placement.pool_wait_seconds,
-        tiers=[EciTier(max=t.max, spot_strategy=t.spot_strategy, spot_price_limit=t.spot_price_limit) for t in placement.tiers],
-    )
+    places = placement.choice().args(svc.namespace, selector_labels(name), pool.labels if pool else {})
     yield from mapped(places.problems(), f"{at}.placement.", {"namespace": None, "selector": None, "mode": None,
                                                               "node_labels": "nodePool.labels" if pool else None})
     if ingress is not None:

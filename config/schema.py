@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 
 from components import (
+    EciTier,
     NodeTaint,
     PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
     PlacementChoice, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
@@ -252,6 +253,10 @@ class Resources(_Section):
     cpu: Quantity = default_of(ServerResources, "cpu")
     memory: Quantity = default_of(ServerResources, "memory")
 
+    def args(self) -> ServerResources:
+        """These settings as the component takes them."""
+        return ServerResources(gpu=self.gpu, cpu=self.cpu, memory=self.memory)
+
 
 class Tier(_Section):
     max: Optional[int] = Field(default=None, ge=1, le=10000)
@@ -260,6 +265,13 @@ class Tier(_Section):
 
 
 class Placement(_Section):
+    def choice(self) -> PlacementChoice:
+        """These settings as the component takes them."""
+        return PlacementChoice(
+            mode=self.mode, eci_instance_types=self.eci_instance_types, pool_wait_seconds=self.pool_wait_seconds,
+            tiers=[EciTier(max=t.max, spot_strategy=t.spot_strategy, spot_price_limit=t.spot_price_limit) for t in self.tiers],
+        )
+
     # Which options each mode takes, and their bounds: the placement modes (components/placements/).
     mode: PlacementMode = default_of(PlacementChoice, "mode")
     eci_instance_types: list[InstanceType] = Field(default=[], max_length=MAX_ECI_SPECS)
@@ -286,12 +298,25 @@ class Autoscaling(_Section):
 
     model_config = ConfigDict(strict=False)  # allow `targetQpsPerReplica: 10` (int)
 
+    def args(self) -> AutoscalingArgs:
+        """These settings as the component takes them."""
+        return AutoscalingArgs(
+            enabled=self.enabled, min_replicas=self.min_replicas, max_replicas=self.max_replicas,
+            target_qps_per_replica=self.target_qps_per_replica, query_interval_seconds=self.query_interval_seconds,
+            query_delay_seconds=self.query_delay_seconds, cpu_utilization_percent=self.cpu_utilization_percent,
+            scale_down_stabilization_seconds=self.scale_down_stabilization_seconds,
+        )
+
 
 class Ingress(_Section):
     host: Hostname
     path: HttpPath = default_of(IngressChoice, "path")
     tls_secret: Optional[SecretName] = None
     class_name: Dns1035 = default_of(IngressChoice, "class_name")
+
+    def choice(self) -> IngressChoice:
+        """These settings as the component takes them."""
+        return IngressChoice(host=self.host, path=self.path, tls_secret=self.tls_secret, class_name=self.class_name)
 
 
 class NetworkPolicy(_Section):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 from typing import Any, Mapping, Optional
 
 import yaml
+
+from components import runtime  # the program's own registry, as its config uses it
 
 from .hpa import HpaSpec
 from .model import Pool, ServiceModel, Unit, price_of
@@ -78,38 +79,28 @@ def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, pr
     if name not in services:
         raise SimulationInputError(f"--service {name}: the stack has no such service (it has: {', '.join(sorted(services))})")
     svc = services[name]
-    hpas = [o for o in objects if o.get("kind") == "HorizontalPodAutoscaler" and o["metadata"]["name"] == name
-            and o["metadata"].get("namespace") == svc.namespace]
-    if not hpas:
-        # Seldon: the operator makes an autoscaling/v2 HPA from the componentSpec's hpaSpec, with
-        # metricsv2 as the metrics and no behavior (seldon-core createHpa): the API's defaults apply.
-        for o in objects:
-            if o.get("kind") == "SeldonDeployment" and o["metadata"]["name"] == name and o["metadata"].get("namespace") == svc.namespace:
-                spec = o["spec"]["predictors"][0]["componentSpecs"][0].get("hpaSpec")
-                if spec:
-                    hpas.append({"spec": {"minReplicas": spec.get("minReplicas", 1), "maxReplicas": spec["maxReplicas"],
-                                          "metrics": spec["metricsv2"]}})
+    # The runtime and the placement mode say, each in its own module, where their scaling
+    # and their capacity are (components/runtimes/, components/placements/).
+    rendered = runtime(svc.runtime).rendered_hpa(objects, name, svc.namespace)
+    hpas = [rendered] if rendered else []
     hpa = HpaSpec.from_manifest(hpas[0]) if hpas else None
 
-    mode = svc.placement.mode
     pool_cfg = settings.node_pool
     units: list[Unit] = []
     pool = None
-    if mode in ("ecs", "ecs-then-eci"):
-        assert pool_cfg is not None  # the config rules require it
-        itype = pool_cfg.instance_types[0]
-        price = price_of(prices, itype)
-        pool = Pool(
-            min_size=pool_cfg.min_size, max_size=pool_cfg.max_size, can_grow=True,
-            node_price_on_demand=float(price["on_demand"]), node_price_spot=float(price["spot"]),
-            on_demand_base=pool_cfg.on_demand_base_capacity, on_demand_percentage=pool_cfg.on_demand_percentage,
-            spot=pool_cfg.spot_strategy != "NoSpot",
-        )
-        units.append(Unit("ecs", wait=_pool_wait(objects, svc.namespace, name) if mode == "ecs-then-eci" else None))
-    if mode in ("eci", "ecs-then-eci"):
-        units.append(Unit("eci"))
-    if mode == "eci-tiers":
-        units += [Unit("eci", max=t.max, spot=t.spot_strategy is not None) for t in svc.placement.tiers]
+    for unit in svc.placement.choice().capacity_units():
+        if unit.resource == "ecs":
+            if pool_cfg is None:
+                raise SimulationInputError(f"--service {name}: its placement uses the node pool, but the stack has none")
+            itype = pool_cfg.instance_types[0]
+            price = price_of(prices, itype)
+            pool = Pool(
+                min_size=pool_cfg.min_size, max_size=pool_cfg.max_size, can_grow=True,
+                node_price_on_demand=float(price["on_demand"]), node_price_spot=float(price["spot"]),
+                on_demand_base=pool_cfg.on_demand_base_capacity, on_demand_percentage=pool_cfg.on_demand_percentage,
+                spot=pool_cfg.spot_strategy != "NoSpot",
+            )
+        units.append(Unit(unit.resource, max=unit.max, spot=unit.spot, wait=unit.pool_wait_seconds))
 
     eci_types = svc.placement.eci_instance_types
     if eci_types:
@@ -153,21 +144,6 @@ def _adapter_label(hpas: list[Mapping[str, Any]], key: str, default: Any) -> int
             if key in labels:
                 return int(labels[key])
     return int(default)
-
-
-def _pool_wait(objects: list[Mapping[str, Any]], namespace: str, name: str) -> Optional[int]:
-    """Seconds an ecs-then-eci pod waits for the pool, read from the rendered ResourcePolicy."""
-    for o in objects:
-        if o.get("kind") == "ResourcePolicy" and o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace:
-            when = o["spec"].get("whenTryNextUnits") or {}
-            waits = any((u.get("podLabels") or {}).get("k8s.aliyun.com/resource-policy-wait-for-ecs-scaling") == "true"
-                        for u in o["spec"]["units"] if u["resource"] == "ecs")
-            if when.get("policy") == "TimeoutOrExceedMax" and waits:
-                # ACK: an unset timeout is 15 minutes. Go durations as the render writes them: 300s, 5m, 1h.
-                text = str(when.get("timeout") or "15m")
-                units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-                return int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|h|m|s)", text)))
-    return None
 
 
 def _cpu(quantity: str) -> float:

@@ -8,8 +8,6 @@ config schema, the simulator and the docs read this table.
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from ..registry import lookup, registry
 from .base import CapacityUnit, PlacementMode, PodScheduling
 from .eci import Eci
@@ -17,7 +15,7 @@ from .eci_tiers import EciTiers
 from .ecs import Ecs
 from .ecs_then_eci import EcsThenEci
 
-PLACEMENTS: Mapping[str, PlacementMode] = registry(PlacementMode, (Ecs(), Eci(), EcsThenEci(), EciTiers()))
+PLACEMENTS: dict[str, PlacementMode] = registry(PlacementMode, (Ecs(), Eci(), EcsThenEci(), EciTiers()))
 """Every placement mode, by name."""
 
 

@@ -8,14 +8,12 @@ the config schema, the simulator and the docs read this table.
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from ..registry import lookup, registry
 from .base import PodContext, Runtime, Workload
 from .seldon import Seldon
 from .tf_serving import TfServing
 
-RUNTIMES: Mapping[str, Runtime] = registry(Runtime, (TfServing(), Seldon()))
+RUNTIMES: dict[str, Runtime] = registry(Runtime, (TfServing(), Seldon()))
 """Every runtime, by name."""
 
 

@@ -1,0 +1,178 @@
+"""Runtimes and placement modes are registered variants: a new one is its module plus its registration.
+
+The toy runtime and the toy placement mode below are added the way the README says (a subclass
+of the contract, one line in the table), and the config schema, the component, the composite
+and the simulator take them without any other change. A half-written variant fails where its
+table is built, and an unregistered name fails with the registered ones listed.
+"""
+
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from components import (
+    PLACEMENTS, RUNTIMES, InferenceService, InferenceServiceArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs,
+    PlacementChoice, PlacementMode, RegistryError, Runtime,
+)
+from components.placements.base import CapacityUnit, PodScheduling
+from components.registry import registry
+from components.runtimes.base import PodContext, Workload, find, pod_spec, resources
+from config import ConfigError, from_raw
+from tests.test_components import after
+
+
+class Echo(Runtime):
+    """A runtime as a contributor would write one: a Deployment of an HTTP server on 8080."""
+
+    name = "echo"
+    scaling = "hpa"
+    workload_kinds = ("Deployment",)
+
+    def default_image(self, gpu: int) -> str:
+        return "ealen/echo-server:0.9.2"
+
+    def service_endpoint(self, name: str) -> tuple[str, int]:
+        return name, 8080
+
+    def network_ports(self) -> Optional[Sequence[int]]:
+        return (8080,)
+
+    def build(self, ctx: PodContext) -> Workload:
+        args = ctx.args
+        container = {"name": "echo", "image": args.image or self.default_image(args.gpu), "resources": resources(args),
+                     "ports": [{"name": "http", "containerPort": 8080}]}
+        deployment = k8s.apps.v1.Deployment(
+            f"{ctx.name}-deployment",
+            metadata={"name": ctx.name, "namespace": args.namespace, "labels": dict(ctx.labels)},
+            spec={"selector": {"matchLabels": dict(ctx.selector)},
+                  "template": {"metadata": {"labels": dict(ctx.pod_labels)}, "spec": pod_spec(ctx, [container])}},
+            opts=ctx.workload_opts(),
+        )
+        service = k8s.core.v1.Service(
+            f"{ctx.name}-service", metadata={"name": ctx.name, "namespace": args.namespace},
+            spec={"selector": dict(ctx.selector), "ports": [{"name": "http", "port": 8080}]}, opts=pulumi.ResourceOptions(parent=ctx.owner))
+        return Workload(deployment, service.metadata.name, 8080, {"apiVersion": "apps/v1", "kind": "Deployment", "name": ctx.name})
+
+    def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
+        return find(objects, "HorizontalPodAutoscaler", name, namespace)
+
+
+class ZoneA(PlacementMode):
+    """A placement mode as a contributor would write one: ECI in one zone only."""
+
+    name = "eci-zone-a"
+    uses_node_pool = False
+    uses_eci = True
+
+    def pod_scheduling(self, args: Any) -> PodScheduling:
+        return PodScheduling(labels={"alibabacloud.com/eci": "true"}, annotations={"k8s.aliyun.com/eci-vswitch": "vsw-zone-a"})
+
+    def resource_policy(self, args: Any) -> Optional[dict[str, Any]]:
+        return None
+
+    def capacity_units(self, args: Any) -> tuple[CapacityUnit, ...]:
+        return (CapacityUnit("eci", max=20),)
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    """Echo and ZoneA in the tables, as their one line of registration would put them."""
+    monkeypatch.setitem(RUNTIMES, Echo.name, Echo())
+    monkeypatch.setitem(PLACEMENTS, ZoneA.name, ZoneA())
+
+
+def test_a_variant_missing_part_of_its_contract_fails_when_its_table_is_built():
+    class HalfRuntime(Runtime):
+        name = "half"
+        scaling = "hpa"
+        workload_kinds = ("Deployment",)
+
+        def default_image(self, gpu: int) -> str:
+            return "x:1"
+
+    with pytest.raises(TypeError, match="abstract"):
+        registry(Runtime, [HalfRuntime()])  # type: ignore[abstract]
+
+    class HalfMode(PlacementMode):
+        name = "half"
+        uses_node_pool = False
+        uses_eci = True
+
+    with pytest.raises(TypeError, match="abstract"):
+        registry(PlacementMode, [HalfMode()])  # type: ignore[abstract]
+
+
+def test_a_table_refuses_duplicates_nameless_and_foreign_variants():
+    with pytest.raises(RegistryError, match="registered twice"):
+        registry(Runtime, [Echo(), Echo()])
+    with pytest.raises(RegistryError, match="is not a Runtime"):
+        registry(Runtime, [ZoneA()])
+
+    class Nameless(Echo):
+        name = ""
+
+    with pytest.raises(RegistryError, match="has no name"):
+        registry(Runtime, [Nameless()])
+
+
+def test_an_unregistered_runtime_or_mode_is_refused_with_the_registered_ones(raw):
+    raw["services"]["bert"]["runtime"] = "vllm"
+    raw["services"]["bert"]["placement"]["mode"] = "burst"
+    with pytest.raises(ConfigError) as caught:
+        from_raw(raw, "cn-beijing")
+    lines = [str(p) for p in caught.value.problems]
+    assert any(line.startswith("services.bert.runtime:") and "'tensorflow-serving'" in line and "'seldon'" in line for line in lines)
+    assert any(line.startswith("services.bert.placement.mode:") and "'eci-tiers'" in line for line in lines)
+    with pytest.raises(ValueError, match="InferenceServiceArgs.runtime: must be one of 'tensorflow-serving', 'seldon'"):
+        InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", runtime="vllm"))
+
+
+def test_a_registered_runtime_and_mode_are_taken_by_config_component_and_simulator(registered, raw, mocks):
+    raw["services"]["bert"]["runtime"] = "echo"
+    raw["services"]["bert"]["placement"] = {"mode": "eci-zone-a"}
+    raw["services"]["bert"]["resources"]["gpu"] = 0
+    settings = from_raw(raw, "cn-beijing")
+    assert settings.services["bert"].serving_image == "ealen/echo-server:0.9.2"
+    assert settings.services["bert"].placement.choice().capacity_units() == (CapacityUnit("eci", max=20),)
+
+    store = ModelStore("models", ModelStoreArgs(bucket="acme-models", read_prefixes=["m"]))
+    endpoint = ModelEndpoint("bert", ModelEndpointArgs(
+        model_store=store, model_path="m", region="cn-beijing", sls_project="k8s-log-c1", runtime="echo",
+        placement=PlacementChoice(mode="eci-zone-a"), autoscaling=settings.services["bert"].autoscaling.args(),
+        ingress=settings.services["bert"].ingress.choice(),
+    ))
+
+    def check(_: Any) -> None:
+        deployment = mocks.resources["bert-deployment"].inputs
+        pod = deployment["spec"]["template"]
+        assert pod["spec"]["containers"][0]["image"] == "ealen/echo-server:0.9.2"
+        assert pod["metadata"]["labels"]["alibabacloud.com/eci"] == "true"
+        hpa = mocks.resources["bert-hpa"].inputs
+        assert hpa["spec"]["scaleTargetRef"]["name"] == "bert"
+        route = hpa["spec"]["metrics"][0]["external"]["metric"]["selector"]["matchLabels"]["sls.ingress.route"]
+        assert route == "default-bert-8080"  # the echo runtime's Service and port, derived inside the composite
+        assert [p["port"] for p in mocks.resources["bert-network-policy"].inputs["spec"]["ingress"][0]["ports"]] == [8080]
+
+    return after(endpoint.urn).apply(check)
+
+
+def test_the_simulator_reads_a_registered_variants_facts(registered, raw):
+    from simulate.build import service_model
+
+    raw["services"]["bert"]["runtime"] = "echo"
+    raw["services"]["bert"]["placement"] = {"mode": "eci-zone-a"}
+    raw["services"]["bert"]["resources"]["gpu"] = 0
+    settings = from_raw(raw, "cn-beijing")
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "bert", "namespace": "default"},
+           "spec": {"minReplicas": 1, "maxReplicas": 7, "metrics": [{"type": "External", "external": {
+               "metric": {"name": "sls_ingress_qps"}, "target": {"type": "AverageValue", "averageValue": "10"}}}]}}
+    prices = {"eci": {"vcpu_hour": 0.1, "gib_hour": 0.01, "spot_factor": 0.3}}
+    assumed = {"serving": {"replica_capacity_qps": None, "model_load_seconds": 30, "cpu_percent_at_capacity": 90},
+               "metric": {"query_interval_seconds": 15, "query_delay_seconds": 10}, "hpa": {"sync_period_seconds": 15},
+               "ecs": {"node_scale_out_seconds": 300, "pod_start_seconds": 30, "pods_per_node": 1, "node_scale_in_seconds": 600},
+               "eci": {"pod_start_seconds": 45}}
+    model = service_model(settings, [hpa], "bert", prices, assumed)
+    assert model.hpa is not None and model.hpa.max_replicas == 7
+    assert [(u.kind, u.max) for u in model.units] == [("eci", 20)] and model.pool is None
