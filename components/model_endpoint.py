@@ -96,6 +96,13 @@ class Autoscaling:
     """None: 300 s (QpsAutoscaler's default). A runtime that scales through its own HPA spec
     (``seldon``) has no scaling behaviour: it must stay None."""
 
+    @property
+    def stabilization_seconds(self) -> int:
+        """The scale-down stabilization window the HPA gets."""
+        if self.scale_down_stabilization_seconds is None:
+            return int(default_of(QpsAutoscalerArgs, "scale_down_stabilization_seconds"))
+        return self.scale_down_stabilization_seconds
+
 
 @dataclass(kw_only=True)
 class ModelEndpointArgs:
@@ -228,8 +235,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                     target_qps_per_replica=scaling.target_qps_per_replica,
                     query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,
                     cpu_utilization_percent=scaling.cpu_utilization_percent,
-                    **({} if scaling.scale_down_stabilization_seconds is None
-                       else {"scale_down_stabilization_seconds": scaling.scale_down_stabilization_seconds}),
+                    scale_down_stabilization_seconds=scaling.stabilization_seconds,
                 ), opts=child(self.server, *after_addons))
         self.register_outputs({"url": self.url})
 

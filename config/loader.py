@@ -183,7 +183,7 @@ def _problem(error: Any) -> Problem:
     return Problem(path, _message(error))
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: tuple[Any, ...]) -> str:
     if loc == ("region",):
         return "alicloud:region"
     out = ""
@@ -195,7 +195,7 @@ def _path(loc: tuple) -> str:
     return out
 
 
-def _missing_hint(loc: tuple) -> str:
+def _missing_hint(loc: tuple[Any, ...]) -> str:
     hints = {
         ("region",): ": set it with `pulumi config set alicloud:region cn-beijing`",
         ("cluster",): ": the existing ACK Pro cluster (at least cluster.id)",
@@ -250,7 +250,7 @@ def _message(error: Any) -> str:
     return str(error["msg"]) + got
 
 
-def _aliases_at(loc: tuple) -> list[str]:
+def _aliases_at(loc: tuple[Any, ...]) -> list[str]:
     """The YAML keys allowed in the mapping at ``loc`` (for "did you mean")."""
     typ: Any = Settings
     for part in loc:

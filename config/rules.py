@@ -200,7 +200,6 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
             sls_project=s.cluster.sls_project_name, min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
             target_qps_per_replica=scaling.target_qps_per_replica, query_interval_seconds=scaling.query_interval_seconds,
             query_delay_seconds=scaling.query_delay_seconds, cpu_utilization_percent=scaling.cpu_utilization_percent,
-            **({} if scaling.scale_down_stabilization_seconds is None
-               else {"scale_down_stabilization_seconds": scaling.scale_down_stabilization_seconds}),
+            scale_down_stabilization_seconds=scaling.args().stabilization_seconds,
         )
         yield from mapped(hpa.problems(), f"{at}.autoscaling.", {"namespace": None, "scale_target": None, "route": at})

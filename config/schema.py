@@ -59,7 +59,7 @@ _HELM_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 _CRD_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?){2,}$")
 
 
-def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None):
+def _matching(pattern: re.Pattern[str], what: str, max_len: Optional[int] = None) -> AfterValidator:
     def check(value: str) -> str:
         if max_len is not None and len(value) > max_len:
             raise ValueError(f"must be at most {max_len} characters, {what}")
