@@ -108,98 +108,27 @@ class ModelStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("ModelStoreArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         # The bucket, its protections and the served model are guarded alike (``protect``).
         guarded = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
-
-        if args.create:
-            # The split resources below own these attributes; a bucket that does not ignore
-            # them reverts them on every refresh and update (the installed SDK's
-            # oss/bucket.py: "you must add ... ignore_changes for the corresponding attribute").
-            bucket_opts = pulumi.ResourceOptions.merge(guarded, pulumi.ResourceOptions(ignore_changes=list(SPLIT_ATTRIBUTES)))
-            bucket = alicloud.oss.Bucket(f"{name}-bucket", bucket=args.bucket, opts=bucket_opts)
-            name_out = bucket.bucket
-            # The bucket's ACL, encryption, versioning and public-access block are
-            # separate resources: the inline `acl` argument is deprecated in 4.x. They are
-            # guarded like the bucket: dropping one from the program (say, create: false)
-            # must not strip the bucket's encryption or public-access block.
-            alicloud.oss.BucketAcl(f"{name}-acl", bucket=name_out, acl="private", opts=guarded)
-            alicloud.oss.BucketPublicAccessBlock(f"{name}-public-access-block", bucket=name_out, block_public_access=True, opts=guarded)
-            alicloud.oss.BucketServerSideEncryption(
-                f"{name}-encryption",
-                bucket=name_out,
-                sse_algorithm=args.encryption,
-                kms_master_key_id=args.kms_key_id if args.encryption == "KMS" else None,
-                opts=guarded,
-            )
-            if args.versioning:
-                alicloud.oss.BucketVersioning(f"{name}-versioning", bucket=name_out, status="Enabled", opts=guarded)
-        else:
-            # Reading (not importing) the bucket: the preview fails early if it is
-            # missing, and nothing about it is changed or deleted by this stack.
-            existing = alicloud.oss.Bucket.get(f"{name}-bucket", id=args.bucket, opts=child)
-            name_out = existing.bucket
-        self.bucket_name = name_out
-
+        self.bucket_name, policy_doc = self._managed_bucket(name, args, guarded) if args.create else self._adopted_bucket(name, args)
         self.object_keys = []
         if args.upload_dir:
             # The served model: a file removed from upload_dir must not delete it from OSS unnoticed.
-            self.object_keys = self._upload(name, name_out, args.upload_dir, guarded, args.encryption, args.kms_key_id)
-
-        self.access_key_id = self.access_key_secret = self.rrsa_role_name = None
-        self.prerequisites = {}
-        policy_doc: pulumi.Input[str] = read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args))
-        if not args.create:
-            # An adopted bucket keeps its own encryption: its readers may decrypt when that is KMS.
-            policy_doc = existing.server_side_encryption_rule.apply(
-                lambda rule: read_policy_document(args.bucket, args.read_prefixes, kms_key=_adopted_kms_key(rule)))
-        reader = _ram_name(args.bucket, "model-reader")
+            self.object_keys = self._upload(name, self.bucket_name, args.upload_dir, guarded, args.encryption, args.kms_key_id)
         policy = alicloud.ram.Policy(
             f"{name}-read-policy",
-            policy_name=reader,
+            policy_name=_ram_name(args.bucket, "model-reader"),
             policy_document=policy_doc,
             description=f"Read-only access to the model prefixes of OSS bucket {args.bucket}",
             force=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.access_key_id = self.access_key_secret = self.rrsa_role_name = None
+        self.prerequisites = {}
         if args.access == "secret":
-            user = alicloud.ram.User(
-                f"{name}-reader",
-                name=reader,
-                display_name=reader,
-                comments=f"Used only by the OSS CSI driver to read models from {args.bucket}",
-                force=True,
-                opts=child,
-            )
-            alicloud.ram.UserPolicyAttachment(
-                f"{name}-reader-policy", user_name=user.name, policy_name=policy.policy_name, policy_type="Custom", opts=child
-            )
-            key = alicloud.ram.AccessKey(f"{name}-reader-key", user_name=user.name, status="Active", opts=child)
-            self.access_key_id = key.id
-            self.access_key_secret = pulumi.Output.secret(key.secret)
+            self._reader_user(name, args, policy)
         else:
-            # The cluster's own RRSA metadata (issuer URL, OIDC provider ARN), not recomputed:
-            # the only data source that returns it is this one (deprecated in favour of
-            # cs.get_clusters, which has no RRSA fields). Offline it is unknown.
-            found = alicloud.cs.get_managed_kubernetes_clusters_output(
-                ids=[str(args.cluster_id)], enable_details=True, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
-            cluster_id = str(args.cluster_id)
-            role = alicloud.ram.Role(
-                f"{name}-reader-role",
-                role_name=reader,
-                assume_role_policy_document=found.clusters.apply(lambda clusters: rrsa_trust_document(*cluster_rrsa(clusters, cluster_id))),
-                description=f"Assumed through RRSA by the OSS CSI driver of cluster {args.cluster_id}",
-                force=True,
-                opts=child,
-            )
-            alicloud.ram.RolePolicyAttachment(
-                f"{name}-reader-role-policy", role_name=role.role_name, policy_name=policy.policy_name, policy_type="Custom", opts=child
-            )
-            self.rrsa_role_name = role.role_name
-            self.prerequisites["rrsa"] = ("RRSA enabled on the cluster and csi-plugin >= 1.30.4 (ACK 'Use RRSA to mount a "
-                                          "statically provisioned OSS volume'); checked against the cluster at preview")
-
+            self._reader_role(name, args, policy)
         self.register_outputs(
             {
                 "bucketName": self.bucket_name,
@@ -208,6 +137,84 @@ class ModelStore(pulumi.ComponentResource):
                 "rrsaRoleName": self.rrsa_role_name,
             }
         )
+
+    def _managed_bucket(self, name: str, args: ModelStoreArgs, guarded: pulumi.ResourceOptions) -> tuple[pulumi.Output[str], pulumi.Input[str]]:
+        """The bucket and its split protections; the read policy for its own encryption."""
+        # The split resources below own these attributes; a bucket that does not ignore
+        # them reverts them on every refresh and update (the installed SDK's
+        # oss/bucket.py: "you must add ... ignore_changes for the corresponding attribute").
+        bucket_opts = pulumi.ResourceOptions.merge(guarded, pulumi.ResourceOptions(ignore_changes=list(SPLIT_ATTRIBUTES)))
+        bucket = alicloud.oss.Bucket(f"{name}-bucket", bucket=args.bucket, opts=bucket_opts)
+        name_out = bucket.bucket
+        # The bucket's ACL, encryption, versioning and public-access block are
+        # separate resources: the inline `acl` argument is deprecated in 4.x. They are
+        # guarded like the bucket: dropping one from the program (say, create: false)
+        # must not strip the bucket's encryption or public-access block.
+        alicloud.oss.BucketAcl(f"{name}-acl", bucket=name_out, acl="private", opts=guarded)
+        alicloud.oss.BucketPublicAccessBlock(f"{name}-public-access-block", bucket=name_out, block_public_access=True, opts=guarded)
+        alicloud.oss.BucketServerSideEncryption(
+            f"{name}-encryption",
+            bucket=name_out,
+            sse_algorithm=args.encryption,
+            kms_master_key_id=args.kms_key_id if args.encryption == "KMS" else None,
+            opts=guarded,
+        )
+        if args.versioning:
+            alicloud.oss.BucketVersioning(f"{name}-versioning", bucket=name_out, status="Enabled", opts=guarded)
+        return name_out, read_policy_document(args.bucket, args.read_prefixes, kms_key=_kms_key(args))
+
+    def _adopted_bucket(self, name: str, args: ModelStoreArgs) -> tuple[pulumi.Output[str], pulumi.Input[str]]:
+        """An existing bucket, read (not imported); the read policy for its actual encryption."""
+        # The preview fails early if it is missing, and nothing about it is changed or deleted by this stack.
+        existing = alicloud.oss.Bucket.get(f"{name}-bucket", id=args.bucket, opts=pulumi.ResourceOptions(parent=self))
+        # An adopted bucket keeps its own encryption: its readers may decrypt when that is KMS.
+        policy_doc = existing.server_side_encryption_rule.apply(
+            lambda rule: read_policy_document(args.bucket, args.read_prefixes, kms_key=_adopted_kms_key(rule)))
+        return existing.bucket, policy_doc
+
+    def _reader_user(self, name: str, args: ModelStoreArgs, policy: alicloud.ram.Policy) -> None:
+        """``access="secret"``: a RAM user with the read policy and an AccessKey."""
+        child = pulumi.ResourceOptions(parent=self)
+        reader = _ram_name(args.bucket, "model-reader")
+        user = alicloud.ram.User(
+            f"{name}-reader",
+            name=reader,
+            display_name=reader,
+            comments=f"Used only by the OSS CSI driver to read models from {args.bucket}",
+            force=True,
+            opts=child,
+        )
+        alicloud.ram.UserPolicyAttachment(
+            f"{name}-reader-policy", user_name=user.name, policy_name=policy.policy_name, policy_type="Custom", opts=child
+        )
+        key = alicloud.ram.AccessKey(f"{name}-reader-key", user_name=user.name, status="Active", opts=child)
+        self.access_key_id = key.id
+        self.access_key_secret = pulumi.Output.secret(key.secret)
+
+    def _reader_role(self, name: str, args: ModelStoreArgs, policy: alicloud.ram.Policy) -> None:
+        """``access="rrsa"``: a RAM role the ossfs service account assumes through the cluster's OIDC provider."""
+        child = pulumi.ResourceOptions(parent=self)
+        # The cluster's own RRSA metadata (issuer URL, OIDC provider ARN), not recomputed:
+        # the only data source that returns it is this one (deprecated in favour of
+        # cs.get_clusters, which has no RRSA fields). Offline it is unknown.
+        found = alicloud.cs.get_managed_kubernetes_clusters_output(
+            ids=[str(args.cluster_id)], enable_details=True, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        cluster_id = str(args.cluster_id)
+        role = alicloud.ram.Role(
+            f"{name}-reader-role",
+            role_name=_ram_name(args.bucket, "model-reader"),
+            assume_role_policy_document=found.clusters.apply(lambda clusters: rrsa_trust_document(*cluster_rrsa(clusters, cluster_id))),
+            description=f"Assumed through RRSA by the OSS CSI driver of cluster {args.cluster_id}",
+            force=True,
+            opts=child,
+        )
+        alicloud.ram.RolePolicyAttachment(
+            f"{name}-reader-role-policy", role_name=role.role_name, policy_name=policy.policy_name, policy_type="Custom", opts=child
+        )
+        self.rrsa_role_name = role.role_name
+        self.prerequisites["rrsa"] = ("RRSA enabled on the cluster and csi-plugin >= 1.30.4 (ACK 'Use RRSA to mount a "
+                                      "statically provisioned OSS volume'); checked against the cluster at preview")
 
     def _upload(self, name: str, bucket: pulumi.Output[str], root: str, opts: pulumi.ResourceOptions,
                 encryption: Optional[str], kms_key_id: Optional[str]) -> list[str]:
