@@ -102,26 +102,8 @@ class ModelVolume(pulumi.ComponentResource):
             "path": "/" + args.path.strip("/"),
             "otherOpts": args.mount_options,
         }
-        secret_ref = None
-        if args.access_key_id is not None:
-            self.secret_name = f"{name}-oss-credentials"
-            secret = k8s.core.v1.Secret(
-                f"{name}-secret",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=self.secret_name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
-                ),
-                type="Opaque",
-                # Both values secret: the id is not sensitive alone, but never useful alone either.
-                string_data={
-                    "akId": pulumi.Output.secret(args.access_key_id or ""),
-                    "akSecret": pulumi.Output.secret(args.access_key_secret or ""),
-                },
-                opts=child,
-            )
-            secret_ref = k8s.core.v1.SecretReferenceArgs(name=self.secret_name, namespace=args.namespace)
-        else:
-            attributes["authType"] = "rrsa"
-            attributes["roleName"] = args.rrsa_role_name  # type: ignore[assignment]
+        secret = self._credentials(name, args, labels, attributes)
+        secret_ref = k8s.core.v1.SecretReferenceArgs(name=self.secret_name, namespace=args.namespace) if secret else None
 
         volume = k8s.core.v1.PersistentVolume(
             f"{name}-pv",
@@ -140,7 +122,7 @@ class ModelVolume(pulumi.ComponentResource):
                     node_publish_secret_ref=secret_ref,
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if args.access_key_id is not None else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if secret else []),
         )
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
@@ -156,3 +138,25 @@ class ModelVolume(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"claimName": self.claim_name, "volumeName": self.volume_name, "secretName": self.secret_name})
+
+    def _credentials(self, name: str, args: ModelVolumeArgs, labels: dict[str, str],
+                     attributes: dict[str, pulumi.Input[str]]) -> Optional[k8s.core.v1.Secret]:
+        """The AccessKey Secret the CSI driver reads (returned), or the RRSA attributes (added to ``attributes``)."""
+        if args.access_key_id is None:
+            attributes["authType"] = "rrsa"
+            attributes["roleName"] = args.rrsa_role_name  # type: ignore[assignment]
+            return None
+        self.secret_name = f"{name}-oss-credentials"
+        return k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.secret_name, namespace=args.namespace, labels=labels, annotations=with_skips(None, namespace=args.namespace)
+            ),
+            type="Opaque",
+            # Both values secret: the id is not sensitive alone, but never useful alone either.
+            string_data={
+                "akId": pulumi.Output.secret(args.access_key_id or ""),
+                "akSecret": pulumi.Output.secret(args.access_key_secret or ""),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
