@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -21,9 +23,15 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-class ConfigError(ValueError):
-    """The stack's settings are invalid; ``problems`` lists every finding."""
+class ConfigError(pulumi.InputPropertiesError, ValueError):
+    """The stack's settings are invalid; ``problems`` lists every finding.
+
+    It is the SDK's ``InputPropertiesError`` (``errors``: one ``property_path`` and
+    ``reason`` per problem), which is how the offline render, or any tool, recognises
+    bad input without knowing this program's types.
+    """
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(set(problems), key=lambda p: (p.path, p.message))
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(str(p) for p in self.problems),
+                         [{"property_path": p.path, "reason": p.message} for p in self.problems])

@@ -13,12 +13,12 @@ import gc
 import os
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
-from google.protobuf import struct_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import mocks, rpc, settings, stack as runtime_stack
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
@@ -28,6 +28,10 @@ from .stack import Stack
 
 UNKNOWN = "[unknown]"
 SECRET = "[secret]"
+
+# The SDK's MockMonitor methods carry no annotations: this class calls them as what they are,
+# a request in and a response out.
+_SdkMethod = Callable[[Any], Any]
 
 
 @dataclass
@@ -63,7 +67,7 @@ class RunResult:
 class _PreviewMocks(mocks.Mocks):
     """Echo inputs as outputs, as a preview does; ids and provider-computed values stay unknown."""
 
-    def new_resource(self, args: mocks.MockResourceArgs):
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
         if args.resource_id:  # a read of an existing resource (Resource.get)
             state = dict(args.inputs)
             if args.typ == "alicloud:oss/bucket:Bucket":
@@ -71,9 +75,10 @@ class _PreviewMocks(mocks.Mocks):
             return args.resource_id, state
         return "", dict(args.inputs)
 
-    def call(self, args: mocks.MockCallArgs):
-        # Not reached for data sources (the monitor answers them); method calls echo nothing.
-        return {}
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], Optional[list[tuple[str, str]]]]:
+        # Never reached: the monitor answers data sources itself (and the SDK's monitor answers
+        # getResource without it). No return value, no check failures.
+        return {}, []
 
 
 class _RecordingMonitor(mocks.MockMonitor):
@@ -89,14 +94,15 @@ class _RecordingMonitor(mocks.MockMonitor):
             type_ = f"{qualified}${type_}"
         return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
 
-    def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
+    def GetDeploymentInfo(self, request: empty_pb2.Empty) -> resource_pb2.DeploymentInfo:  # noqa: N802 - gRPC method name
         # Without alias specs the SDK resolves each alias (and those its children inherit) to a
         # URN itself, which the plan records and `render diff` matches.
-        info = super().GetDeploymentInfo(request)
+        sdk: _SdkMethod = super().GetDeploymentInfo
+        info: resource_pb2.DeploymentInfo = sdk(request)
         features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:  # noqa: N802 - gRPC method name
         # A preview echoes the inputs as outputs: answer with the request's own
         # properties, without the mock API's deserialize/serialize round trip.
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -123,15 +129,18 @@ class _RecordingMonitor(mocks.MockMonitor):
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, "", {})
         return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
-    def Invoke(self, request):  # noqa: N802 - gRPC method name
+    def Invoke(self, request: resource_pb2.ResourceInvokeRequest) -> resource_pb2.ResourceInvokeResponse:  # noqa: N802 - gRPC method name
         # A data source reads the cloud: offline its result is wholly unknown, as the engine
         # answers an invoke it cannot serve yet, and every value computed from it stays unknown.
         if request.tok == "pulumi:pulumi:getResource":
-            return super().Invoke(request)
+            sdk: _SdkMethod = super().Invoke
+            answer: resource_pb2.ResourceInvokeResponse = sdk(request)
+            return answer
         return resource_pb2.ResourceInvokeResponse(unknown=True)
 
-    def ReadResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().ReadResource(request)
+    def ReadResource(self, request: resource_pb2.ReadResourceRequest) -> resource_pb2.ReadResourceResponse:  # noqa: N802 - gRPC method name
+        sdk: _SdkMethod = super().ReadResource
+        response: resource_pb2.ReadResourceResponse = sdk(request)
         self.registrations.append(
             Registration(
                 urn=response.urn,
@@ -147,8 +156,9 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """Wire properties as plain data: secrets redacted to ``[secret]``, unknowns ``[unknown]``.
+def from_struct(struct: struct_pb2.Struct) -> Any:
+    """Wire properties as plain data (an object, unless the whole struct is one secret, asset or resource
+    reference): secrets redacted to ``[secret]``, unknowns ``[unknown]``.
 
     Reads the protobuf directly (the SDK's deserializer would build Outputs and
     resources only to take them apart again).
@@ -255,6 +265,8 @@ def run_program(stack: Stack) -> RunResult:
     mocks.set_mocks(preview_mocks, project=stack.project, stack=stack.name, preview=True, monitor=monitor)
     set_all_config(dict(stack.config), list(stack.secret_keys))
     root = settings.get_root_resource()
+    if not isinstance(root, runtime_stack.Stack):  # set_mocks registers it
+        raise RuntimeError("the mock runtime has no root stack resource")
     program_dir = os.path.abspath(stack.program_dir)
 
     def program() -> None:

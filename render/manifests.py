@@ -11,6 +11,7 @@ which reuse the Kubernetes definitions (ObjectMeta, PodSpec). The validator is
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import re
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import jsonschema_rs
-from kubernetes_validate import utils as kv_utils
 
 from .engine import SECRET, Registration
+
+# kubernetes-validate ships no type information (no py.typed marker, and no types- stubs package
+# exists): imported by name, its module is untyped here, and what is read from it is typed where read.
+kv_utils = importlib.import_module("kubernetes_validate.utils")
 
 SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
 # Pulumi types that are not one object (a Helm release is many, decided by Helm).
@@ -74,7 +78,8 @@ def manifests(resources: list[Registration]) -> list[Manifest]:
 
 
 def supported_versions() -> list[str]:
-    return kv_utils.all_versions()
+    versions: list[str] = kv_utils.all_versions()
+    return versions
 
 
 def schema_version(k8s_version: str) -> str:
@@ -138,4 +143,5 @@ def _crd_schema(api_version: str, kind: str) -> Optional[dict[str, Any]]:
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+        schema: dict[str, Any] = json.load(fh)
+    return schema

@@ -88,7 +88,7 @@ def replace_paths(type_: str, inputs: dict[str, Any], config: dict[str, Any]) ->
         group, _, version = module.rpartition("/")
         if group == "helm.sh":
             return ("name", "namespace")
-        paths = ("metadata.name", "metadata.namespace")
+        paths: tuple[str, ...] = ("metadata.name", "metadata.namespace")
         paths += _KUBERNETES.get((group, kind), ()) + _KUBERNETES_VERSIONED.get((group, version, kind), ())
         immutable = _truthy(inputs.get("immutable"))
         if group == "core" and kind == "ConfigMap" and (immutable or not _truthy(config.get("kubernetes:enableConfigMapMutable"))):

@@ -38,6 +38,20 @@ def check_stack_name(name: str) -> None:
                              "as Pulumi requires")
 
 
+def is_stack_name(name: str) -> bool:
+    try:
+        check_stack_name(name)
+    except StackFileError:
+        return False
+    return True
+
+
+def stack_names(program_dir: str) -> list[str]:
+    """The stacks of a program: one per ``Pulumi.<stack>.yaml`` entry (names are checked when each is rendered)."""
+    found = (re.fullmatch(r"Pulumi\.(.+)\.yaml", f) for f in os.listdir(program_dir))
+    return sorted(m.group(1) for m in found if m)
+
+
 def shown(key: Any) -> str:
     """A key as an error message may show it: never one that looks like a credential, never long."""
     text = key if isinstance(key, str) else type(key).__name__
@@ -53,7 +67,7 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
     """
 
 
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -65,7 +79,8 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
         if duplicate:
             mark = key_node.start_mark
             raise StackFileError(f"{mark.name}:{mark.line + 1}: duplicate key")
-    return loader.construct_mapping(node, deep=deep)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=deep)
+    return mapping
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)

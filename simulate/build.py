@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from typing import Any, Mapping, Optional
 
@@ -51,26 +49,20 @@ def assumptions(path: Optional[str]) -> dict[str, Any]:
 
 def rendered_stack(program_dir: str, stack: str) -> tuple[Any, list[dict[str, Any]]]:
     """The stack's validated settings and its Kubernetes objects, as the offline render builds them."""
-    from render.cli import RenderError, _run  # noqa: PLC0415 - the renderer is this project's
-    from render.engine import paused_gc  # noqa: PLC0415
-    from render.manifests import manifests  # noqa: PLC0415
-    from render.stack import StackFileError, load_stack  # noqa: PLC0415
+    from render import RenderError, render_stack  # noqa: PLC0415 - the render's public entry point
 
     try:
-        loaded = load_stack(program_dir, stack)
-    except StackFileError as exc:
-        raise SimulationInputError(str(exc)) from None
-    try:
-        with paused_gc(), contextlib.redirect_stdout(io.StringIO()):
-            result = _run(loaded)
+        rendered = render_stack(program_dir, stack)
     except RenderError as exc:
         raise SimulationInputError("\n".join(exc.lines)) from None
-    from config.loader import from_raw  # noqa: PLC0415 - the program's own, imported by the run
+    # The program has validated its settings in that run; the simulator reads them through the
+    # same public loader (a program of this project: its config package).
+    from config import from_raw  # noqa: PLC0415 - the program's own, imported by the run
 
-    prefix = f"{loaded.project}:"
-    raw = {k[len(prefix):]: v for k, v in loaded.values.items() if k.startswith(prefix)}
-    settings = from_raw(raw, loaded.values.get("alicloud:region"), program_dir)
-    return settings, [m.body for m in manifests(result.resources)]
+    prefix = f"{rendered.stack.project}:"
+    raw = {k[len(prefix):]: v for k, v in rendered.stack.values.items() if k.startswith(prefix)}
+    settings = from_raw(raw, rendered.stack.values.get("alicloud:region"), program_dir)
+    return settings, rendered.manifests
 
 
 def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, prices: Mapping[str, Any],

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from render.cli import main
-from render.diff import _code, diff_plans, escape, load_plans, to_json, to_markdown
+from render.diff import diff_plans, escape, load_plans, to_json, to_markdown
+from render.diff.report import _code
 from tests.conftest import ROOT
 
 PROD = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.prod.yaml")))["config"]

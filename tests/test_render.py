@@ -264,13 +264,13 @@ def test_validator_checks_crds_against_project_schemas():
 
 
 def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
-    import render.cli as cli
+    import render.pipeline as pipeline
 
     out = tmp_path / "out"
     assert render(tmp_path, "dev")[0] == 0
     (tmp_path / "out-dev").rename(out)
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
-    real = cli.manifests
+    real = pipeline.manifests
 
     def corrupted(resources):
         objects = real(resources)
@@ -278,7 +278,7 @@ def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkey
         deployment.body["spec"]["replicaz"] = 2
         return objects
 
-    monkeypatch.setattr(cli, "manifests", corrupted)
+    monkeypatch.setattr(pipeline, "manifests", corrupted)
     assert main(["dev", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "deployment_default_bert.yaml: spec: Additional properties are not allowed ('replicaz' was unexpected)" in err
@@ -315,3 +315,74 @@ def test_renders_another_checkouts_own_modules(tmp_path):
     finally:
         for name in [n for n in sys.modules if n.split(".")[0] in ("config", "components")]:
             del sys.modules[name]
+
+
+def tiny_program(tmp_path, main_py, name="tiny"):
+    """A throw-away Pulumi program of one ``__main__.py`` and an empty ``dev`` stack."""
+    prog = tmp_path / name
+    prog.mkdir()
+    (prog / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+    (prog / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (prog / "__main__.py").write_text(main_py)
+    return prog
+
+
+TWO_INPUT_ERRORS = """
+import pulumi
+
+def bad():
+    raise pulumi.InputPropertiesError("two problems", errors=[
+        {"property_path": "services.zeta.port", "reason": "must be <= 65535"},
+        {"property_path": "cluster.alpha", "reason": "is required"},
+    ])
+"""
+
+
+@pytest.mark.parametrize("raising", [
+    "bad()",
+    # raised `from` it, and left as the context of a RunError: the chain is walked
+    "try:\n    bad()\nexcept pulumi.InputPropertiesError as exc:\n    raise pulumi.RunError('invalid') from exc\n",
+    "try:\n    bad()\nexcept pulumi.InputPropertiesError:\n    raise pulumi.RunError('invalid')\n",
+], ids=["raised", "from", "context"])
+def test_input_properties_error_exits_2_with_one_line_per_error(tmp_path, capsys, raising):
+    prog = tiny_program(tmp_path, TWO_INPUT_ERRORS + raising)
+    code, out = render(tmp_path, "dev", prog)
+    err = capsys.readouterr().err
+    assert code == 2
+    # In the order given (not sorted), no traceback, nothing written.
+    assert err.splitlines() == ["services.zeta.port: must be <= 65535", "cluster.alpha: is required"]
+    assert not out.exists()
+
+
+def test_input_properties_error_without_errors_prints_its_message(tmp_path, capsys):
+    prog = tiny_program(tmp_path, "import pulumi\nraise pulumi.InputPropertiesError('cluster: unusable', errors=[])\n")
+    code, _ = render(tmp_path, "dev", prog)
+    assert code == 2 and capsys.readouterr().err.splitlines() == ["cluster: unusable"]
+
+
+def test_an_error_is_not_recognised_by_its_class_name(tmp_path, capsys):
+    """A ``ConfigError`` with ``problems`` that is not a ``pulumi.InputPropertiesError`` is a program failure."""
+    prog = tiny_program(tmp_path, "class ConfigError(ValueError):\n    problems = ['a: b']\n\nraise ConfigError('a: b')\n")
+    code, _ = render(tmp_path, "dev", prog)
+    assert code == 1 and "the program failed: ConfigError: a: b" in capsys.readouterr().err
+
+
+def test_render_stack_returns_what_the_program_declares_silently(tmp_path, capsys):
+    from render import Rendered, RenderError, render_stack
+
+    rendered = render_stack(ROOT, "dev")
+    assert isinstance(rendered, Rendered) and rendered.stack.name == "dev"
+    assert rendered.outputs == rendered.result.outputs and rendered.outputs["endpoints"]
+    assert rendered.resources and all(r.urn.startswith("urn:pulumi:dev::elastic-inference::") for r in rendered.resources)
+    assert {m["kind"] for m in rendered.manifests} >= {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    assert capsys.readouterr().out == ""
+
+    prog = tiny_program(tmp_path, "print('noise')\n" + TWO_INPUT_ERRORS + "bad()\n")
+    with pytest.raises(RenderError) as raised:
+        render_stack(str(prog), "dev")
+    assert raised.value.code == 2
+    assert raised.value.lines == ["services.zeta.port: must be <= 65535", "cluster.alpha: is required"]
+    with pytest.raises(RenderError) as raised:
+        render_stack(str(prog), "nope")
+    assert raised.value.code == 2 and "Pulumi.nope.yaml: no such file" in raised.value.lines[0]
+    assert capsys.readouterr().out == ""

@@ -84,8 +84,8 @@ class Plan:
                 urn=str(r.get("urn", "")),
                 type=str(r.get("type", "")),
                 name=str(r.get("name", "")),
-                inputs=r.get("inputs") if isinstance(r.get("inputs"), Mapping) else {},
-                options=r.get("options") if isinstance(r.get("options"), Mapping) else {},
+                inputs=as_map(r.get("inputs")),
+                options=as_map(r.get("options")),
                 read=bool(r.get("read", False)),
             )
             for r in resources

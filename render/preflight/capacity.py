@@ -45,7 +45,8 @@ class InstanceType:
 @functools.lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     with open(CATALOG_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        loaded: dict[str, Any] = yaml.safe_load(fh)
+    return loaded
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from . import Finding, Plan, as_list, as_map, check
 
@@ -13,7 +13,7 @@ SOURCE = ("RAM docs 'Create a RAM role for a trusted IdP' (oidc:iss and oidc:aud
 REQUIRED = ("oidc:iss", "oidc:aud")
 
 
-def _federated(statement: dict[str, Any]) -> list[Any]:
+def _federated(statement: Mapping[str, Any]) -> list[Any]:
     principal = as_map(statement.get("Principal")).get("Federated")
     return principal if isinstance(principal, list) else [principal] if principal else []
 

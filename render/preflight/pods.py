@@ -81,7 +81,8 @@ def _sum(containers: list[Mapping[str, Any]]) -> dict[str, Decimal]:
 
 def pod_templates(plan: Plan) -> list[PodTemplate]:
     """Every pod template of the plan (built once per plan)."""
-    return plan.memo("pod_templates", lambda: list(_pod_templates(plan)))
+    templates: list[PodTemplate] = plan.memo("pod_templates", lambda: list(_pod_templates(plan)))
+    return templates
 
 
 def _pod_templates(plan: Plan) -> Iterator[PodTemplate]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
 from .quantity import parse
@@ -42,7 +42,7 @@ def _group(api_version: Any) -> str:
     return text.rsplit("/", 1)[0] if "/" in text else ""
 
 
-def hpa_specs(plan: Plan) -> Iterator[tuple[Resource, str, dict[str, Any]]]:
+def hpa_specs(plan: Plan) -> Iterator[tuple[Resource, str, Mapping[str, Any]]]:
     """``(owner, where, spec)`` of every HPA the stack asks for: HPA objects and Seldon's ``hpaSpec``."""
     for hpa in plan.kubernetes("HorizontalPodAutoscaler"):
         yield hpa, "spec", as_map(hpa.inputs.get("spec"))
@@ -80,7 +80,7 @@ def hpa_metrics(plan: Plan) -> Iterator[Finding]:
             yield from _metric(owner, f"{where}.metrics[{i}]", as_map(metric))
 
 
-def _metric(owner: Resource, where: str, metric: dict[str, Any]) -> Iterator[Finding]:
+def _metric(owner: Resource, where: str, metric: Mapping[str, Any]) -> Iterator[Finding]:
     kind = str(metric.get("type") or "")
     # `type: External` keeps its settings under `external`, `ContainerResource` under `containerResource`.
     source = as_map(metric.get(kind[:1].lower() + kind[1:]))

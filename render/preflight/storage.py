@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Iterator, Mapping, Optional
 
-from . import Finding, Plan, Resource, as_list, as_map, check, get, known
+from . import Finding, Level, Plan, Resource, as_list, as_map, check, get, known
 from .capacity import hosts
 from .pods import pod_templates, run_as
 
@@ -133,7 +133,7 @@ def mount_options(text: Any) -> dict[str, Optional[str]]:
 DEFAULT_FILE_MODE, DEFAULT_DIR_MODE = 0o640, 0o750
 
 
-def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[tuple[str, str]]:
+def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[tuple[Level, str]]:
     """``(level, why)`` when a non-root ``uid``/``gid`` cannot read an ossfs 1.x mount with ``options``, else None.
 
     Follows ossfs's own access check (src/s3fs.cpp ``check_object_access``): the ``uid=`` user
@@ -220,7 +220,7 @@ def model_mount_readable(plan: Plan) -> Iterator[Finding]:
                 found = readable_by(mount_options(attributes.get("otherOpts")), uid, gid if isinstance(gid, int) else None)
                 if found:
                     level, why = found
-                    yield Finding("model-mount-readable", level, template.owner.describe(),  # type: ignore[arg-type]
+                    yield Finding("model-mount-readable", level, template.owner.describe(),
                                   f"container {container.get('name')} runs as UID {uid} and reads {pv.describe()}, but {why}: "
                                   "the server gets EACCES and never becomes ready; mount with -o allow_other -o umask=022 "
                                   "(or gid= of the server)", OSSFS_SOURCE)
