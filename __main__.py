@@ -85,6 +85,8 @@ for name, svc in settings.services.items():
 
 pulumi.export("endpoints", endpoints)
 pulumi.export("clusterPrerequisites", dict(sorted(prerequisites.items())))
+# The offline render validates the manifests against this version's Kubernetes schemas.
+pulumi.export("kubernetesVersion", cluster.kubernetes_version)
 pulumi.export("modelBucket", store.bucket_name)
 if pool is not None:
     pulumi.export("nodePoolId", pool.node_pool_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ import pulumi
 
 from .engine import Registration, RunResult, paused_gc, run_program
 from .errors import EXIT_CONFIG, EXIT_FAILED, EXIT_POLICY, RenderError, input_problems
-from .manifests import Manifest, UnsupportedVersion, Validator, manifests
+from .manifests import Manifest, UnsupportedVersion, Validator, manifests, supported_versions
 from .policy import PolicyConfigError, Violation, check, load_policies, stack_levels
 from .preflight import EXIT_PREFLIGHT, Finding
 from .preflight import run as preflight
@@ -128,11 +127,11 @@ def run(stack: Stack) -> RunResult:
 
 def _validated_manifests(stack: Stack, result: RunResult) -> list[Manifest]:
     """The run's Kubernetes objects, each valid for the cluster's Kubernetes version, or :class:`RenderError`."""
-    k8s_version = _kubernetes_version(stack.config, stack.project)
+    k8s_version = kubernetes_version(result.outputs)
     try:
         validator = Validator.for_version(k8s_version)
     except UnsupportedVersion as exc:
-        raise RenderError(EXIT_CONFIG, [f"cluster.kubernetesVersion: {exc}"]) from None
+        raise RenderError(EXIT_CONFIG, [f"the stack output {KUBERNETES_VERSION_OUTPUT}: {exc}"]) from None
     objects = manifests(result.resources)
     problems = [f"{m.filename}: {err}" for m in objects for err in validator.errors(m.body)]
     if problems:
@@ -140,9 +139,16 @@ def _validated_manifests(stack: Stack, result: RunResult) -> list[Manifest]:
     return objects
 
 
-def _kubernetes_version(config: dict[str, str], project: str) -> str:
-    cluster = json.loads(config.get(f"{project}:cluster", "{}"))
-    version = str(cluster.get("kubernetesVersion", "1.30")) if isinstance(cluster, dict) else "1.30"
+#: A program tells the render its cluster's Kubernetes version by this stack output ("1.30").
+KUBERNETES_VERSION_OUTPUT = "kubernetesVersion"
+
+
+def kubernetes_version(outputs: dict[str, Any]) -> str:
+    """The Kubernetes version the manifests are validated for: the program's ``kubernetesVersion``
+    stack output, or, when it exports none (or it is unknown offline), the newest bundled schemas."""
+    version = outputs.get(KUBERNETES_VERSION_OUTPUT)
+    if not isinstance(version, str) or version in ("[unknown]", "[secret]"):
+        version = supported_versions()[-1]
     return ".".join(version.lstrip("v").split(".")[:2])
 
 

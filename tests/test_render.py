@@ -199,7 +199,8 @@ def test_unsupported_kubernetes_version_exit_2(tmp_path, program, capsys):
     raw = json.loads(json.dumps(BASE))
     raw["cluster"]["kubernetesVersion"] = "1.99"
     code, _ = render(tmp_path, "future", program("future", contract(raw)))
-    assert code == 2 and capsys.readouterr().err.startswith("cluster.kubernetesVersion: no Kubernetes schemas for 1.99")
+    # The program tells the render its cluster's version by the stack output kubernetesVersion.
+    assert code == 2 and capsys.readouterr().err.startswith("the stack output kubernetesVersion: no Kubernetes schemas for 1.99")
 
 
 def test_secure_values_never_written_or_printed(tmp_path, program, capsys):
