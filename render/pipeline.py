@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+import sys
 from typing import Any
 
 import pulumi
@@ -202,8 +203,9 @@ def _check_policies(program_dir: str, stack_name: str, result: RunResult) -> lis
         levels = stack_levels(program_dir, stack_name)
     except PolicyConfigError as exc:
         raise RenderError(EXIT_CONFIG, [str(exc)]) from None
-    if policies is None:
-        return []
+    for name in sorted(p.name for p in policies if (levels.get(p.name) or levels.get("all")) == "disabled"):
+        # A guardrail off for this stack is said, every time (never lost silently).
+        print(f"{stack_name}: policy {name} is disabled for this stack by policy/stacks/{stack_name}.json", file=sys.stderr)
     violations = check(policies, [r for r in result.resources if not r.read], levels)
     if any(v.level == "mandatory" for v in violations):
         mandatory = [v.line() for v in violations if v.level == "mandatory"]

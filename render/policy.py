@@ -1,7 +1,10 @@
 """Running the program's CrossGuard policy pack over a render, as ``pulumi preview --policy-pack`` would.
 
-The pack is ``<program>/policy/policies.py`` (its ``POLICIES`` list); a
-program without one is not checked. Per-stack settings come from
+Every render runs this project's pack, ``policy/policies.py`` beside the
+render (its ``POLICIES`` list), on any program: the guardrails are not
+optional. A program adds policies of its own in ``<program>/policy/policies.py``;
+one named like a built-in policy is refused rather than let it replace it.
+Per-stack settings come from
 ``<program>/policy/stacks/<stack>.json``, the file given to the CLI with
 ``--policy-pack-config``: ``{"<policy>": "advisory"}`` or
 ``{"<policy>": {"enforcementLevel": "advisory"}}``, and ``"all"`` for every
@@ -10,6 +13,7 @@ policy. Policies see each resource's inputs as recorded in the plan.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -42,13 +46,40 @@ class Violation:
         return f"[{self.level}] {self.policy}: {where}{self.message}"
 
 
-def load_policies(program_dir: str) -> Optional[list[Any]]:
-    """The program's ``POLICIES``, or None when it has no policy pack."""
-    path = os.path.join(program_dir, POLICY_DIR, "policies.py")
-    if not os.path.isfile(path):
-        return None
-    # One module per pack file: rendering another checkout uses its own policies.
-    name = "_render_policies_" + str(abs(hash(os.path.realpath(path))))
+#: The pack every render runs: this project's guardrails.
+BUILTIN_PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), POLICY_DIR, "policies.py")
+
+
+def load_policies(program_dir: str) -> list[Any]:
+    """The built-in ``POLICIES``, then the program's own (``<program>/policy/policies.py``) when it has a pack
+    of its own; :class:`PolicyConfigError` when one of those is named like a built-in."""
+    policies = _pack(BUILTIN_PACK)
+    own = os.path.join(program_dir, POLICY_DIR, "policies.py")
+    if os.path.isfile(own) and not _same_file(own, BUILTIN_PACK):
+        builtin = {p.name for p in policies}
+        extra = _pack(own)
+        clash = sorted(p.name for p in extra if p.name in builtin)
+        if clash:
+            raise PolicyConfigError(f"{own}: {clash[0]} is a built-in policy: name yours otherwise (a program adds policies, and sets "
+                                    f"their levels in {POLICY_DIR}/stacks/<stack>.json; it does not replace them)")
+        policies += extra
+    return policies
+
+
+def _same_file(a: str, b: str) -> bool:
+    """The same pack: the same file, or a copy of it (another checkout of this project)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return fa.read() == fb.read()
+
+
+def _pack(path: str) -> list[Any]:
+    """The ``POLICIES`` of the pack file ``path``."""
+    # One module per pack file and content: another checkout, or an edited pack, runs its own policies.
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(os.path.realpath(path).encode() + b"\0" + fh.read()).hexdigest()[:16]
+    name = "_render_policies_" + digest
     module = sys.modules.get(name)
     if module is None:
         spec = importlib.util.spec_from_file_location(name, path)

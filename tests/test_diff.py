@@ -20,7 +20,7 @@ DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]
 def renders(tmp_path_factory):
     """render(config) -> output dir of a stack named 'prod' rendered from that config (cached)."""
     prog = tmp_path_factory.mktemp("program")
-    for entry in ("Pulumi.yaml", "__main__.py", "config", "components"):
+    for entry in ("Pulumi.yaml", "__main__.py", "config", "components", "policy"):
         os.symlink(os.path.join(ROOT, entry), prog / entry)
     cache = {}
 
@@ -100,7 +100,7 @@ def test_image_tag_is_a_rolling_update_of_the_deployment(renders):
 def test_new_service_creates_its_resources_and_widens_the_read_policy(renders):
     gpt = copy.deepcopy(PROD[SERVICES]["ranker"])
     gpt["model"]["path"] = "models/gpt"
-    gpt["ingress"] = {"host": "gpt.example.com", "path": "/"}
+    gpt["ingress"] = {"host": "gpt.example.com", "path": "/", "tlsSecret": "gpt-tls"}
     result = diff(renders, PROD, changed(**{f"{SERVICES}/gpt": gpt}))
     created = {name for name, op in ops(result).items() if op == "create"}
     assert created == {

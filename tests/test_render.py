@@ -41,6 +41,10 @@ def program(tmp_path):
 
     def write(stack, config):
         (prog / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}))
+        # The built-in policy pack runs on every program; these test stacks serve plain HTTP.
+        levels = prog / "policy" / "stacks" / f"{stack}.json"
+        levels.parent.mkdir(parents=True, exist_ok=True)
+        levels.write_text(json.dumps({"ingress-tls": "advisory"}))
         return prog
 
     return write
@@ -297,7 +301,7 @@ def test_renders_another_checkouts_own_modules(tmp_path):
     other.mkdir()
     for entry in ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml"):
         shutil.copy(os.path.join(ROOT, entry), other / entry)
-    for package in ("config", "components"):
+    for package in ("config", "components", "policy"):
         shutil.copytree(os.path.join(ROOT, package), other / package, ignore=shutil.ignore_patterns("__pycache__"))
     stack = other / "Pulumi.dev.yaml"
     stack.write_text("".join(line for line in stack.read_text().splitlines(True) if "image:" not in line))
@@ -387,3 +391,40 @@ def test_render_stack_returns_what_the_program_declares_silently(tmp_path, capsy
         render_stack(str(prog), "nope")
     assert raised.value.code == 2 and "Pulumi.nope.yaml: no such file" in raised.value.lines[0]
     assert capsys.readouterr().out == ""
+
+
+def _bare_program(tmp_path, stack="team"):
+    """This program with a stack of its own and no policy/ directory: a team's program."""
+    prog = tmp_path / "team-program"
+    prog.mkdir()
+    for entry in ("Pulumi.yaml", "__main__.py", "config", "components"):
+        os.symlink(os.path.join(ROOT, entry), prog / entry)
+    (prog / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": contract(BASE)}))
+    return prog
+
+
+def test_the_built_in_policy_pack_runs_on_a_program_without_one(tmp_path, capsys):
+    prog = _bare_program(tmp_path)
+    assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 3
+    assert "[mandatory] ingress-tls" in capsys.readouterr().err
+
+
+def test_a_program_adds_policies_and_sets_levels_but_never_replaces_a_built_in(tmp_path, capsys):
+    prog = _bare_program(tmp_path)
+    (prog / "policy" / "stacks").mkdir(parents=True)
+    (prog / "policy" / "stacks" / "team.json").write_text(json.dumps({"ingress-tls": "disabled"}))
+    (prog / "policy" / "policies.py").write_text(
+        "from pulumi_policy import EnforcementLevel, ResourceValidationPolicy\n"
+        "def _no_default_namespace(args, report):\n"
+        "    if args.resource_type.endswith(':Deployment') and args.props['metadata'].get('namespace') == 'default':\n"
+        "        report('team rule: not in the default namespace')\n"
+        "POLICIES = [ResourceValidationPolicy(name='team-namespaces', description='d', validate=_no_default_namespace,\n"
+        "                                     enforcement_level=EnforcementLevel.ADVISORY)]\n")
+    assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "policy ingress-tls is disabled for this stack by policy/stacks/team.json" in err  # said, not silent
+    assert "[advisory] team-namespaces" in err  # the program's own policy ran too
+
+    (prog / "policy" / "policies.py").write_text((prog / "policy" / "policies.py").read_text().replace("team-namespaces", "ingress-tls"))
+    assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out2")]) == 2
+    assert "ingress-tls is a built-in policy" in capsys.readouterr().err
