@@ -67,8 +67,10 @@ test-fast: $(DEV_VENV)/.installed
 lint: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff check .
 
-typecheck: $(DEV_VENV)/.installed
-	$(DEV_PY) -m mypy --strict components
+# mypy --strict over every package; the load test against its own virtualenv (locust lives there).
+typecheck: $(DEV_VENV)/.installed $(LOAD_VENV)/.installed
+	$(DEV_PY) -m mypy --strict components config render simulate policy benchmarks __main__.py
+	$(DEV_PY) -m mypy --strict --python-executable $(LOAD_VENV)/bin/python loadtest
 
 # Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline,
 # and one simulated day of one service.

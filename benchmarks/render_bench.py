@@ -2,12 +2,21 @@
 
 For each size (default 1, 10 and 100 services) it generates a stack from a
 template stack file (default ``Pulumi.prod.yaml``: its services are repeated,
-each copy renamed ``svcNNNN`` with its own ingress host) and measures, each in
-a fresh Python process so that sizes do not share caches or memory:
+each copy renamed ``svcNNNN`` with its own ingress host) in a program directory
+that links this project's program files *and its policy pack* (``policy/``,
+as in a checkout), and measures, each in a fresh Python process so that sizes
+do not share caches or memory:
 
-- render: ``render.cli.render`` end to end: load the stack, run the program
-  under the mock runtime, record, build and validate every manifest, write
-  ``plan.json`` and the manifests;
+- render: the command users run, ``python -m render STACK --dir PROGRAM --out
+  DIR`` (its entry point ``render.cli.main``, in the measured process) end to
+  end: load the stack, run the program under the mock runtime, record, build
+  and validate every manifest, the preflight, the policy pack (the generated
+  stack has no ``policy/stacks/<stack>.json``: every policy at its own level),
+  write ``plan.json`` and the manifests, print the resource tree; it must exit 0;
+- render without the pack: the same with every policy disabled for the
+  stack (``policy/stacks/<stack>.json``: ``{"all": "disabled"}``; the render
+  runs the built-in pack on every program, so it still loads it): what the
+  pack's checks cost is the difference;
 - baseline: only registering the same resources (same types, names, parents,
   inputs and options, taken from the render's plan) with the Pulumi SDK under
   the SDK's own mock runtime (``pulumi.runtime.set_mocks``, inputs echoed as in
@@ -18,7 +27,7 @@ a fresh Python process so that sizes do not share caches or memory:
   ``pulumi.CustomResource``, which skips the provider classes' typed
   input/output handling no real program avoids.
 
-All three run with the garbage collector paused, as the render does (see
+All four run with the garbage collector paused, as the render does (see
 ``render.engine.paused_gc``). Times exclude interpreter start-up and module
 imports (reported apart). Each figure is the median of ``--repeat`` runs;
 peak memory is the process's maximum resident set size.
@@ -27,6 +36,7 @@ peak memory is the process's maximum resident set size.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import importlib
 import inspect
@@ -44,7 +54,9 @@ from typing import Any, Optional, Sequence
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAM_ENTRIES = ("Pulumi.yaml", "__main__.py", "config", "components")
+# The program as a checkout holds it, its policy pack included (the render runs policy/ when it is there).
+PROGRAM_ENTRIES = ("Pulumi.yaml", "__main__.py", "config", "components", "policy")
+POLICY_ENTRY = "policy"
 SERVICES_KEY = "elastic-inference:services"
 TARGET_SECONDS, TARGET_RATIO = 5.0, 1.5
 # Imported by both measured processes before their clocks start (the provider SDKs load
@@ -57,11 +69,13 @@ PRELOAD = (
     "pulumi_kubernetes.helm", "pulumi_kubernetes.networking", "importlib_resources.readers",
     "render.cli", "render.engine", "config", "components",
 )
+# The render also imports the pack's SDK (when the program has a pack); preloaded in both renders alike.
+RENDER_PRELOAD = (*PRELOAD, "pulumi_policy")
 
 
-def _preload() -> None:
+def _preload(modules: Sequence[str] = PRELOAD) -> None:
     sys.path.insert(0, ROOT)
-    for name in PRELOAD:
+    for name in modules:
         module = importlib.import_module(name)
         getattr(module, "_loaded_by_the_benchmark", None)  # a lazy SDK module loads on first attribute access
 
@@ -87,15 +101,22 @@ def generate_stack(template: dict[str, Any], size: int) -> dict[str, Any]:
     return {"config": config}
 
 
-def make_program(workdir: str, template: dict[str, Any], size: int) -> tuple[str, str]:
-    """A program directory (links to this project's code) holding the generated stack."""
-    program = os.path.join(workdir, f"program-{size}")
+def make_program(workdir: str, template: dict[str, Any], size: int, pack: bool = True) -> tuple[str, str]:
+    """A program directory (links to this project's code, its policy pack unless ``pack`` is false)
+    holding the generated stack."""
+    program = os.path.join(workdir, f"program-{size}" + ("" if pack else "-nopack"))
     os.makedirs(program, exist_ok=True)
+    stack = f"bench{size}"
     for entry in PROGRAM_ENTRIES:
+        if entry == POLICY_ENTRY and not pack:
+            # The render runs the built-in pack on every program: here every policy is disabled for the stack.
+            os.makedirs(os.path.join(program, POLICY_ENTRY, "stacks"), exist_ok=True)
+            with open(os.path.join(program, POLICY_ENTRY, "stacks", f"{stack}.json"), "w", encoding="utf-8") as fh:
+                json.dump({"all": "disabled"}, fh)
+            continue
         link = os.path.join(program, entry)
         if not os.path.lexists(link):
             os.symlink(os.path.join(ROOT, entry), link)
-    stack = f"bench{size}"
     with open(os.path.join(program, f"Pulumi.{stack}.yaml"), "w", encoding="utf-8") as fh:
         yaml.safe_dump(generate_stack(template, size), fh, sort_keys=False)
     return program, stack
@@ -110,13 +131,23 @@ def _peak_mib() -> float:
 
 def child_render(program: str, stack: str, out: str) -> dict[str, Any]:
     started = time.perf_counter()
-    _preload()
-    from render.cli import render  # noqa: PLC0415 - imports are timed apart
+    _preload(RENDER_PRELOAD)
+    from render.cli import main as render_main  # noqa: PLC0415 - imports are timed apart
 
     imported = time.perf_counter()
     rss_before = _peak_mib()
-    result, objects = render(stack, out, program)
-    return _figures(started, imported, rss_before, resources=len(result.resources), manifests=len(objects))
+    # The tree goes to stderr: this process's stdout carries its figures to the driver.
+    with contextlib.redirect_stdout(sys.stderr):
+        code = render_main([stack, "--dir", program, "--out", out])
+    figures = _figures(started, imported, rss_before)
+    if code != 0:
+        raise SystemExit(f"python -m render {stack} --dir {program} exited {code}")
+    from render.policy import stack_levels  # noqa: PLC0415 - after the clock: what was measured
+
+    with open(os.path.join(out, "plan.json"), encoding="utf-8") as fh:
+        plan = json.load(fh)
+    return {**figures, "resources": len(plan["resources"]), "manifests": len(os.listdir(os.path.join(out, "manifests"))),
+            "policy_pack": stack_levels(program, stack).get("all") != "disabled"}
 
 
 def _figures(started: float, imported: float, rss_before: float, **counts: int) -> dict[str, Any]:
@@ -185,6 +216,7 @@ def child_baseline(plan_path: str, typed: bool) -> dict[str, Any]:
             opts = pulumi.ResourceOptions(parent=parent, protect=options.get("protect"),
                                           ignore_changes=options.get("ignoreChanges") or None,
                                           retain_on_delete=options.get("retainOnDelete"))
+            obj: pulumi.Resource
             if not res["custom"]:
                 obj = pulumi.ComponentResource(res["type"], res["name"], None, opts)
             elif res["type"] in params:
@@ -215,11 +247,13 @@ def _run_child(args: list[str]) -> dict[str, Any]:
                           cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"benchmark child {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+    values: list[float] = [r[key] for r in runs]
+    return statistics.median(values)
 
 
 def measure(sizes: Sequence[int], template_path: str, repeat: int, workdir: str) -> list[dict[str, Any]]:
@@ -228,18 +262,28 @@ def measure(sizes: Sequence[int], template_path: str, repeat: int, workdir: str)
     rows = []
     for size in sizes:
         program, stack = make_program(workdir, template, size)
-        out = os.path.join(workdir, f"out-{size}")
+        bare_program, _ = make_program(workdir, template, size, pack=False)
+        out, bare_out = os.path.join(workdir, f"out-{size}"), os.path.join(workdir, f"out-{size}-nopack")
         plan = os.path.join(out, "plan.json")
-        render_runs, typed_runs, floor_runs = [], [], []
-        for _ in range(repeat):  # interleaved, so that a drift in machine load hits all three alike
+        render_runs: list[dict[str, Any]] = []
+        bare_runs: list[dict[str, Any]] = []
+        typed_runs: list[dict[str, Any]] = []
+        floor_runs: list[dict[str, Any]] = []
+        for _ in range(repeat):  # interleaved, so that a drift in machine load hits all four alike
             render_runs.append(_run_child(["render", program, stack, out]))
+            bare_runs.append(_run_child(["render", bare_program, stack, bare_out]))
             typed_runs.append(_run_child(["baseline", plan, "typed"]))
             floor_runs.append(_run_child(["baseline", plan, "generic"]))
-        row = {
+        if not all(r["policy_pack"] for r in render_runs) or any(r["policy_pack"] for r in bare_runs):
+            raise SystemExit("the policy pack ran where it should not, or did not run where it should")
+        row: dict[str, Any] = {
             "services": size,
             "resources": render_runs[0]["resources"],
             "manifests": render_runs[0]["manifests"],
             "render_s": _median(render_runs, "seconds"),
+            "render_nopack_s": _median(bare_runs, "seconds"),
+            # Paired by round (the runs are interleaved): what the pack adds.
+            "pack_s": statistics.median(r["seconds"] - b["seconds"] for r, b in zip(render_runs, bare_runs, strict=True)),
             "render_peak_mib": max(r["peak_mib"] for r in render_runs),
             "render_over_imports_mib": _median(render_runs, "peak_over_imports_mib"),
             "baseline_s": _median(typed_runs, "seconds"),
@@ -251,7 +295,8 @@ def measure(sizes: Sequence[int], template_path: str, repeat: int, workdir: str)
         row["ratio_floor"] = row["render_s"] / row["floor_s"]
         row["ms_per_service"] = 1000 * row["render_s"] / size
         rows.append(row)
-        print(f"  {size:>4} services: render {row['render_s']:.2f} s, baseline {row['baseline_s']:.2f} s", file=sys.stderr)
+        print(f"  {size:>4} services: render {row['render_s']:.2f} s ({row['render_nopack_s']:.2f} s without the pack), "
+              f"baseline {row['baseline_s']:.2f} s", file=sys.stderr)
     return rows
 
 
@@ -274,16 +319,20 @@ def report(rows: list[dict[str, Any]], fit: dict[str, float], template: str) -> 
     lines = [
         f"Render benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, template {os.path.relpath(template, ROOT)})",
         "",
-        "| services | resources | manifests | render (s) | baseline (s) | render/baseline | floor (s) | render peak RSS (MiB) | baseline peak RSS (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| services | resources | manifests | render (s) | without the pack (s) | pack (s) | baseline (s) | render/baseline "
+        "| floor (s) | render peak RSS (MiB) | baseline peak RSS (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['services']} | {r['resources']} | {r['manifests']} | {r['render_s']:.2f} | {r['baseline_s']:.2f} | "
-            f"{r['ratio']:.2f}x | {r['floor_s']:.2f} | {r['render_peak_mib']:.0f} | {r['baseline_peak_mib']:.0f} |"
+            f"| {r['services']} | {r['resources']} | {r['manifests']} | {r['render_s']:.2f} | {r['render_nopack_s']:.2f} | "
+            f"{r['pack_s']:.2f} | {r['baseline_s']:.2f} | {r['ratio']:.2f}x | {r['floor_s']:.2f} | {r['render_peak_mib']:.0f} | "
+            f"{r['baseline_peak_mib']:.0f} |"
         )
     lines += [
         "",
+        "render: `python -m render STACK --dir PROGRAM --out DIR` (render.cli.main) with the preflight and the policy pack;",
+        "without the pack: every policy disabled for the stack; pack: the median of the per-round differences.",
         f"Imports before timing: {statistics.median(r['import_s'] for r in rows):.2f} s.",
         f"Linear fit: render = {fit['intercept_s']:.2f} s + {fit['per_service_ms']:.1f} ms x services (R^2 = {fit['r2']:.4f}).",
     ]

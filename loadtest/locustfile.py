@@ -25,6 +25,7 @@ import subprocess
 from typing import Optional
 
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
+from locust.argument_parser import LocustArgumentParser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STACK = os.environ.get("STACK", "dev")
@@ -39,16 +40,18 @@ def endpoint(stack: str, service: str) -> Optional[str]:
         found = subprocess.run(["pulumi", "stack", "output", "endpoints", "--json", "--stack", stack],
                                capture_output=True, text=True, check=False)
         if found.returncode == 0:
-            return json.loads(found.stdout).get(service)
+            endpoints: dict[str, str] = json.loads(found.stdout)
+            return endpoints.get(service)
     plan = os.path.join("build", stack, "plan.json")
     if os.path.exists(plan):
         with open(plan, encoding="utf-8") as fh:
-            return json.load(fh).get("outputs", {}).get("endpoints", {}).get(service)
+            outputs: dict[str, dict[str, str]] = json.load(fh).get("outputs", {})
+        return outputs.get("endpoints", {}).get(service)
     return None
 
 
-@events.init_command_line_parser.add_listener
-def _defaults(parser) -> None:  # locust's argparse wrapper
+@events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust 2.47's EventHook.add_listener is unannotated
+def _defaults(parser: LocustArgumentParser) -> None:
     if not parser.get_default("host"):
         url = endpoint(STACK, SERVICE)
         if url:
@@ -89,8 +92,8 @@ class StressShape(LoadTestShape):
     stage = int(os.environ.get("STAGE_SECONDS", "300"))
     spawn_rate = float(os.environ.get("SPAWN_RATE", "10"))
 
-    def tick(self):  # locust's signature
-        t = self.get_run_time()
+    def tick(self) -> tuple[int, float] | None:
+        t: float = self.get_run_time()  # type: ignore[no-untyped-call]  # locust 2.47 leaves get_run_time() unannotated (seconds)
         for until, users in ((1, self.low), (3, self.high), (5, self.low)):
             if t < until * self.stage:
                 return users, self.spawn_rate

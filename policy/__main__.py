@@ -6,11 +6,17 @@ makes `ingress-tls` advisory). The offline render applies the same files.
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from policies import POLICIES  # noqa: E402
+if TYPE_CHECKING:
+    # The same file, as the type checker finds it from the repository root (it checks `policy`
+    # as a package); the CLI runs this file from the pack's own directory, as below.
+    from policy.policies import POLICIES
+else:
+    from policies import POLICIES  # noqa: E402
 
 PolicyPack(name="elastic-inference", policies=POLICIES)

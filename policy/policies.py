@@ -61,6 +61,10 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
     """``(pod metadata, pod spec)`` of each pod template a workload defines."""
     if resource_type in _WORKLOADS:
@@ -68,14 +72,14 @@ def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[tupl
         spec = _get(props, *path)
         meta = _get(props, "metadata") if resource_type.endswith(":Pod") else _get(props, *path[:-1], "metadata")
         if isinstance(spec, Mapping):
-            yield (meta if isinstance(meta, Mapping) else {}), spec
+            yield _mapping(meta), spec
     elif resource_type == SELDON:
         for predictor in _list(_get(props, "spec", "predictors")):
             for component in _list(_get(predictor, "componentSpecs")):
                 spec = _get(component, "spec")
                 if isinstance(spec, Mapping):
                     meta = _get(component, "metadata")
-                    yield (meta if isinstance(meta, Mapping) else {}), spec
+                    yield _mapping(meta), spec
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -102,7 +106,7 @@ def no_inline_oss_credentials(args: ResourceValidationArgs, report: ReportViolat
     csi = _get(args.props, "spec", "csi")
     if not isinstance(csi, Mapping):
         return
-    attributes = csi.get("volumeAttributes") if isinstance(csi.get("volumeAttributes"), Mapping) else {}
+    attributes = _mapping(csi.get("volumeAttributes"))
     for key, value in attributes.items():
         if re.sub(r"[^a-z]", "", str(key).lower()) in _CREDENTIAL_KEYS:
             report(f"credential '{key}' inline in spec.csi.volumeAttributes; "
@@ -150,7 +154,7 @@ def gpu_containers_have_gpu_limits(args: ResourceValidationArgs, report: ReportV
         gpu_specs = any(_GPU_FAMILY.match(s.strip()) for s in specs.split(",") if s.strip())
         serving = [c for c in containers(spec) if c.get("ports")]
         for c in containers(spec):
-            resources = c.get("resources") if isinstance(c.get("resources"), Mapping) else {}
+            resources = _mapping(c.get("resources"))
             limit = _get(resources, "limits", GPU)
             request = _get(resources, "requests", GPU)
             image = str(c.get("image", ""))
@@ -186,11 +190,11 @@ def images_are_pinned(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 def containers_are_unprivileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for _, spec in pod_templates(args.resource_type, args.props):
-        pod_ctx = spec.get("securityContext") if isinstance(spec.get("securityContext"), Mapping) else {}
+        pod_ctx = _mapping(spec.get("securityContext"))
         if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
             report("the pod shares the node's network, PID or IPC namespace", None)
         for c in containers(spec):
-            ctx = c.get("securityContext") if isinstance(c.get("securityContext"), Mapping) else {}
+            ctx = _mapping(c.get("securityContext"))
             name = c.get("name")
             non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
             uid = ctx.get("runAsUser", pod_ctx.get("runAsUser"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
@@ -65,7 +65,7 @@ def rendered_stack(program_dir: str, stack: str) -> tuple[Any, list[dict[str, An
     return settings, rendered.manifests
 
 
-def service_model(settings: Any, objects: list[Mapping[str, Any]], name: str, prices: Mapping[str, Any],
+def service_model(settings: Any, objects: Sequence[Mapping[str, Any]], name: str, prices: Mapping[str, Any],
                   assumed: Mapping[str, Any]) -> ServiceModel:
     services = settings.services
     if name not in services:

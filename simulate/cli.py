@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from . import build, report, traces
-from .model import simulate, summarize
+from .model import ServiceModel, Timeline, simulate, summarize
 
 EXIT_OK, EXIT_INPUT = 0, 2
 
 
-def _trace(spec: str, model, duration: Optional[int]) -> list[float]:
+def _trace(spec: str, model: ServiceModel, duration: Optional[int]) -> list[float]:
     if os.path.exists(spec) or spec not in traces.SHAPES:
         return traces.from_csv(spec, duration)
     target = model.hpa.target_milli / 1000 if model.hpa else model.replica_capacity_qps / 1.5
@@ -34,7 +34,9 @@ def _outage(text: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices, assumed, duration, qps=None, outages=()):
+def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices: Mapping[str, Any], assumed: Mapping[str, Any],
+         duration: Optional[int], qps: Optional[Sequence[float]] = None,
+         outages: Sequence[tuple[int, int]] = ()) -> tuple[ServiceModel, Timeline, dict[str, Any]]:
     settings, objects = build.rendered_stack(program_dir, stack)
     model = build.service_model(settings, objects, service, prices, assumed)
     if qps is None:

@@ -240,8 +240,9 @@ class HpaController:
             return  # the controller keeps events only for HPAs with behavior
         up = after > before
         rules = self.spec.scale_up if up else self.spec.scale_down
+        assert rules is not None  # has_behavior: both rules are set (from_manifest)
         events = self.scale_up_events if up else self.scale_down_events
-        longest = max((p.period for p in rules.policies), default=0)  # type: ignore[union-attr]
+        longest = max((p.period for p in rules.policies), default=0)
         outdated = [i for i, (t, _) in enumerate(events) if t < now - longest]
         event = (now, abs(after - before))
         if outdated:

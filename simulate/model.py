@@ -166,7 +166,7 @@ class Simulation:
     def _remove_pods(self, count: int, now: int) -> None:
         """A ReplicaSet deletes unscheduled, then not-ready pods first; a ResourcePolicy empties later units first."""
 
-        def rank(p: _Pod) -> tuple:
+        def rank(p: _Pod) -> tuple[bool, bool, int, int]:
             placed = p.unit >= 0
             is_ready = p.ready_at is not None and p.ready_at <= now
             return (placed, is_ready, -p.unit, -p.created)
@@ -288,7 +288,7 @@ def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[st
     offered = sum(timeline.qps)
     served = sum(timeline.served_qps)
     dropped = offered - served
-    episodes = []
+    episodes: list[dict[str, Optional[int]]] = []
     start: Optional[int] = None
     lost = 0.0
     for t, d in zip(timeline.t, timeline.dropped_qps, strict=True):
@@ -324,6 +324,7 @@ def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[st
 
 def price_of(prices: Mapping[str, Any], instance_type: str) -> Mapping[str, float]:
     try:
-        return prices["instance_types"][instance_type]
+        found: Mapping[str, float] = prices["instance_types"][instance_type]
     except KeyError:
         raise LookupError(f"no price for {instance_type} in the prices file: add it under instance_types") from None
+    return found

@@ -11,6 +11,11 @@ if ROOT not in sys.path:
 
 CLUSTER_ID = "c0123456789abcdef0123456789abcdef"
 
+#: The example stacks this repository ships (Pulumi.<stack>.yaml, policy/stacks/<stack>.json), declared
+#: once: the tests that render "every stack" render these, so a team's own stack file added to the
+#: repository is not taken for an example (and cannot break `make test`).
+EXAMPLE_STACKS = ("dev", "staging", "prod")
+
 BASE = {
     "cluster": {"id": CLUSTER_ID, "vswitchIds": ["vsw-aaa", "vsw-bbb"]},
     "modelStore": {"bucket": "acme-models-test"},

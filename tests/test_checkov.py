@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from render.cli import main
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE_STACKS, ROOT
 
 pytestmark = pytest.mark.slow  # left out by `make test-fast`
 
-STACKS = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml")
+STACKS = sorted(EXAMPLE_STACKS)
 CHECKOV = os.path.join(ROOT, os.environ.get("CHECKOV") or os.path.join(".venv-checkov", "bin", "checkov"))
 
 

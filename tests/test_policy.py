@@ -11,7 +11,8 @@ from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOp
 
 from policy import policies as P  # noqa: N812 - P.<policy> reads as the pack
 from render.cli import main
-from tests.conftest import ROOT, link_program
+from render.policy import stack_levels
+from tests.conftest import EXAMPLE_STACKS, ROOT, link_program
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 DEP, PV, ING, HPA = (
@@ -229,7 +230,7 @@ def stack_config(name):
     return yaml.safe_load(open(os.path.join(ROOT, f"Pulumi.{name}.yaml")))["config"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_example_stacks_pass_the_pack(tmp_path, stack, capsys):
     assert main([stack, "--out", str(tmp_path / stack)]) == 0
     err = capsys.readouterr().err
@@ -270,13 +271,31 @@ def test_stack_settings_file_is_checked(tmp_path, program, capsys):
     assert "enforcementLevel must be one of" in capsys.readouterr().err
 
 
-def test_every_stack_has_policy_settings_for_the_workflow():
-    """The real-preview job passes policy/stacks/<stack>.json to the CLI: each stack needs one."""
-    stacks = {f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml"}
+def test_every_example_stack_has_policy_settings_for_the_workflow():
+    """The real-preview job passes policy/stacks/<stack>.json to the CLI: each example stack has one."""
     settings = {f[: -len(".json")] for f in os.listdir(os.path.join(ROOT, "policy", "stacks"))}
-    assert stacks <= settings
-    for stack in stacks:
+    assert set(EXAMPLE_STACKS) <= settings
+    for stack in EXAMPLE_STACKS:
         json.load(open(os.path.join(ROOT, "policy", "stacks", f"{stack}.json")))
+
+
+def test_a_stack_without_settings_gets_the_policies_default_levels(tmp_path, program, capsys):
+    """A stack with no policy/stacks/<stack>.json (a team's own) is checked at each policy's own level:
+    dev's config, plain HTTP and advisory under dev.json, is a mandatory violation under another name."""
+    prog = program("team", stack_config("dev"))
+    assert not (prog / "policy" / "stacks" / "team.json").exists()
+    assert stack_levels(str(prog), "team") == {}
+    assert {p.name: p.enforcement_level for p in P.POLICIES}["ingress-tls"] == P.MANDATORY
+    out = tmp_path / "out"
+    assert main(["team", "--out", str(out), "--dir", str(prog)]) == 3
+    err = capsys.readouterr().err
+    assert "[mandatory] ingress-tls: kubernetes:networking.k8s.io/v1:Ingress bert-ingress" in err
+    assert "[advisory]" not in err and not out.exists()
+    # The same config under its own settings file: advisory there, and it renders.
+    prog = program("dev", stack_config("dev"))
+    assert stack_levels(str(prog), "dev") == {"ingress-tls": "advisory"}
+    assert main(["dev", "--out", str(out), "--dir", str(prog)]) == 0
+    assert "[advisory] ingress-tls" in capsys.readouterr().err
 
 
 def test_the_cli_entry_point_builds_the_pack_from_these_policies():

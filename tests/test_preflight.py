@@ -15,7 +15,7 @@ import pytest
 from render.preflight import CHECKS, run
 from render.preflight.capacity import instance_type, node_allocatable
 from render.preflight.storage import mount_options, readable_by
-from tests.conftest import BASE, ROOT, link_program
+from tests.conftest import BASE, EXAMPLE_STACKS, ROOT, link_program
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "before-issue-10")
 
@@ -271,6 +271,6 @@ def test_render_stops_with_exit_4_and_writes_nothing(tmp_path, capsys):
 def test_example_stacks_have_no_preflight_errors(tmp_path):
     from render.cli import render
 
-    for stack in ("dev", "staging", "prod"):
+    for stack in EXAMPLE_STACKS:
         result, _ = render(stack, str(tmp_path / stack), ROOT)
         assert all(f.level == "warning" for f in result.findings)

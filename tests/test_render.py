@@ -9,9 +9,9 @@ import yaml
 
 from render.cli import main
 from render.manifests import Validator
-from tests.conftest import BASE, ROOT
+from tests.conftest import BASE, EXAMPLE_STACKS, ROOT
 
-STACKS = sorted(f[len("Pulumi."):-len(".yaml")] for f in os.listdir(ROOT) if f.startswith("Pulumi.") and f != "Pulumi.yaml")
+STACKS = sorted(EXAMPLE_STACKS)
 
 
 def render(tmp_path, stack, program_dir=ROOT):
