@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks, rpc, settings, stack as runtime_stack
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
