@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from . import problems as checks
 from .problems import ArgProblem
-from .runtimes.seldon import CRD as SELDON_CRD
+from .runtimes.seldon import CRD as SELDON_CRD, OPERATOR_CHART as SELDON_OPERATOR_CHART
 from .types import LogCollector, choices
 
 TYPE = "elastic-inference:cluster:ClusterAddons"
@@ -33,7 +33,7 @@ METRICS_ADAPTER_REPOSITORY = "https://aliacs-app-catalog.oss-cn-hangzhou.aliyunc
 # Log collection add-ons that ship ingress access logs to SLS (the source of sls_ingress_qps):
 # logtail-ds, and loongcollector, its successor on newer clusters. Both take
 # IngressDashboardEnabled; sls_project_name is documented for logtail-ds only (ACK add-on docs).
-SELDON_CORE_CHART = "seldon-core-operator"
+SELDON_CORE_CHART = SELDON_OPERATOR_CHART
 SELDON_CORE_REPOSITORY = "https://storage.googleapis.com/seldon-charts"
 SELDON_CORE_VERSION = "1.17.1"
 SELDON_CORE_NAMESPACE = "seldon-system"

@@ -35,7 +35,6 @@ _WORKLOADS = {
     "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
     "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-SELDON = "kubernetes:machinelearning.seldon.io/v1:SeldonDeployment"
 # ECS/ECI instance families with GPUs (gn6i, gn7i, vgn6i, sgn7i, ebmgn7e ...).
 _GPU_FAMILY = re.compile(r"^ecs\.[a-z]*gn[0-9][a-z0-9-]*\.", re.IGNORECASE)
 # Alibaba Cloud AccessKey IDs start with LTAI.
@@ -66,20 +65,38 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def pod_templates(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """``(pod metadata, pod spec)`` of each pod template a workload defines."""
+    """``(pod metadata, pod spec)`` of each pod template a workload defines.
+
+    Kubernetes' own workloads at their known paths; any other Kubernetes object (a custom
+    resource: a SeldonDeployment's componentSpecs, the workload of a runtime added later)
+    wherever it carries a pod spec, so that no runtime's pods escape the checks.
+    """
     if resource_type in _WORKLOADS:
         path = _WORKLOADS[resource_type]
         spec = _get(props, *path)
         meta = _get(props, "metadata") if resource_type.endswith(":Pod") else _get(props, *path[:-1], "metadata")
         if isinstance(spec, Mapping):
             yield _mapping(meta), spec
-    elif resource_type == SELDON:
-        for predictor in _list(_get(props, "spec", "predictors")):
-            for component in _list(_get(predictor, "componentSpecs")):
-                spec = _get(component, "spec")
-                if isinstance(spec, Mapping):
-                    meta = _get(component, "metadata")
-                    yield _mapping(meta), spec
+    elif resource_type.startswith("kubernetes:") and not resource_type.startswith(("kubernetes:core/", "kubernetes:helm.sh/")):
+        yield from _embedded_pods(props.get("spec"), 0)
+
+
+def _embedded_pods(value: Any, depth: int) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """Pod specs inside a custom resource: ``{metadata, spec: {containers}}`` templates, or an inline ``{containers}``."""
+    if depth > 16:
+        return
+    if isinstance(value, Mapping):
+        spec = value.get("spec")
+        if isinstance(spec, Mapping) and isinstance(spec.get("containers"), list):
+            yield _mapping(value.get("metadata")), spec
+        elif isinstance(value.get("containers"), list):
+            yield {}, value
+        else:
+            for item in value.values():
+                yield from _embedded_pods(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _embedded_pods(item, depth + 1)
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -89,8 +106,8 @@ def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
                 yield container
 
 
-def _is_workload(resource_type: str) -> bool:
-    return resource_type in _WORKLOADS or resource_type == SELDON
+def _is_workload(resource_type: str, props: Mapping[str, Any]) -> bool:
+    return resource_type in _WORKLOADS or any(True for _ in pod_templates(resource_type, props))
 
 
 def _known(value: Any) -> bool:
@@ -273,7 +290,7 @@ def buckets_are_encrypted(args: StackValidationArgs, report: ReportViolation) ->
 def hpas_target_workloads_of_the_stack(args: StackValidationArgs, report: ReportViolation) -> None:
     workloads = {
         (str(_get(r.props, "apiVersion")), str(_get(r.props, "kind")), _namespace(r.props), _get(r.props, "metadata", "name"))
-        for r in args.resources if _is_workload(r.resource_type)
+        for r in args.resources if _is_workload(r.resource_type, r.props)
     }
     for r in args.resources:
         if not r.resource_type.endswith(":HorizontalPodAutoscaler"):
@@ -290,7 +307,7 @@ def every_workload_has_a_disruption_budget(args: StackValidationArgs, report: Re
         for r in args.resources if r.resource_type == "kubernetes:policy/v1:PodDisruptionBudget"
     ]
     for r in args.resources:
-        if not _is_workload(r.resource_type) or r.resource_type.endswith((":Job", ":CronJob", ":Pod")):
+        if not _is_workload(r.resource_type, r.props) or r.resource_type.endswith((":Job", ":CronJob", ":Pod")):
             continue
         templates = list(pod_templates(r.resource_type, r.props))
         labels = {k: v for meta, _ in templates for k, v in (_get(meta, "labels") or {}).items()}

@@ -111,7 +111,19 @@ def test_serving_probes():
 
 def test_seldon_pod_specs_are_checked_too():
     seldon = {"spec": {"predictors": [{"componentSpecs": [{"metadata": {}, "spec": deployment(image="ts:latest")["spec"]["template"]["spec"]}]}]}}
-    assert run(P.images_are_pinned, P.SELDON, seldon)
+    assert run(P.images_are_pinned, "kubernetes:machinelearning.seldon.io/v1:SeldonDeployment", seldon)
+
+
+def test_the_pods_of_any_custom_resource_are_checked():
+    # A runtime added later may run its pods from a custom resource the pack has never heard of
+    # (here a KServe InferenceService, whose predictor is an inline pod spec): its pods are checked.
+    pod = deployment(image="vllm/vllm-openai:latest")["spec"]["template"]["spec"]
+    kserve = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "spec": {"predictor": pod}}
+    assert run(P.images_are_pinned, "kubernetes:serving.kserve.io/v1beta1:InferenceService", kserve)
+    host = deployment()["spec"]["template"]["spec"] | {"hostNetwork": True}
+    assert run(P.containers_are_unprivileged, "kubernetes:serving.kserve.io/v1beta1:InferenceService", {"spec": {"predictor": host}})
+    # Objects that hold no pods are not workloads.
+    assert not run(P.images_are_pinned, "kubernetes:scheduling.alibabacloud.com/v1alpha1:ResourcePolicy", {"spec": {"units": []}})
 
 
 def test_no_inline_oss_credentials():

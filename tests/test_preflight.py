@@ -274,3 +274,79 @@ def test_example_stacks_have_no_preflight_errors(tmp_path):
     for stack in EXAMPLE_STACKS:
         result, _ = render(stack, str(tmp_path / stack), ROOT)
         assert all(f.level == "warning" for f in result.findings)
+
+
+# -- the runtimes' facts come from their registry ----------------------------------------------------
+
+
+def test_a_registered_runtime_brings_its_own_preflight_facts(monkeypatch):
+    # The preflight keeps no list of runtimes: it reads the facts of whatever the registry holds when it runs.
+    from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+
+    from render.preflight import runtimes as preflight_runtimes
+
+    assert preflight_runtimes.RUNTIMES is RUNTIMES
+
+    class Scalar(Runtime):
+        """A runtime whose operator's custom kind has a scale subresource without labelSelectorPath."""
+
+        name = "scalar"
+        scaling = "hpa-spec"
+        workload_kinds = ("Scalar",)
+        required_crds = ("scalars.example.com",)
+        unscalable_kinds = {("example.com", "Scalar"): "example.com scalar-operator CRD: scale without labelSelectorPath"}
+        crd_providers = {("example.com", "Scalar"): CrdProvider("scalars.example.com", charts=("scalar-operator",))}
+
+        def default_image(self, gpu):
+            return "example.com/scalar:1"
+
+        def service_endpoint(self, name):
+            return name, 8080
+
+        def network_ports(self):
+            return None
+
+        def build(self, ctx):
+            raise NotImplementedError
+
+        def rendered_hpa(self, objects, name, namespace):
+            return None
+
+        def workload_pods(self, manifest):
+            return [WorkloadPod("spec.pod", manifest["spec"]["pod"]["metadata"], manifest["spec"]["pod"]["spec"],
+                                ({"name": "operator-sidecar", "resources": {"requests": {"cpu": "1"}}},))]
+
+    target = res("HorizontalPodAutoscaler", "h", {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "d"},
+        "spec": {"scaleTargetRef": {"apiVersion": "example.com/v1", "kind": "Scalar", "name": "s"}, "maxReplicas": 2}})
+    scalar = res("kubernetes:example.com/v1:Scalar", "s", {
+        "apiVersion": "example.com/v1", "kind": "Scalar", "metadata": {"name": "s", "namespace": "d"},
+        "spec": {"pod": {"metadata": {"labels": {"alibabacloud.com/eci": "true"}, "annotations": {"k8s.aliyun.com/eci-use-specs": "ecs.c6.large"}},
+                         "spec": {"containers": [{"name": "m", "resources": {"requests": {"cpu": "1500m", "memory": "1Gi"}}}]}}}})
+    release = res("kubernetes:helm.sh/v3:Release", "r", {"chart": "scalar-operator", "namespace": "scalar-system"}, retainOnDelete=True)
+
+    # Unregistered, the kind is one the preflight knows nothing of.
+    (unknown,) = found(run([target]), "hpa-target-scalable", "HorizontalPodAutoscaler d/h", "warning")
+    assert "does not know" in unknown.message
+    assert not [f for f in run([scalar, release]) if f.check == "pods-fit-instance-types"]  # its pods unseen
+
+    monkeypatch.setitem(RUNTIMES, Scalar.name, Scalar())
+    (refused,) = found(run([target]), "hpa-target-scalable", "HorizontalPodAutoscaler d/h")
+    assert "selector is required" in refused.message and "example.com scalar-operator CRD" in refused.source
+    # Its CRD provider: the chart installs the kind; without it, the finding names the chart.
+    (missing,) = found(run([scalar]), "custom-resource-installed", "Scalar d/s")
+    assert "scalars.example.com" in missing.message and "install the Helm chart scalar-operator" in missing.message
+    assert not found(run([scalar, release]), "custom-resource-installed", "Scalar d/s")
+    # Its pods, with the container its operator adds: 1.5 vCPU + 1 exceed ecs.c6.large's 2.
+    (too_big,) = found(run([scalar, release]), "pods-fit-instance-types", "Scalar d/s")
+    assert "ecs.c6.large" in too_big.message
+
+
+def test_seldons_preflight_facts_are_the_seldon_runtimes():
+    from elastic_inference.runtimes import RUNTIMES
+
+    seldon = RUNTIMES["seldon"]
+    assert ("machinelearning.seldon.io", "SeldonDeployment") in seldon.unscalable_kinds
+    assert [p.crd for p in seldon.crd_providers.values()] == list(seldon.required_crds)
+    tf = RUNTIMES["tensorflow-serving"]  # a Deployment: nothing for the preflight to learn
+    assert not tf.unscalable_kinds and not tf.crd_providers and not tf.workload_pods({}) and not tf.workload_hpa_specs({})

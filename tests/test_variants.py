@@ -6,6 +6,7 @@ and the simulator take them without any other change. A half-written variant fai
 table is built, and an unregistered name fails with the registered ones listed.
 """
 
+import sys
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
@@ -20,6 +21,7 @@ from components.placements.base import CapacityUnit, PodScheduling
 from components.registry import registry
 from components.runtimes.base import PodContext, Workload, find, pod_spec, resources
 from config import ConfigError, from_raw
+from simulate.build import service_model
 from tests.test_components import after
 
 
@@ -78,7 +80,14 @@ class ZoneA(PlacementMode):
 
 @pytest.fixture
 def registered(monkeypatch):
-    """Echo and ZoneA in the tables, as their one line of registration would put them."""
+    """Echo and ZoneA in the tables, as their one line of registration would put them: in every loaded
+    copy of the registries (the package as ``components`` and as the installed ``elastic_inference``,
+    and a copy another test re-imported)."""
+    for name, module in list(sys.modules.items()):
+        if name.endswith(".runtimes") and isinstance(getattr(module, "RUNTIMES", None), dict):
+            monkeypatch.setitem(module.RUNTIMES, Echo.name, Echo())
+        if name.endswith(".placements") and isinstance(getattr(module, "PLACEMENTS", None), dict):
+            monkeypatch.setitem(module.PLACEMENTS, ZoneA.name, ZoneA())
     monkeypatch.setitem(RUNTIMES, Echo.name, Echo())
     monkeypatch.setitem(PLACEMENTS, ZoneA.name, ZoneA())
 
@@ -159,8 +168,6 @@ def test_a_registered_runtime_and_mode_are_taken_by_config_component_and_simulat
 
 
 def test_the_simulator_reads_a_registered_variants_facts(registered, raw):
-    from simulate.build import service_model
-
     raw["services"]["bert"]["runtime"] = "echo"
     raw["services"]["bert"]["placement"] = {"mode": "eci-zone-a"}
     raw["services"]["bert"]["resources"]["gpu"] = 0

@@ -3,13 +3,14 @@
 To add a runtime: write a module with a :class:`~.base.Runtime` subclass
 (every abstract member defined), add an instance to the table below, and give
 it tests and a README line. Nothing else lists the runtimes: the component,
-the config schema, the simulator and the docs read this table.
+the config schema, the simulator, the render's preflight and the docs read
+this table.
 """
 
 from __future__ import annotations
 
 from ..registry import lookup, registry
-from .base import PodContext, Runtime, Workload
+from .base import CrdProvider, PodContext, Runtime, Workload, WorkloadPod
 from .seldon import Seldon
 from .tf_serving import TfServing
 
@@ -22,4 +23,4 @@ def runtime(name: str) -> Runtime:
     return lookup(RUNTIMES, "runtime", name)
 
 
-__all__ = ["RUNTIMES", "PodContext", "Runtime", "Workload", "runtime"]
+__all__ = ["RUNTIMES", "CrdProvider", "PodContext", "Runtime", "Workload", "WorkloadPod", "runtime"]

@@ -6,6 +6,16 @@ table is built at import. The pieces every runtime shares (the pod's security
 context, volumes, resources) are here too, so that a runtime module holds only
 what is its own: containers, workload, ports, probes, scale target, and the
 facts the simulator and the checks read.
+
+Among those facts, what the render's preflight (``render/preflight/``) must know
+of a runtime's operator to judge a rendered plan: which of its custom kinds no
+HPA can target (:attr:`Runtime.unscalable_kinds`), what installs its CRDs
+(:attr:`Runtime.crd_providers`), where its custom workload keeps its pod
+templates and which containers the operator adds to them
+(:meth:`Runtime.workload_pods`), and the HPA specs it carries
+(:meth:`Runtime.workload_hpa_specs`). The preflight reads them from the
+registry, never from a list of its own; a runtime whose workload is a core kind
+(a Deployment) needs none of them.
 """
 
 from __future__ import annotations
@@ -65,6 +75,35 @@ class PodContext:
 
 
 @dataclass(frozen=True)
+class CrdProvider:
+    """What installs a custom kind's CustomResourceDefinition (:attr:`Runtime.crd_providers`)."""
+
+    crd: str
+    """The CRD's name, ``<plural>.<group>``."""
+    charts: tuple[str, ...] = ()
+    """Helm charts that install the CRD (a Release of one in the stack installs it)."""
+    addons: tuple[str, ...] = ()
+    """ACK add-ons that install the CRD."""
+    note: str = ""
+    """Where the CRD comes from, in a few words (the preflight's finding quotes it)."""
+
+
+@dataclass(frozen=True)
+class WorkloadPod:
+    """One pod template of a rendered workload of a runtime's custom kind (:meth:`Runtime.workload_pods`)."""
+
+    where: str
+    """Its path in the manifest, e.g. ``spec.predictors[0].componentSpecs[0]``."""
+    metadata: Mapping[str, Any]
+    """The template's ``metadata`` (its ``labels`` and ``annotations``)."""
+    spec: Mapping[str, Any]
+    """The template's pod spec, as rendered."""
+    injected: tuple[Mapping[str, Any], ...] = ()
+    """Containers the runtime's operator adds to the pod when it runs it (an executor, a sidecar), each with
+    its ``name`` and ``resources``: they count when the pod is fitted to its instance types."""
+
+
+@dataclass(frozen=True)
 class Workload:
     """What a runtime built."""
 
@@ -92,6 +131,31 @@ class Runtime(ABC):
     """CustomResourceDefinitions the cluster must serve (an operator's)."""
     option_defaults: ClassVar[Mapping[str, Any]] = {}
     """The runtime's own options (``InferenceServiceArgs.runtime_options``) and their defaults."""
+
+    # -- what the render's preflight reads of a rendered plan (none of it is needed for a core workload kind) --
+    unscalable_kinds: ClassVar[Mapping[tuple[str, str], str]] = {}
+    """``(API group, kind) -> source`` of the runtime's custom kinds whose scale subresource has no label
+    selector (no ``labelSelectorPath`` in the CRD): the HPA controller refuses an HPA that targets one
+    ("selector is required"), and the preflight's ``hpa-target-scalable`` check says so, citing the source."""
+    crd_providers: ClassVar[Mapping[tuple[str, str], CrdProvider]] = {}
+    """``(API group, kind) -> what installs its CRD``, for each custom kind the runtime creates: the preflight's
+    ``custom-resource-installed`` check accepts a stack that installs one of them (or declares the CRD a
+    cluster prerequisite) and names them when it does not. A kind left out is taken as ``<kind>s.<group>``,
+    installed by nothing the preflight knows."""
+
+    def workload_pods(self, manifest: Mapping[str, Any]) -> Sequence[WorkloadPod]:
+        """The pod templates of a rendered workload of one of :attr:`workload_kinds` that is not a core
+        Kubernetes kind (the preflight reads a Deployment's, a StatefulSet's... itself), with the containers
+        the runtime's operator adds to each: what the preflight fits to instance types and checks mounts of.
+        ``manifest`` is the object as the plan records it (read it defensively: any value may be missing or
+        unknown). Default: none."""
+        return ()
+
+    def workload_hpa_specs(self, manifest: Mapping[str, Any]) -> Sequence[tuple[str, Mapping[str, Any]]]:
+        """``(path, spec)`` of each HPA spec that a rendered workload of one of :attr:`workload_kinds` carries
+        for its operator to turn into an HPA (``scaling = "hpa-spec"``): the preflight checks their metrics as
+        it checks an HPA's. ``manifest`` as for :meth:`workload_pods`. Default: none."""
+        return ()
 
     @abstractmethod
     def default_image(self, gpu: int) -> str:
@@ -161,6 +225,16 @@ def pod_spec(ctx: PodContext, containers: Sequence[Mapping[str, Any]], volumes: 
     if sched.topology_spread_constraints:
         spec["topologySpreadConstraints"] = [dict(t) for t in sched.topology_spread_constraints]
     return spec
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (for reading a rendered manifest)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else an empty one (for reading a rendered manifest)."""
+    return value if isinstance(value, list) else []
 
 
 def find(objects: Sequence[Mapping[str, Any]], kind: str, name: str, namespace: str) -> Optional[Mapping[str, Any]]:

@@ -7,6 +7,10 @@ The CRD's scale subresource has no labelSelectorPath (seldon-core v1.17.1
 CRD), so no HPA can target a SeldonDeployment: it scales through
 ``componentSpecs[0].hpaSpec``, which ``createHpa`` copies into an
 autoscaling/v2 HPA on the Deployment it generates, without ``behavior``.
+
+The facts the render's preflight reads of a SeldonDeployment are here too (the
+``Runtime`` members ``unscalable_kinds``, ``crd_providers``, ``workload_pods``
+with the operator's executor container, ``workload_hpa_specs``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 from .._annotations import with_skips
 from ..problems import ArgProblem
-from .base import SECURE_CONTAINER, PodContext, Runtime, Workload, find, pod_spec
+from .base import SECURE_CONTAINER, CrdProvider, PodContext, Runtime, Workload, WorkloadPod, as_list, as_map, find, pod_spec
 from .tf_serving import (
     DEFAULT_GPU_IMAGE, DEFAULT_IMAGE, GRPC_PORT, REST_PORT, TERMINATION_GRACE_SECONDS, model_config_map,
     model_config_volume, tf_serving_container,
@@ -29,7 +33,26 @@ if TYPE_CHECKING:
 
 HTTP_PORT = 8000
 PREDICTOR = "default"
+GROUP = "machinelearning.seldon.io"
+KIND = "SeldonDeployment"
 CRD = "seldondeployments.machinelearning.seldon.io"
+# The Helm chart of the operator, which ships the CRD in its templates (seldon-core install docs,
+# doc/source/workflow/install.rst; helm-charts/seldon-core-operator).
+OPERATOR_CHART = "seldon-core-operator"
+# The CRD's scale subresource has no labelSelectorPath, so no HPA can target a SeldonDeployment
+# (seldon-core v1.17.1 helm-charts/seldon-core-operator/templates/customresourcedefinition_v1_seldondeployments.yaml).
+UNSCALABLE_SOURCE = (
+    "seldon-core helm-charts/seldon-core-operator/templates/customresourcedefinition_v1_seldondeployments.yaml: "
+    "scale subresource without labelSelectorPath; scale it with componentSpecs[].hpaSpec"
+)
+# seldon-core v1 operator: the executor container it adds to each predictor's first componentSpec,
+# with the predictor's svcOrchSpec.resources or the operator's defaults (operator/constants/constants.go
+# DefaultExecutorCpuRequest 0.5, memory 512Mi; the chart's executor.resources may change them
+# cluster-wide, which a plan cannot see). None with the predictor annotation seldon.io/no-engine,
+# or in a pod of its own with seldon.io/engine-separate-pod (seldondeployment_engine.go).
+EXECUTOR = "seldon-container-engine"
+EXECUTOR_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+NO_EXECUTOR_ANNOTATIONS = ("seldon.io/no-engine", "seldon.io/engine-separate-pod")
 # 1.17.1 is the last Apache-2.0 release of Seldon Core v1; later ones are under the Business Source License.
 PROXY_IMAGE = "seldonio/tfserving-proxy:1.17.1"
 
@@ -49,9 +72,11 @@ def proxy_container(image: str) -> dict[str, Any]:
 class Seldon(Runtime):
     name = "seldon"
     scaling = "hpa-spec"
-    workload_kinds = ("SeldonDeployment",)
+    workload_kinds = (KIND,)
     required_crds = (CRD,)
     option_defaults = {"proxy_image": PROXY_IMAGE}
+    unscalable_kinds = {(GROUP, KIND): UNSCALABLE_SOURCE}
+    crd_providers = {(GROUP, KIND): CrdProvider(CRD, charts=(OPERATOR_CHART,), note=f"the {OPERATOR_CHART} chart installs it")}
 
     def default_image(self, gpu: int) -> str:
         return DEFAULT_GPU_IMAGE if gpu else DEFAULT_IMAGE
@@ -75,8 +100,8 @@ class Seldon(Runtime):
         spec = pod_spec(ctx, containers, [model_config_volume(name)], TERMINATION_GRACE_SECONDS)
         workload = k8s.apiextensions.CustomResource(
             f"{name}-seldon-deployment",
-            api_version="machinelearning.seldon.io/v1",
-            kind="SeldonDeployment",
+            api_version=f"{GROUP}/v1",
+            kind=KIND,
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=name, namespace=args.namespace, labels=dict(ctx.labels), annotations=with_skips(None, namespace=args.namespace)
             ),
@@ -119,10 +144,36 @@ class Seldon(Runtime):
     def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
         # The operator makes an autoscaling/v2 HPA from the componentSpec's hpaSpec, with
         # metricsv2 as the metrics and no behavior (seldon-core createHpa): the API's defaults apply.
-        sd = find(objects, "SeldonDeployment", name, namespace)
+        sd = find(objects, KIND, name, namespace)
         if sd is None:
             return None
         spec = sd["spec"]["predictors"][0]["componentSpecs"][0].get("hpaSpec")
         if not spec:
             return None
         return {"spec": {"minReplicas": spec.get("minReplicas", 1), "maxReplicas": spec["maxReplicas"], "metrics": spec["metricsv2"]}}
+
+    def workload_pods(self, manifest: Mapping[str, Any]) -> Sequence[WorkloadPod]:
+        # One pod per componentSpec of each predictor; the executor joins the first (see EXECUTOR).
+        pods = []
+        sdep_annotations = as_map(as_map(manifest.get("metadata")).get("annotations"))
+        for p, predictor in enumerate(as_list(as_map(manifest.get("spec")).get("predictors"))):
+            predictor = as_map(predictor)
+            annotations = {**sdep_annotations, **as_map(predictor.get("annotations"))}
+            resources = as_map(as_map(predictor.get("svcOrchSpec")).get("resources")) or EXECUTOR_RESOURCES
+            no_executor = any(str(annotations.get(a, "")).lower() == "true" for a in NO_EXECUTOR_ANNOTATIONS)
+            for c, component in enumerate(as_list(predictor.get("componentSpecs"))):
+                component = as_map(component)
+                executor = () if c or no_executor else ({"name": EXECUTOR, "resources": resources},)
+                pods.append(WorkloadPod(f"spec.predictors[{p}].componentSpecs[{c}]", as_map(component.get("metadata")),
+                                        as_map(component.get("spec")), executor))
+        return pods
+
+    def workload_hpa_specs(self, manifest: Mapping[str, Any]) -> Sequence[tuple[str, Mapping[str, Any]]]:
+        # The operator turns each componentSpec's hpaSpec into an HPA (createHpa).
+        specs = []
+        for p, predictor in enumerate(as_list(as_map(manifest.get("spec")).get("predictors"))):
+            for c, component in enumerate(as_list(as_map(predictor).get("componentSpecs"))):
+                spec = as_map(component).get("hpaSpec")
+                if isinstance(spec, dict):
+                    specs.append((f"spec.predictors[{p}].componentSpecs[{c}].hpaSpec", spec))
+        return specs

@@ -8,6 +8,7 @@ from typing import Any, Iterator, Mapping
 
 from . import Plan, Resource, as_list, as_map, get
 from .quantity import parse
+from .runtimes import runtime_of_kind
 
 GPU = "nvidia.com/gpu"
 # Where each core workload kind keeps its pod template.
@@ -19,13 +20,9 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
-# seldon-core v1 operator: the executor container it adds to each predictor's first componentSpec,
-# with the predictor's svcOrchSpec.resources or the operator's defaults (operator/constants/constants.go
-# DefaultExecutorCpuRequest 0.5, memory 512Mi; the chart's executor.resources may change them
-# cluster-wide, which a plan cannot see). None with the predictor annotation seldon.io/no-engine,
-# or in a pod of its own with seldon.io/engine-separate-pod (seldondeployment_engine.go).
-SELDON_EXECUTOR_RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-SELDON_NO_EXECUTOR = ("seldon.io/no-engine", "seldon.io/engine-separate-pod")
+# A runtime's custom workload kinds (a SeldonDeployment) keep their pod templates where the runtime
+# says, and its operator may add containers to them (Seldon's executor): Runtime.workload_pods,
+# read from the registry (.runtimes).
 
 
 @dataclass
@@ -36,7 +33,7 @@ class PodTemplate:
     annotations: Mapping[str, Any]
     spec: Mapping[str, Any]
     added: list[Mapping[str, Any]] = field(default_factory=list)
-    """Containers a controller adds to the pod (Seldon's executor)."""
+    """Containers a controller adds to the pod (a runtime's operator: ``WorkloadPod.injected``, Seldon's executor)."""
 
     @property
     def containers(self) -> list[Mapping[str, Any]]:
@@ -95,21 +92,11 @@ def _pod_templates(plan: Plan) -> Iterator[PodTemplate]:
         elif obj.kind == "Pod":
             meta = as_map(obj.inputs.get("metadata"))
             yield PodTemplate(obj, "", as_map(meta.get("labels")), as_map(meta.get("annotations")), as_map(obj.inputs.get("spec")))
-        elif obj.kind == "SeldonDeployment":
-            yield from _seldon(obj)
-
-
-def _seldon(obj: Resource) -> Iterator[PodTemplate]:
-    sdep_annotations = as_map(get(obj.inputs, "metadata", "annotations"))
-    for p, predictor in enumerate(as_list(get(obj.inputs, "spec", "predictors"))):
-        annotations = {**sdep_annotations, **as_map(get(predictor, "annotations"))}
-        executor = as_map(get(predictor, "svcOrchSpec", "resources")) or SELDON_EXECUTOR_RESOURCES
-        no_executor = any(str(annotations.get(a, "")).lower() == "true" for a in SELDON_NO_EXECUTOR)
-        for c, component in enumerate(as_list(get(predictor, "componentSpecs"))):
-            meta = as_map(get(component, "metadata"))
-            added: list[Mapping[str, Any]] = [] if c or no_executor else [{"name": "seldon-container-engine", "resources": executor}]
-            yield PodTemplate(obj, f"spec.predictors[{p}].componentSpecs[{c}]", as_map(meta.get("labels")),
-                              as_map(meta.get("annotations")), as_map(get(component, "spec")), added)
+        elif (runtime := runtime_of_kind(plan, obj.kind)) is not None:
+            for pod in runtime.workload_pods(obj.inputs):
+                meta = as_map(pod.metadata)
+                yield PodTemplate(obj, pod.where, as_map(meta.get("labels")), as_map(meta.get("annotations")), as_map(pod.spec),
+                                  [as_map(c) for c in pod.injected])
 
 
 def run_as(template: PodTemplate, container: Mapping[str, Any]) -> tuple[Any, Any, Any]:

@@ -4,39 +4,25 @@ A custom resource's kind is served only once its CRD is installed. The stack
 either installs it (a Helm release of the chart that ships the CRD, an ACK
 add-on, or the CustomResourceDefinition itself) or declares it as a cluster
 prerequisite in the stack output ``clusterPrerequisites`` (``{crd name: why}``),
-so that a reader of the stack knows what the cluster must already have.
+so that a reader of the stack knows what the cluster must already have. What
+installs a runtime's custom kinds is the runtime's fact (``Runtime.crd_providers``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 from . import Finding, Plan, check, get
+from .runtimes import CrdProvider as Provider, crd_providers
 
 SOURCE = "kubernetes apiextensions: a kind is served only after its CustomResourceDefinition is established"
 
-
-@dataclass(frozen=True)
-class Provider:
-    crd: str
-    """The CRD's name, ``<plural>.<group>``."""
-    charts: tuple[str, ...] = ()
-    """Helm charts that install the CRD."""
-    addons: tuple[str, ...] = ()
-    """ACK add-ons that install the CRD."""
-    note: str = ""
-
-
-# Kinds this project's components create, and what installs them.
+# Kinds this project's components create, other than the runtimes' workloads, and what installs them.
+# A runtime's custom kinds are its own facts: Runtime.crd_providers, read from the registry (.runtimes).
 KNOWN: dict[tuple[str, str], Provider] = {
     ("scheduling.alibabacloud.com", "ResourcePolicy"): Provider(
         "resourcepolicies.scheduling.alibabacloud.com",
         note="ACK Pro's scheduler serves it (ACK Pro >= 1.20.11; ACK 'Configure priority-based resource scheduling')",
-    ),
-    ("machinelearning.seldon.io", "SeldonDeployment"): Provider(
-        "seldondeployments.machinelearning.seldon.io", charts=("seldon-core-operator",),
-        note="the seldon-core-operator chart installs it",
     ),
 }
 
@@ -55,6 +41,7 @@ def custom_resource_installed(plan: Plan) -> Iterator[Finding]:
     addons = {str(r.inputs.get("name", "")) for r in plan.of_type("alicloud:cs/kubernetesAddon:KubernetesAddon")}
     crds = {str(get(r.inputs, "metadata", "name")) for r in plan.kubernetes("CustomResourceDefinition")}
     declared = set(plan.prerequisites())
+    runtimes = crd_providers(plan)
     seen: set[tuple[str, str]] = set()
     for r in plan.resources:
         if r.read or (r.type != "kubernetes:apiextensions.k8s.io:CustomResource" and not _is_custom(r.type)):
@@ -63,7 +50,7 @@ def custom_resource_installed(plan: Plan) -> Iterator[Finding]:
         if key in seen:
             continue
         seen.add(key)
-        provider = KNOWN.get(key) or Provider(_crd_name(key[1], key[0]))
+        provider = KNOWN.get(key) or runtimes.get(key) or Provider(_crd_name(key[1], key[0]))
         if provider.crd in crds or provider.crd in declared or charts & set(provider.charts) or addons & set(provider.addons):
             continue
         how = " or ".join(

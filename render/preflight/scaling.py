@@ -6,6 +6,7 @@ from typing import Any, Iterator, Mapping
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
 from .quantity import parse
+from .runtimes import runtime_of_kind, unscalable_kinds
 
 HPA_SOURCE = "kubernetes pkg/controller/podautoscaler/horizontal.go (reconcileAutoscaler: scale.Status.Selector)"
 # Kinds whose /scale subresource reports a label selector, so an HPA can count their pods.
@@ -16,13 +17,8 @@ SCALABLE: dict[tuple[str, str], str] = {
     ("apps", "ReplicaSet"): "apps/v1 scale subresource",
     ("", "ReplicationController"): "core/v1 scale subresource",
 }
-# Custom kinds whose CRD's scale subresource has no labelSelectorPath: an HPA on them never scales.
-NOT_SCALABLE: dict[tuple[str, str], str] = {
-    ("machinelearning.seldon.io", "SeldonDeployment"): (
-        "seldon-core helm-charts/seldon-core-operator/templates/customresourcedefinition_v1_seldondeployments.yaml: "
-        "scale subresource without labelSelectorPath; scale it with componentSpecs[].hpaSpec"
-    ),
-}
+# Custom kinds whose CRD's scale subresource has no labelSelectorPath (an HPA on them never scales)
+# are a runtime's facts: Runtime.unscalable_kinds, read from the registry (.runtimes).
 
 # The metrics adapter's SLS metrics and the selector labels it reads
 # (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go, ingress.go).
@@ -43,29 +39,30 @@ def _group(api_version: Any) -> str:
 
 
 def hpa_specs(plan: Plan) -> Iterator[tuple[Resource, str, Mapping[str, Any]]]:
-    """``(owner, where, spec)`` of every HPA the stack asks for: HPA objects and Seldon's ``hpaSpec``."""
+    """``(owner, where, spec)`` of every HPA the stack asks for: HPA objects, and the HPA specs a runtime's
+    workload carries for its operator (``Runtime.workload_hpa_specs``: a SeldonDeployment's ``hpaSpec``)."""
     for hpa in plan.kubernetes("HorizontalPodAutoscaler"):
         yield hpa, "spec", as_map(hpa.inputs.get("spec"))
-    for sdep in plan.kubernetes("SeldonDeployment"):
-        for p, predictor in enumerate(as_list(get(sdep.inputs, "spec", "predictors"))):
-            for c, component in enumerate(as_list(get(predictor, "componentSpecs"))):
-                spec = get(component, "hpaSpec")
-                if isinstance(spec, dict):
-                    yield sdep, f"spec.predictors[{p}].componentSpecs[{c}].hpaSpec", spec
+    for obj in plan.kubernetes():
+        runtime = runtime_of_kind(plan, obj.kind)
+        if runtime is not None:
+            for where, spec in runtime.workload_hpa_specs(obj.inputs):
+                yield obj, where, spec
 
 
 @check("hpa-target-scalable")
 def hpa_target_scalable(plan: Plan) -> Iterator[Finding]:
+    not_scalable = unscalable_kinds(plan)
     for hpa in plan.kubernetes("HorizontalPodAutoscaler"):
         ref = as_map(get(hpa.inputs, "spec", "scaleTargetRef"))
         key = (_group(ref.get("apiVersion")), str(ref.get("kind", "")))
         if key in SCALABLE:
             continue
-        if key in NOT_SCALABLE:
+        if key in not_scalable:
             yield Finding("hpa-target-scalable", "error", hpa.describe(),
                           f"targets a {key[1]}, whose scale subresource has no label selector: the HPA controller "
                           "refuses it (\"selector is required\") and never scales; scale it by a mechanism its "
-                          "controller provides", f"{NOT_SCALABLE[key]}; {HPA_SOURCE}")
+                          "controller provides", f"{not_scalable[key]}; {HPA_SOURCE}")
         else:
             yield Finding("hpa-target-scalable", "warning", hpa.describe(),
                           f"targets {key[1] or 'an unnamed kind'} ({ref.get('apiVersion')}): the preflight does not know whether "
