@@ -138,6 +138,7 @@ def test_an_unregistered_runtime_or_mode_is_refused_with_the_registered_ones(raw
         InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", runtime="vllm"))
 
 
+@pulumi.runtime.test
 def test_a_registered_runtime_and_mode_are_taken_by_config_component_and_simulator(registered, raw, mocks):
     raw["services"]["bert"]["runtime"] = "echo"
     raw["services"]["bert"]["placement"] = {"mode": "eci-zone-a"}
