@@ -21,8 +21,10 @@ PYTHON = sys.executable
 def installed(tmp_path_factory):
     """The package built as a wheel from this checkout and installed (without dependencies) into a directory."""
     wheels, site = tmp_path_factory.mktemp("wheels"), tmp_path_factory.mktemp("site")
-    subprocess.run([PYTHON, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), ROOT],
-                   check=True, capture_output=True, cwd=str(wheels))
+    built = subprocess.run([PYTHON, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), ROOT],
+                           check=True, capture_output=True, text=True, cwd=str(wheels))
+    # A subpackage missing from pyproject's `packages` is shipped today with this warning, and dropped tomorrow.
+    assert "absent from the `packages` configuration" not in built.stderr, built.stderr[-2000:]
     (wheel,) = wheels.glob("*.whl")
     subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)
@@ -40,15 +42,24 @@ def test_wheel_is_the_components_only_and_typed(installed):
     package = site / "elastic_inference"
     assert (package / "py.typed").exists() and (package / "inference_service.py").exists()
     assert not (site / "config").exists() and not (site / "render").exists() and not (site / "components").exists()
+    # Every module of components/ and nothing else (a stale build/ directory once added a removed module).
+    shipped = sorted(str(p.relative_to(package)) for p in package.rglob("*.py"))
+    source = sorted(str(p.relative_to(os.path.join(ROOT, "components"))) for p in
+                    __import__("pathlib").Path(ROOT, "components").rglob("*.py") if "__pycache__" not in p.parts)
+    assert shipped == source
 
 
 def test_importing_the_package_pulls_in_neither_config_nor_render(installed, tmp_path):
     site, _ = installed
     code = ("import sys, elastic_inference as ei; "
-            "print(ei.__version__, sorted(m for m in ('config', 'render', 'components') if m in sys.modules))")
+            "print(ei.__version__, sorted(m for m in ('config', 'render', 'components') if m in sys.modules)); "
+            "print(*sorted({m.__file__ for n, m in sys.modules.items() if n.startswith('elastic_inference')}), sep='\\n')")
     proc = run_isolated(site, code, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [components.__version__, "[]"]
+    version_line, *files = proc.stdout.splitlines()
+    assert version_line.split() == [components.__version__, "[]"]
+    # Every module came from the wheel, none from this checkout (the dev virtualenv's editable install).
+    assert files and all(f.startswith(str(site)) for f in files), files
 
 
 def test_version_follows_semver_and_has_a_changelog_entry():
