@@ -24,7 +24,7 @@ from .problems import ArgProblem
 from .registry import lookup
 from .runtimes import RUNTIMES, PodContext, Runtime
 from .runtimes.base import MODEL_MOUNT
-from .runtimes.tf_serving import VERSION_POLICY, VERSION_POLICY_HINT, model_config
+from .runtimes.tf_serving import model_config
 
 TYPE = "elastic-inference:serving:InferenceService"
 
@@ -61,7 +61,8 @@ class InferenceServiceArgs:
     image: Optional[str] = None
     """Server image; None: the runtime's default for the GPU count (``tensorflow/serving:2.14.1[-gpu]``)."""
     version_policy: str = "latest"
-    """``latest``, ``latest:N``, ``all`` or ``specific:V[,V...]``."""
+    """Which model versions to serve, in the runtime's syntax (TF Serving, and Seldon's: ``latest``,
+    ``latest:N``, ``all`` or ``specific:V[,V...]``); a runtime without versions ignores it."""
     gpu: int = 0
     """NVIDIA GPUs per replica (request and limit)."""
     cpu: str = "2"
@@ -97,8 +98,6 @@ class InferenceServiceArgs:
             *(checks.whole_number(arg, getattr(self, arg), minimum) for arg, minimum in
               (("gpu", 0), ("replicas", 0), ("startup_timeout_seconds", 30), ("max_unavailable", 1))),
         )
-        if not isinstance(self.version_policy, str) or not VERSION_POLICY.match(self.version_policy):
-            found.append(ArgProblem("version_policy", f"must be {VERSION_POLICY_HINT}"))
         rt = RUNTIMES.get(self.runtime)
         if rt is None:
             return found

@@ -22,6 +22,11 @@ def registry(kind: type, variants: Iterable[T]) -> dict[str, T]:
     for variant in variants:
         if not isinstance(variant, kind):
             raise RegistryError(f"{variant!r} is not a {kind.__name__}")
+        # Abstract methods are enforced by the ABC; the contract's class attributes here.
+        missing = [member for member in getattr(kind, "__annotations__", {}) if not hasattr(variant, member)]
+        if missing:
+            raise RegistryError(f"{type(variant).__name__} does not define {', '.join(missing)}, of the {kind.__name__} contract "
+                                f"(see the {kind.__name__} class)")
         name = getattr(variant, "name", None)
         if not isinstance(name, str) or not name:
             raise RegistryError(f"{type(variant).__name__} has no name")

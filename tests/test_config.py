@@ -75,7 +75,7 @@ FIELD_RULES = [
     ("nodePool.multiAzPolicy", "RANDOM", "nodePool.multiAzPolicy", "must be one of"),
     ("modelStore.encryption", "SM4", "modelStore.encryption", "must be one of"),
     ("modelStore.access", "public", "modelStore.access", "must be one of"),
-    (f"{S}.runtime", "triton", f"{S}.runtime", "must be one of"),
+    (f"{S}.runtime", "not-a-runtime", f"{S}.runtime", "must be one of"),
     (f"{S}.placement.mode", "burst", f"{S}.placement.mode", "must be one of"),
     # version policy syntax
     (f"{S}.model.versionPolicy", "specific:", f"{S}.model.versionPolicy", "specific:V"),

@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components import PLACEMENTS, RUNTIMES
 from render.cli import render
 from tests.conftest import link_program
 
@@ -35,18 +36,19 @@ def services(draw):
     out = {}
     for name in names:
         gpu = draw(st.integers(0, 1))  # the catalog's GPU specs have one GPU: a 2-GPU pod fits none (the preflight)
-        mode = draw(st.sampled_from(["eci", "ecs", "ecs-then-eci", "eci-tiers"]))
+        # Every registered variant is fuzzed, a new one included: the registries, not a list here.
+        mode = draw(st.sampled_from(sorted(PLACEMENTS)))
         low = draw(st.integers(1, 5))
         high = draw(st.integers(low, 20))
         placement = {"mode": mode}
-        if mode != "ecs" and (gpu or draw(st.booleans())):
+        if "eci_instance_types" in PLACEMENTS[mode].options and (gpu or draw(st.booleans())):
             placement["eciInstanceTypes"] = draw(st.lists(st.sampled_from(GPU_SPECS if gpu else CPU_SPECS), min_size=1, max_size=2, unique=True))
-        if mode == "eci-tiers":
+        if "tiers" in PLACEMENTS[mode].options:
             first = draw(st.integers(1, 5))
             placement["tiers"] = [{"max": first}, {"spotStrategy": "SpotAsPriceGo"}] if draw(st.booleans()) else [{"max": first}, {"max": max(high, first) + 1 - first + 1}]
         service = {
             "namespace": draw(NAMESPACES),
-            "runtime": draw(st.sampled_from(["tensorflow-serving", "seldon"])),
+            "runtime": draw(st.sampled_from(sorted(RUNTIMES))),
             "model": {"path": f"models/{name}", "versionPolicy": draw(st.sampled_from(["latest", "latest:2", "all", "specific:1623831335"]))},
             "resources": {"gpu": gpu, "cpu": "2", "memory": "4Gi"},  # fits every spec below, with Seldon's two containers
             "placement": placement,

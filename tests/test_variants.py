@@ -112,6 +112,17 @@ def test_a_variant_missing_part_of_its_contract_fails_when_its_table_is_built():
     with pytest.raises(TypeError, match="abstract"):
         registry(PlacementMode, [HalfMode()])  # type: ignore[abstract]
 
+    class Bare(Runtime):  # every method, but not the contract's class attributes
+        default_image = Echo.default_image
+        service_endpoint = Echo.service_endpoint
+        network_ports = Echo.network_ports
+        build = Echo.build
+        rendered_hpa = Echo.rendered_hpa
+        name = "bare"
+
+    with pytest.raises(RegistryError, match="does not define scaling, workload_kinds, of the Runtime contract"):
+        registry(Runtime, [Bare()])
+
 
 def test_a_table_refuses_duplicates_nameless_and_foreign_variants():
     with pytest.raises(RegistryError, match="registered twice"):

@@ -25,7 +25,7 @@ from ..problems import ArgProblem
 from .base import SECURE_CONTAINER, CrdProvider, PodContext, Runtime, Workload, WorkloadPod, as_list, as_map, find, pod_spec
 from .tf_serving import (
     DEFAULT_GPU_IMAGE, DEFAULT_IMAGE, GRPC_PORT, REST_PORT, TERMINATION_GRACE_SECONDS, model_config_map,
-    model_config_volume, tf_serving_container,
+    model_config_volume, tf_serving_container, version_policy_problems,
 )
 
 if TYPE_CHECKING:
@@ -88,9 +88,10 @@ class Seldon(Runtime):
         return None  # Seldon adds its own executor ports: the pods, not the ports.
 
     def problems(self, args: InferenceServiceArgs) -> list[ArgProblem]:
+        found = version_policy_problems(args)  # TF Serving behind the proxy
         if args.hpa_spec is not None and not isinstance(args.hpa_spec, Mapping):
-            return [ArgProblem("hpa_spec", "must be a mapping (see seldon_hpa_spec())")]
-        return []
+            found.append(ArgProblem("hpa_spec", "must be a mapping (see seldon_hpa_spec())"))
+        return found
 
     def build(self, ctx: PodContext) -> Workload:
         args, name = ctx.args, ctx.name

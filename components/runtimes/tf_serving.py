@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .._annotations import with_skips
+from ..problems import ArgProblem
 from .base import MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, find, pod_spec, resources
 
 if TYPE_CHECKING:
@@ -182,3 +183,13 @@ class TfServing(Runtime):
 
     def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
         return find(objects, "HorizontalPodAutoscaler", name, namespace)
+
+    def problems(self, args: InferenceServiceArgs) -> list[ArgProblem]:
+        return version_policy_problems(args)
+
+
+def version_policy_problems(args: InferenceServiceArgs) -> list[ArgProblem]:
+    """TF Serving's version policy syntax (its model config file)."""
+    if not isinstance(args.version_policy, str) or not VERSION_POLICY.match(args.version_policy):
+        return [ArgProblem("version_policy", f"must be {VERSION_POLICY_HINT}")]
+    return []
