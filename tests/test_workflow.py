@@ -47,6 +47,10 @@ def test_both_jobs_are_there():
     assert preview["if"] == "needs.credentials.outputs.available == 'true'"
     (action,) = [s for s in preview["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert action["with"]["command"] == "preview" and action["with"]["comment-on-pr"] is True and action["with"]["diff"] is True
+    # Every Pulumi.<stack>.yaml gets a preview, a team's own stack included: its policy settings file
+    # is passed only when it exists (the pack's own levels otherwise), never a missing path.
+    configs = action["with"]["policyPackConfigs"]
+    assert configs.startswith("${{ hashFiles(format('policy/stacks/{0}.json', matrix.stack)) != ''"), configs
 
 
 def test_workflow_render_commands_run_here(tmp_path):
