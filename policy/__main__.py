@@ -15,8 +15,8 @@ from pulumi_policy import PolicyPack  # noqa: E402
 if TYPE_CHECKING:
     # The same file, as the type checker finds it from the repository root (it checks `policy`
     # as a package); the CLI runs this file from the pack's own directory, as below.
-    from policy.policies import POLICIES
+    from policy.policies import PACK_NAME, POLICIES
 else:
-    from policies import POLICIES  # noqa: E402
+    from policies import PACK_NAME, POLICIES  # noqa: E402
 
-PolicyPack(name="elastic-inference", policies=POLICIES)
+PolicyPack(name=PACK_NAME, policies=POLICIES)

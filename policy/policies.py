@@ -337,6 +337,9 @@ def protected_buckets_guard_their_data(args: StackValidationArgs, report: Report
                    "the program would delete it; protect it (and retain it on delete) like the bucket", r.urn)
 
 
+# The pack's name (the CLI's PolicyPack): another checkout's copy of this file, in any version, says the same.
+PACK_NAME = "elastic-inference"
+
 POLICIES = [
     ResourceValidationPolicy(
         name="no-inline-oss-credentials",

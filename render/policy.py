@@ -52,30 +52,29 @@ BUILTIN_PACK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 def load_policies(program_dir: str) -> list[Any]:
     """The built-in ``POLICIES``, then the program's own (``<program>/policy/policies.py``) when it has a pack
-    of its own; :class:`PolicyConfigError` when one of those is named like a built-in."""
-    policies = _pack(BUILTIN_PACK)
+    of its own; :class:`PolicyConfigError` when one of those is named like a built-in.
+
+    A program whose ``policies.py`` is this pack (its ``PACK_NAME``), in any version, is a checkout of
+    this project, e.g. a pull request's base rendered by the head's render: its own pack stands for
+    the built-in one, as the CLI would run it there.
+    """
+    builtin = _pack(BUILTIN_PACK)
     own = os.path.join(program_dir, POLICY_DIR, "policies.py")
-    if os.path.isfile(own) and not _same_file(own, BUILTIN_PACK):
-        builtin = {p.name for p in policies}
-        extra = _pack(own)
-        clash = sorted(p.name for p in extra if p.name in builtin)
-        if clash:
-            raise PolicyConfigError(f"{own}: {clash[0]} is a built-in policy: name yours otherwise (a program adds policies, and sets "
-                                    f"their levels in {POLICY_DIR}/stacks/<stack>.json; it does not replace them)")
-        policies += extra
-    return policies
+    if not os.path.isfile(own):
+        return list(builtin.POLICIES)
+    program = _pack(own)
+    if getattr(program, "PACK_NAME", None) == builtin.PACK_NAME:
+        return list(program.POLICIES)
+    names = {p.name for p in builtin.POLICIES}
+    clash = sorted(p.name for p in program.POLICIES if p.name in names)
+    if clash:
+        raise PolicyConfigError(f"{own}: {clash[0]} is a built-in policy: name yours otherwise (a program adds policies, and sets "
+                                f"their levels in {POLICY_DIR}/stacks/<stack>.json; it does not replace them)")
+    return [*builtin.POLICIES, *program.POLICIES]
 
 
-def _same_file(a: str, b: str) -> bool:
-    """The same pack: the same file, or a copy of it (another checkout of this project)."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        return fa.read() == fb.read()
-
-
-def _pack(path: str) -> list[Any]:
-    """The ``POLICIES`` of the pack file ``path``."""
+def _pack(path: str) -> Any:
+    """The pack file ``path``, imported (its ``POLICIES``, its ``PACK_NAME`` if it is this pack)."""
     # One module per pack file and content: another checkout, or an edited pack, runs its own policies.
     with open(path, "rb") as fh:
         digest = hashlib.sha256(os.path.realpath(path).encode() + b"\0" + fh.read()).hexdigest()[:16]
@@ -87,7 +86,7 @@ def _pack(path: str) -> list[Any]:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return list(module.POLICIES)
+    return module
 
 
 def stack_levels(program_dir: str, stack: str) -> dict[str, str]:

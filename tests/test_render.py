@@ -428,3 +428,24 @@ def test_a_program_adds_policies_and_sets_levels_but_never_replaces_a_built_in(t
     (prog / "policy" / "policies.py").write_text((prog / "policy" / "policies.py").read_text().replace("team-namespaces", "ingress-tls"))
     assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out2")]) == 2
     assert "ingress-tls is a built-in policy" in capsys.readouterr().err
+
+
+def test_another_checkouts_pack_stands_for_the_built_in_one(tmp_path, capsys):
+    # A pull request's base, rendered by the head's render (`--dir ../base`): its own version of
+    # this pack runs, even when it differs from the head's (here: one more policy).
+    import shutil
+
+    prog = _bare_program(tmp_path)
+    shutil.copytree(os.path.join(ROOT, "policy"), prog / "policy", ignore=shutil.ignore_patterns("__pycache__", "stacks"))
+    (prog / "policy" / "stacks").mkdir()
+    (prog / "policy" / "stacks" / "team.json").write_text(json.dumps({"ingress-tls": "advisory"}))
+    pack = prog / "policy" / "policies.py"
+    pack.write_text(pack.read_text() + (
+        "\ndef _base_only(args, report):\n"
+        "    if args.resource_type.endswith(':Deployment'):\n"
+        "        report('a policy of the base version')\n"
+        "POLICIES.append(ResourceValidationPolicy(name='base-only', description='d', validate=_base_only,\n"
+        "                                         enforcement_level=EnforcementLevel.ADVISORY))\n"))
+    assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "[advisory] base-only" in err and "[advisory] ingress-tls" in err
