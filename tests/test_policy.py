@@ -319,7 +319,8 @@ def test_the_cli_entry_point_builds_the_pack_from_these_policies():
     tree = ast.parse(source)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "PolicyPack"]
     (call,) = calls
-    assert {k.arg: ast.unparse(k.value) for k in call.keywords} == {"name": "'elastic-inference'", "policies": "POLICIES"}
+    assert {k.arg: ast.unparse(k.value) for k in call.keywords} == {"name": "PACK_NAME", "policies": "POLICIES"}
+    assert P.PACK_NAME == "elastic-inference"  # the name the render also recognises a copy of this pack by
     config = yaml.safe_load(open(os.path.join(ROOT, "policy", "PulumiPolicy.yaml")))
     assert config["runtime"]["name"] == "python"
     assert "pulumi-policy==" in open(os.path.join(ROOT, "policy", "requirements.txt")).read()
