@@ -27,7 +27,7 @@ from .placement import EciTier, Placement, PlacementArgs
 from .placements import PLACEMENTS, CapacityUnit
 from .problems import ArgProblem
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
-from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, seldon_hpa_spec
+from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingress_route, seldon_hpa_spec
 from .runtimes import RUNTIMES
 from .spot_node_pool import NodeTaint, SpotNodePool
 
@@ -210,7 +210,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         if rt.scaling == "hpa-spec" and autoscaled:
             # The route is known beforehand: the Service is the runtime's, not one read back.
             route = ingress_route(args.namespace, *rt.service_endpoint(name))
-            hpa_spec = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, *self._metrics(route, args, sls_project, sls_logstore))
+            hpa_spec = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, *hpa_metrics(
+                route, sls_project, scaling.target_qps_per_replica, sls_logstore, scaling.query_interval_seconds,
+                scaling.query_delay_seconds, scaling.cpu_utilization_percent))
         self.server = InferenceService(name, InferenceServiceArgs(
             namespace=args.namespace, runtime=args.runtime, image=args.image, model_name=args.model_name or name,
             version_policy=args.version_policy, claim_name=self.volume.claim_name,
@@ -238,11 +240,3 @@ class ModelEndpoint(pulumi.ComponentResource):
                     scale_down_stabilization_seconds=scaling.stabilization_seconds,
                 ), opts=child(self.server, *after_addons))
         self.register_outputs({"url": self.url})
-
-    @staticmethod
-    def _metrics(route: pulumi.Input[str], args: ModelEndpointArgs, sls_project: str, sls_logstore: str) -> list[dict[str, Any]]:
-        """The HPA metrics: the ingress QPS, and CPU as a fallback when it is configured."""
-        scaling = args.autoscaling
-        qps = qps_metric(route, sls_project, scaling.target_qps_per_replica, sls_logstore,
-                         scaling.query_interval_seconds, scaling.query_delay_seconds)
-        return [qps, *([cpu_metric(scaling.cpu_utilization_percent)] if scaling.cpu_utilization_percent else [])]

@@ -107,6 +107,16 @@ def cpu_metric(utilization_percent: int) -> dict[str, Any]:
     return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": utilization_percent}}}
 
 
+def hpa_metrics(route: pulumi.Input[str], sls_project: str, target_qps_per_replica: float, sls_logstore: str = DEFAULT_LOGSTORE,
+                query_interval_seconds: Optional[int] = None, query_delay_seconds: Optional[int] = None,
+                cpu_utilization_percent: Optional[int] = None) -> list[dict[str, Any]]:
+    """The metrics of a QPS autoscaler: the ingress QPS, and the CPU fallback when it is given."""
+    metrics = [qps_metric(route, sls_project, target_qps_per_replica, sls_logstore, query_interval_seconds, query_delay_seconds)]
+    if cpu_utilization_percent is not None:
+        metrics.append(cpu_metric(cpu_utilization_percent))
+    return metrics
+
+
 def seldon_hpa_spec(min_replicas: int, max_replicas: int, metric: Mapping[str, Any], *more: Mapping[str, Any]) -> dict[str, Any]:
     """A SeldonDeployment ``componentSpecs[].hpaSpec``: the operator creates the HPA on the Deployment it generates.
 
@@ -212,10 +222,8 @@ class QpsAutoscaler(pulumi.ComponentResource):
         checks.raise_if_any("QpsAutoscalerArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         self.hpa_name = name
-        metrics = [qps_metric(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
-                              args.query_interval_seconds, args.query_delay_seconds)]
-        if args.cpu_utilization_percent is not None:
-            metrics.append(cpu_metric(args.cpu_utilization_percent))
+        metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
+                              args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(
