@@ -86,13 +86,13 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(mocks_)
         self.registrations: list[Registration] = []
 
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
+    def make_urn(self, parent: str, type_: str, name: str, stack: str = "", project: str = "") -> str:
         # As the engine does: a child's type is prefixed by its parent's whole qualified type
         # (the mock API keeps only the parent's last type); the root stack's is not.
         qualified = parent.split("::")[2] if parent else ""
         if qualified and qualified != "pulumi:pulumi:Stack":
             type_ = f"{qualified}${type_}"
-        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+        return "urn:pulumi:" + "::".join([stack or settings.get_stack(), project or settings.get_project(), type_, name])
 
     # Alias specs, as the engine takes them: the SDK sends each resource's own aliases and leaves
     # the ones its children inherit to the engine (here: to `render diff`, which derives them from
@@ -104,13 +104,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             return str(alias.urn)
         spec = alias.spec
         parent = "" if spec.noParent else (spec.parentUrn or request.parent)
-        urn = self.make_urn(parent, spec.type or request.type, spec.name or request.name)
-        if spec.stack or spec.project:
-            parts = urn.split("::")
-            parts[0] = "urn:pulumi:" + (spec.stack or settings.get_stack())
-            parts[1] = spec.project or settings.get_project()
-            urn = "::".join(parts)
-        return urn
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name, spec.stack, spec.project)
 
     def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:  # noqa: N802 - gRPC method name
         # A preview echoes the inputs as outputs: answer with the request's own

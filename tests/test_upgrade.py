@@ -65,3 +65,33 @@ def test_the_same_move_without_an_alias_deletes_and_recreates(renders):
     (diff,) = diff_plans(before, renders("unaliased"))
     ops = [r.op for r in diff.resources]
     assert ops.count("delete") == len(before["dev"]["resources"]) and not diff.moved
+
+
+SPEC_PROGRAM = '''
+import pulumi
+
+class Box(pulumi.ComponentResource):
+    def __init__(self, name, type_="acme:x:Box", opts=None):
+        super().__init__(type_, name, None, opts)
+
+parent = Box("parent")
+Box("renamed", opts=pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name="old-name")]))
+Box("retyped", "acme:x:Crate", opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="acme:x:Box")]))
+Box("moved", opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(project="old-project", stack="old-stack", parent=parent)]))
+'''
+
+
+def test_alias_specs_are_recorded_as_the_urns_they_name(tmp_path):
+    # The render's engine takes alias specs, as Pulumi's does: each one is recorded as the former URN it names.
+    from render import render_stack
+
+    prog = tmp_path / "program"
+    prog.mkdir()
+    (prog / "Pulumi.yaml").write_text("name: refactor\nruntime: python\n")
+    (prog / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (prog / "__main__.py").write_text(SPEC_PROGRAM)
+    aliases = {r.name: r.aliases for r in render_stack(str(prog), "dev").resources}
+    assert aliases["renamed"] == ["urn:pulumi:dev::refactor::acme:x:Box$acme:x:Box::old-name"]
+    assert aliases["retyped"] == ["urn:pulumi:dev::refactor::acme:x:Box::retyped"]
+    assert aliases["moved"] == ["urn:pulumi:old-stack::old-project::acme:x:Box$acme:x:Box::moved"]
+    assert aliases["parent"] == []
