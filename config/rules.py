@@ -13,6 +13,8 @@ import os
 import re
 from typing import Iterable, Iterator, Mapping, Optional
 
+from pydantic.alias_generators import to_camel
+
 from components import (
     CRD_ADDONS, PLACEMENTS, RUNTIMES, ArgProblem, InferenceServiceArgs, ModelStoreArgs, ModelVolumeArgs, PublicEndpointArgs,
     QpsAutoscalerArgs, ingress_route, selector_labels, wiring_problems,
@@ -46,11 +48,11 @@ def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
 
 
 def _camel(arg: str) -> str:
-    """``tiers[0].spot_price_limit`` -> ``tiers[0].spotPriceLimit`` (instance-type keys are kept as they are)."""
+    """``tiers[0].spot_price_limit`` -> ``tiers[0].spotPriceLimit`` (instance-type keys are kept as they are),
+    with the schema's own alias generator."""
     head, dot, rest = arg.partition(".")
     name, bracket, index = head.partition("[")
-    first, *others = name.split("_")
-    head = first + "".join(o[:1].upper() + o[1:] for o in others) + bracket + index
+    head = to_camel(name) + bracket + index
     if head.startswith("spotPriceLimits"):
         return head + dot + rest  # the rest is an instance type, a key the user wrote
     return head + (dot + _camel(rest) if rest else "")
