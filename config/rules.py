@@ -135,8 +135,6 @@ def _services(s: Settings) -> Iterator[Problem]:
         if k8s_minor(s.cluster.kubernetes_version) < mode.min_kubernetes:
             yield Problem(f"{at}.placement.mode", f"'{mode.name}' needs cluster.kubernetesVersion {'.'.join(map(str, mode.min_kubernetes))} "
                                                  "or newer; upgrade the cluster or choose another mode")
-        if mode.uses_node_pool and s.node_pool is not None and not s.node_pool.labels:
-            yield Problem("nodePool.labels", f"services.{name} selects the pool by its labels: give the pool at least one label")
         if mode.uses_eci and not s.cluster.addons.virtual_node:
             yield Problem(f"{at}.placement.mode", f"'{mode.name}' runs pods on ECI: set cluster.addons.virtualNode: true")
         gpu_specs = [t for t in svc.placement.eci_instance_types if _GPU_FAMILY.match(t)]

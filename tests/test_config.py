@@ -207,3 +207,10 @@ def test_log_collector_is_one_the_cluster_can_run(raw):
     assert from_raw(raw, "cn-beijing").cluster.addons.log_collector == "loongcollector"
     raw["cluster"]["addons"] = {"logCollector": "fluentd"}
     one(raw, "cluster.addons.logCollector", "must be one of")
+
+
+def test_a_pool_without_labels_is_reported_once(raw):
+    # The placement states it (PlacementArgs.node_labels); the config maps it onto the pool's key, once.
+    raw["nodePool"]["labels"] = {}
+    found = [p for p in problems(raw) if p.startswith("nodePool.labels:")]
+    assert found == ["nodePool.labels: required with mode 'ecs-then-eci': it selects the node pool by its labels"], found

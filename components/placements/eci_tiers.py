@@ -71,9 +71,3 @@ class EciTiers(PlacementMode):
             if tier.spot_protection_hours not in (0, 1):
                 found.append(ArgProblem(f"{at}.spot_protection_hours", "must be 0 or 1 (ECI's protection period)"))
         return found
-
-    def max_pods(self, args: PlacementArgs) -> Optional[int]:
-        """Most pods the tiers hold (None: the last tier is unbounded)."""
-        if any(t.max is None for t in args.tiers):
-            return None
-        return sum(t.max for t in args.tiers if t.max is not None)
