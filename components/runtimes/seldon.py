@@ -146,11 +146,10 @@ class Seldon(Runtime):
         # The operator makes an autoscaling/v2 HPA from the componentSpec's hpaSpec, with
         # metricsv2 as the metrics and no behavior (seldon-core createHpa): the API's defaults apply.
         sd = find(objects, KIND, name, namespace)
-        if sd is None:
+        specs = self.workload_hpa_specs(sd) if sd is not None else []
+        if not specs:
             return None
-        spec = sd["spec"]["predictors"][0]["componentSpecs"][0].get("hpaSpec")
-        if not spec:
-            return None
+        _, spec = specs[0]
         return {"spec": {"minReplicas": spec.get("minReplicas", 1), "maxReplicas": spec["maxReplicas"], "metrics": spec["metricsv2"]}}
 
     def workload_pods(self, manifest: Mapping[str, Any]) -> Sequence[WorkloadPod]:
