@@ -29,10 +29,10 @@ $(DEV_VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 render: $(VENV)/.installed
-	$(PY) -m render $(STACK)
+	$(VENV)/bin/elastic-inference render $(STACK)
 
 render-all: $(VENV)/.installed
-	$(PY) -m render --all
+	$(VENV)/bin/elastic-inference render --all
 
 # checkov conflicts with pulumi's pins (packaging): it lives in its own virtualenv.
 CHECKOV_VENV ?= .venv-checkov
@@ -69,7 +69,7 @@ lint: $(DEV_VENV)/.installed
 
 # mypy --strict over every package; the load test against its own virtualenv (locust lives there).
 typecheck: $(DEV_VENV)/.installed $(LOAD_VENV)/.installed
-	$(DEV_PY) -m mypy --strict components config render simulate policy benchmarks __main__.py
+	$(DEV_PY) -m mypy --strict components config elastic_inference_tools render simulate benchmarks __main__.py
 	$(DEV_PY) -m mypy --strict --python-executable $(LOAD_VENV)/bin/python loadtest
 
 # Not a test: times renders of generated 1/10/100-service stacks against a bare-SDK baseline,

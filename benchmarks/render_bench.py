@@ -8,7 +8,7 @@ as in a checkout), and measures, each in a fresh Python process so that sizes
 do not share caches or memory:
 
 - render: the command users run, ``python -m render STACK --dir PROGRAM --out
-  DIR`` (its entry point ``render.cli.main``, in the measured process) end to
+  DIR`` (its entry point ``elastic_inference_tools.render.cli.main``, in the measured process) end to
   end: load the stack, run the program under the mock runtime, record, build
   and validate every manifest, the preflight, the policy pack (the generated
   stack has no ``policy/stacks/<stack>.json``: every policy at its own level),
@@ -28,7 +28,7 @@ do not share caches or memory:
   input/output handling no real program avoids.
 
 All four run with the garbage collector paused, as the render does (see
-``render.engine.paused_gc``). Times exclude interpreter start-up and module
+``elastic_inference_tools.render.engine.paused_gc``). Times exclude interpreter start-up and module
 imports (reported apart). Each figure is the median of ``--repeat`` runs;
 peak memory is the process's maximum resident set size.
 """
@@ -67,7 +67,7 @@ PRELOAD = (
     "pulumi_kubernetes.helm.v3", "pulumi_kubernetes.meta.v1", "pulumi_kubernetes.networking.v1",
     "pulumi_kubernetes.policy.v1", "pulumi_kubernetes.apps", "pulumi_kubernetes.autoscaling",
     "pulumi_kubernetes.helm", "pulumi_kubernetes.networking", "importlib_resources.readers",
-    "render.cli", "render.engine", "config", "components",
+    "elastic_inference_tools.render.cli", "elastic_inference_tools.render.engine", "config", "components",
 )
 # The render also imports the pack's SDK (when the program has a pack); preloaded in both renders alike.
 RENDER_PRELOAD = (*PRELOAD, "pulumi_policy")
@@ -132,7 +132,7 @@ def _peak_mib() -> float:
 def child_render(program: str, stack: str, out: str) -> dict[str, Any]:
     started = time.perf_counter()
     _preload(RENDER_PRELOAD)
-    from render.cli import main as render_main  # noqa: PLC0415 - imports are timed apart
+    from elastic_inference_tools.render.cli import main as render_main  # noqa: PLC0415 - imports are timed apart
 
     imported = time.perf_counter()
     rss_before = _peak_mib()
@@ -142,7 +142,7 @@ def child_render(program: str, stack: str, out: str) -> dict[str, Any]:
     figures = _figures(started, imported, rss_before)
     if code != 0:
         raise SystemExit(f"python -m render {stack} --dir {program} exited {code}")
-    from render.policy import stack_levels  # noqa: PLC0415 - after the clock: what was measured
+    from elastic_inference_tools.render.policy import stack_levels  # noqa: PLC0415 - after the clock: what was measured
 
     with open(os.path.join(out, "plan.json"), encoding="utf-8") as fh:
         plan = json.load(fh)
@@ -193,7 +193,7 @@ def child_baseline(plan_path: str, typed: bool) -> dict[str, Any]:
     from pulumi.runtime import stack as runtime_stack  # noqa: PLC0415
     from pulumi.runtime.sync_await import _sync_await  # noqa: PLC0415
 
-    from render.engine import _PreviewMocks, paused_gc  # noqa: PLC0415 - the same echoing mocks
+    from elastic_inference_tools.render.engine import _PreviewMocks, paused_gc  # noqa: PLC0415 - the same echoing mocks
 
     with open(plan_path, encoding="utf-8") as fh:
         plan = json.load(fh)
@@ -331,7 +331,7 @@ def report(rows: list[dict[str, Any]], fit: dict[str, float], template: str) -> 
         )
     lines += [
         "",
-        "render: `python -m render STACK --dir PROGRAM --out DIR` (render.cli.main) with the preflight and the policy pack;",
+        "render: `elastic-inference render STACK --dir PROGRAM --out DIR` (elastic_inference_tools.render.cli.main) with the preflight and the policy pack;",
         "without the pack: every policy disabled for the stack; pack: the median of the per-round differences.",
         f"Imports before timing: {statistics.median(r['import_s'] for r in rows):.2f} s.",
         f"Linear fit: render = {fit['intercept_s']:.2f} s + {fit['per_service_ms']:.1f} ms x services (R^2 = {fit['r2']:.4f}).",

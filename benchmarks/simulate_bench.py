@@ -27,12 +27,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
-    from simulate import build, traces  # noqa: PLC0415
-    from simulate.model import simulate  # noqa: PLC0415
+    from elastic_inference_tools.simulate import build, traces  # noqa: PLC0415
+    from elastic_inference_tools.simulate.model import simulate  # noqa: PLC0415
 
     prices = build.load_yaml(build.DEFAULT_PRICES, "prices")
-    settings, objects = build.rendered_stack(ROOT, args.stack)
-    model = build.service_model(settings, objects, args.service, prices, build.assumptions(None))
+    model = build.service_model(build.rendered_stack(ROOT, args.stack), args.service, prices, build.assumptions(None))
     high = 0.8 * model.hpa.max_replicas * model.hpa.target_milli / 1000 if model.hpa else 10.0
     day = traces.shape("diurnal", 0.1 * high, high)
     runs = []
@@ -43,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     core = statistics.median(runs)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "simulate", args.stack, "--service", args.service, "--trace", "diurnal", "--out", out],
+        subprocess.run([sys.executable, "-m", "elastic_inference_tools", "simulate", args.stack, "--service", args.service, "--trace", "diurnal", "--out", out],
                        cwd=ROOT, check=True, capture_output=True)
         whole = time.perf_counter() - started
     print(f"Simulator benchmark ({os.cpu_count()} CPUs): {args.stack}/{args.service}, one day ({len(day):,} s), "

@@ -11,7 +11,7 @@ one module each. Installed with pip, the package is ``elastic_inference``
 CHANGELOG.md.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
@@ -21,7 +21,7 @@ from .model_endpoint import (
 from .model_store import MAX_POLICY_LENGTH, ModelStore, ModelStoreArgs, UploadError, longest_read_policy, upload_files
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs, PodScheduling
-from .placements import PLACEMENTS, CapacityUnit, PlacementMode, placement_mode
+from .placements import PLACEMENTS, PlacementMode, placement_mode
 from .problems import ArgProblem, ArgsError
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs, path_problems
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, route_problem, seldon_hpa_spec
@@ -34,7 +34,6 @@ __all__ = [
     "ArgProblem", "ArgsError",
     "Autoscaling",
     "CRD_ADDONS",
-    "CapacityUnit",
     "ClusterAddons", "ClusterAddonsArgs",
     "EciTier",
     "INGRESS_LOGSTORE",

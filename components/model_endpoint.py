@@ -24,7 +24,7 @@ from .inference_service import InferenceService, InferenceServiceArgs, selector_
 from .model_store import ModelStore
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs
-from .placements import PLACEMENTS, CapacityUnit
+from .placements import PLACEMENTS
 from .problems import ArgProblem
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingress_route, seldon_hpa_spec
@@ -65,10 +65,6 @@ class PlacementChoice:
             mode=self.mode, namespace=namespace, selector=selector, node_labels=node_labels, node_taints=node_taints,
             eci_instance_types=self.eci_instance_types, tiers=self.tiers, pool_wait_seconds=self.pool_wait_seconds,
         )
-
-    def capacity_units(self) -> tuple[CapacityUnit, ...]:
-        """Where the pods go, in fill order (the registered mode's facts, as the simulator reads them)."""
-        return PLACEMENTS[self.mode].capacity_units(self.args("default", {"app": "x"}))
 
 
 @dataclass(frozen=True, kw_only=True)

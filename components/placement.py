@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from . import problems as checks
 from ._annotations import with_skips
-from .placements import PLACEMENTS, CapacityUnit, PlacementMode, PodScheduling
+from .placements import PLACEMENTS, PlacementMode, PodScheduling
 from .placements.base import RESOURCE_POLICY_CRD
 from .placements.ecs_then_eci import DEFAULT_POOL_WAIT_SECONDS
 from .problems import ArgProblem
@@ -29,7 +29,7 @@ TYPE = "elastic-inference:scheduling:Placement"
 RESOURCE_POLICY_API = "scheduling.alibabacloud.com/v1alpha1"
 MAX_ECI_SPECS = 5
 
-__all__ = ["DEFAULT_POOL_WAIT_SECONDS", "RESOURCE_POLICY_CRD", "CapacityUnit", "EciTier", "Placement", "PlacementArgs", "PodScheduling"]
+__all__ = ["DEFAULT_POOL_WAIT_SECONDS", "RESOURCE_POLICY_CRD", "EciTier", "Placement", "PlacementArgs", "PodScheduling"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,15 +111,12 @@ class Placement(pulumi.ComponentResource):
     prerequisites: dict[str, str]
     """What the cluster must already have for this placement (name -> why), for the stack's
     ``clusterPrerequisites`` output."""
-    capacity_units: tuple[CapacityUnit, ...]
-    """Where the pods go, in fill order."""
 
     def __init__(self, name: str, args: PlacementArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("PlacementArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         mode = args.placement_mode
         self.pod = mode.pod_scheduling(args)
-        self.capacity_units = mode.capacity_units(args)
         self.prerequisites = mode.prerequisites(args)
         self.resource_policy_name = None
         self.resources = []

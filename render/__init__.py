@@ -1,11 +1,6 @@
-"""The offline render: run the program under Pulumi's mock runtime and write what it would deploy.
+"""``python -m render``: the offline render's entry point of the design contract (DESIGN.md), in this repository.
 
-For other tools: :func:`render_stack` (``render_stack(program_dir, stack) -> Rendered``)
-runs one stack's program and returns what it declares, raising :class:`RenderError`
-(``.code``, ``.lines``) on a configuration or program failure.
+The code is the package ``elastic_inference_tools`` (the ``elastic-inference``
+command); this directory only keeps ``python -m render STACK [--out DIR]`` and
+``python -m render diff BASE HEAD`` working from a checkout.
 """
-
-from .errors import RenderError
-from .pipeline import Rendered, render_stack
-
-__all__ = ["RenderError", "Rendered", "render_stack"]

@@ -1,5 +1,6 @@
 import sys
 
-from .cli import main
+from elastic_inference_tools.cli import main
 
-sys.exit(main())
+_args = sys.argv[1:]
+sys.exit(main(_args if _args[:1] == ["diff"] else ["render", *_args]))

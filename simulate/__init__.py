@@ -1,1 +1,1 @@
-"""``python -m simulate``: how a service's autoscaling follows a traffic trace, what it turns away and what it costs."""
+"""``python -m simulate``: the simulator's entry point from a checkout; the code is ``elastic_inference_tools.simulate``."""

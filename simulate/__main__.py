@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from elastic_inference_tools.cli import main
 
-sys.exit(main())
+sys.exit(main(["simulate", *sys.argv[1:]]))

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from render.cli import main
+from elastic_inference_tools.render.cli import main
 from tests.conftest import EXAMPLE_STACKS, ROOT
 
 pytestmark = pytest.mark.slow  # left out by `make test-fast`

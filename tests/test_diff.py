@@ -7,9 +7,10 @@ import os
 import pytest
 import yaml
 
-from render.cli import main
-from render.diff import diff_plans, escape, load_plans, to_json, to_markdown
-from render.diff.report import _code
+from elastic_inference_tools.cli import main as command
+from elastic_inference_tools.render.cli import main
+from elastic_inference_tools.render.diff import diff_plans, escape, load_plans, to_json, to_markdown
+from elastic_inference_tools.render.diff.report import _code
 from tests.conftest import ROOT
 
 PROD = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.prod.yaml")))["config"]
@@ -211,21 +212,21 @@ def test_stack_present_on_one_side_only(renders, tmp_path):
 
 def test_cli_exit_codes(renders, tmp_path, capsys):
     base = str(renders(PROD))
-    assert main(["diff", base, base]) == 0
+    assert command(["diff", base, base]) == 0
     assert "no changes" in capsys.readouterr().out
-    assert main(["diff", base, base, "--json"]) == 0
+    assert command(["diff", base, base, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["stacks"][0]["status"] == "unchanged"
-    assert main(["diff", str(tmp_path / "missing"), base]) == 2
+    assert command(["diff", str(tmp_path / "missing"), base]) == 2
     assert "no such directory" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    assert main(["diff", str(tmp_path / "empty"), base]) == 2
+    assert command(["diff", str(tmp_path / "empty"), base]) == 2
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "plan.json").write_text("{not json")
-    assert main(["diff", str(bad), base]) == 2
+    assert command(["diff", str(bad), base]) == 2
     assert "not JSON" in capsys.readouterr().err
     (bad / "plan.json").write_text(json.dumps({"stack": "prod", "resources": [{"urn": 1}]}))
-    assert main(["diff", str(bad), base]) == 2
+    assert command(["diff", str(bad), base]) == 2
 
 
 def test_directory_of_stacks(renders, tmp_path):
@@ -261,11 +262,11 @@ GOOD = {"project": "p", "stack": "s", "outputs": {}, "config": {}, "configSecret
     {**GOOD, "configSecrets": {"k": 1}}, {**GOOD, "outputs": []}, {**GOOD, "resources": [{**GOOD["resources"][0], "parent": 3}]},
 ])
 def test_a_malformed_plan_exits_2_with_a_message(tmp_path, capsys, broken):
-    from render.diff import main as diff_main
+    from elastic_inference_tools.render.diff import main as diff_main
 
     assert diff_main([_plan_dir(tmp_path, "base", GOOD), _plan_dir(tmp_path, "head", broken)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("render diff: ") and "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith("elastic-inference diff: ") and "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_user_strings_cannot_rewrite_the_comment():

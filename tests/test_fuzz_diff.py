@@ -17,7 +17,7 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from render.diff import main as diff_main
+from elastic_inference_tools.render.diff import main as diff_main
 from tests.conftest import json_paths, replace_at
 
 PLANTED = "<!-- @planted ``` -->"

@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from render.cli import main
+from elastic_inference_tools.render.cli import main
 from tests.conftest import ROOT, json_paths, link_program
 
 DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]

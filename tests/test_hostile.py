@@ -7,8 +7,8 @@ import os
 import pytest
 import yaml
 
-import render.engine as engine
-from render.cli import main
+import elastic_inference_tools.render.engine as engine
+from elastic_inference_tools.render.cli import main
 from tests.conftest import ROOT, link_program
 
 DEV = yaml.safe_load(open(os.path.join(ROOT, "Pulumi.dev.yaml")))["config"]
@@ -163,7 +163,7 @@ def test_planted_secrets_never_leave_the_render(tmp_path, program, capsys, monke
 
 
 def test_diff_never_shows_planted_secrets(tmp_path, program, capsys):
-    from render.diff import diff_plans, load_plans, to_json, to_markdown
+    from elastic_inference_tools.render.diff import diff_plans, load_plans, to_json, to_markdown
 
     renders = {}
     for side in ("one", "two"):

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components import PLACEMENTS, RUNTIMES
-from render.cli import render
+from elastic_inference_tools.render.cli import render
 from tests.conftest import link_program
 
 GPU_SPECS = ["ecs.gn6i-c4g1.xlarge", "ecs.gn7i-c8g1.2xlarge"]

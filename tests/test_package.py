@@ -1,7 +1,10 @@
-"""The components as an installable, typed package, and a second program built on it."""
+"""The components as an installable, typed package, the `elastic-inference` command it installs, and a
+second program built on them, outside this repository."""
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -36,17 +39,22 @@ def run_isolated(site, code, cwd):
     return subprocess.run([PYTHON, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
-def test_wheel_is_the_components_only_and_typed(installed):
+def _modules(root):
+    return sorted(str(p.relative_to(root)) for p in pathlib.Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def test_wheel_is_the_components_and_the_tools_and_typed(installed):
     site, wheel = installed
     assert wheel.name.startswith("elastic_inference_components-" + components.__version__ + "-")
-    package = site / "elastic_inference"
-    assert (package / "py.typed").exists() and (package / "inference_service.py").exists()
+    package, tools = site / "elastic_inference", site / "elastic_inference_tools"
+    assert (package / "py.typed").exists() and (package / "inference_service.py").exists() and (tools / "py.typed").exists()
     assert not (site / "config").exists() and not (site / "render").exists() and not (site / "components").exists()
-    # Every module of components/ and nothing else (a stale build/ directory once added a removed module).
-    shipped = sorted(str(p.relative_to(package)) for p in package.rglob("*.py"))
-    source = sorted(str(p.relative_to(os.path.join(ROOT, "components"))) for p in
-                    __import__("pathlib").Path(ROOT, "components").rglob("*.py") if "__pycache__" not in p.parts)
-    assert shipped == source
+    # Every file of components/ and of elastic_inference_tools/ (modules, schemas, catalogs, prices, the
+    # pack's CLI files) and nothing else (a stale build/ directory once added a removed module).
+    assert _modules(package) == [m for m in _modules(os.path.join(ROOT, "components"))]
+    assert _modules(tools) == _modules(os.path.join(ROOT, "elastic_inference_tools"))
+    (dist_info,) = site.glob("elastic_inference_components-*.dist-info")
+    assert "elastic-inference = elastic_inference_tools.cli:main" in (dist_info / "entry_points.txt").read_text()
 
 
 def test_importing_the_package_pulls_in_neither_config_nor_render(installed, tmp_path):
@@ -88,8 +96,8 @@ def test_the_example_program_renders_against_the_installed_package(installed, tm
     site, _ = installed
     example = os.path.join(ROOT, "examples", "two-models")
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
-    proc = subprocess.run([PYTHON, "-m", "render", "dev", "--dir", example, "--out", str(out)],
+    env = {**os.environ, "PYTHONPATH": str(site)}  # the tools and the components from the wheel, nothing from this checkout
+    proc = subprocess.run([PYTHON, "-m", "elastic_inference_tools", "render", "dev", "--dir", example, "--out", str(out)],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     plan = json.loads((out / "plan.json").read_text())
@@ -116,3 +124,52 @@ def test_api_reference_generates(installed, tmp_path):
     page = (tmp_path / "api" / "elastic_inference.html").read_text()
     for name in ("InferenceServiceArgs", "allow_from_namespaces", "service_name", "ModelStoreArgs", "QpsAutoscaler", "PublicEndpoint"):
         assert name in page, name
+
+
+def test_the_command_from_a_fresh_virtualenv_guards_a_program_outside_the_repository(installed, tmp_path):
+    """`pip install "elastic-inference-components[tools]"` into a new virtualenv, then the command on a copy of
+    examples/two-models: a team's program with none of this repository's files beside it."""
+    _, wheel = installed
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", os.path.join(ROOT, "requirements.txt"), f"{wheel}[tools]"], check=True, capture_output=True)
+    command = str(venv / "bin" / "elastic-inference")
+    program = tmp_path / "team"
+    shutil.copytree(os.path.join(ROOT, "examples", "two-models"), program, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    stack = (program / "Pulumi.dev.yaml").read_text()
+    (program / "Pulumi.notls.yaml").write_text(stack.replace("  two-models:tlsSecret: ml-example-com-tls\n", ""))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(*args, cwd=program):
+        return subprocess.run([command, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+    rendered = run("render", "dev")
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    out = program / "build" / "dev"  # beside the program, by default
+    assert json.loads((out / "plan.json").read_text())["project"] == "two-models"
+    assert json.loads((out / ".elastic-inference-render").read_text()) == {"project": "two-models", "writtenBy": "elastic-inference render"}
+    assert "[warning] eci-oss-auth" in rendered.stderr  # the preflight ran
+    assert run("render", "dev").returncode == 0  # its own output is replaced
+
+    # The built-in policy pack runs on this program too: an Ingress without TLS is refused (exit 3), nothing written.
+    refused = run("render", "notls")
+    assert refused.returncode == 3 and "ingress-tls" in refused.stderr and not (program / "build" / "notls").exists()
+
+    simulated = run("simulate", "dev", "--service", "ml-images", "--trace", "step", "--no-plot")
+    assert simulated.returncode == 0, simulated.stderr[-3000:]
+    summary = json.loads((program / "build" / "simulate" / "dev-ml-images" / "summary.json").read_text())
+    assert summary["replicas"]["max"] == 8  # the step peaks at 80% of what the HPA's 10 replicas serve at their target
+    diffed = run("diff", str(out), str(out))
+    assert diffed.returncode == 0 and "- **dev**: no changes." in diffed.stdout
+
+    # Another program's render output is not overwritten, by default or by --out.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    (other / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (other / "__main__.py").write_text("import pulumi\npulumi.export('x', 1)\n")
+    before = (out / "plan.json").read_text()
+    clash = run("render", "dev", "--dir", str(other), "--out", str(out))
+    assert clash.returncode == 2 and "another program" in clash.stderr
+    assert (out / "plan.json").read_text() == before

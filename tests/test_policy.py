@@ -9,9 +9,9 @@ import pytest
 import yaml
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 
-from policy import policies as P  # noqa: N812 - P.<policy> reads as the pack
-from render.cli import main
-from render.policy import stack_levels
+from elastic_inference_tools.policy import policies as P  # noqa: N812 - P.<policy> reads as the pack
+from elastic_inference_tools.render.cli import main
+from elastic_inference_tools.render.policy import stack_levels
 from tests.conftest import EXAMPLE_STACKS, ROOT, link_program
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
@@ -276,7 +276,7 @@ def test_stack_settings_file_is_checked(tmp_path, program, capsys):
     prog_policy = tmp_path / "own-policy"
     os.unlink(prog / "policy")
     (prog_policy / "stacks").mkdir(parents=True)
-    os.symlink(os.path.join(ROOT, "policy", "policies.py"), prog_policy / "policies.py")
+    os.symlink(os.path.join(ROOT, "elastic_inference_tools", "policy", "policies.py"), prog_policy / "policies.py")
     (prog_policy / "stacks" / "dev.json").write_text('{"ingress-tls": {"enforcementLevel": "sometimes"}}')
     os.symlink(prog_policy, prog / "policy")
     assert main(["dev", "--out", str(tmp_path / "out"), "--dir", str(prog)]) == 2
@@ -315,12 +315,12 @@ def test_the_cli_entry_point_builds_the_pack_from_these_policies():
     (a PolicyPack serves gRPC and blocks)."""
     import ast
 
-    source = open(os.path.join(ROOT, "policy", "__main__.py")).read()
+    source = open(os.path.join(ROOT, "elastic_inference_tools", "policy", "__main__.py")).read()
     tree = ast.parse(source)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "PolicyPack"]
     (call,) = calls
     assert {k.arg: ast.unparse(k.value) for k in call.keywords} == {"name": "PACK_NAME", "policies": "POLICIES"}
     assert P.PACK_NAME == "elastic-inference"  # the name the render also recognises a copy of this pack by
-    config = yaml.safe_load(open(os.path.join(ROOT, "policy", "PulumiPolicy.yaml")))
+    config = yaml.safe_load(open(os.path.join(ROOT, "elastic_inference_tools", "policy", "PulumiPolicy.yaml")))
     assert config["runtime"]["name"] == "python"
-    assert "pulumi-policy==" in open(os.path.join(ROOT, "policy", "requirements.txt")).read()
+    assert "pulumi-policy==" in open(os.path.join(ROOT, "elastic_inference_tools", "policy", "requirements.txt")).read()

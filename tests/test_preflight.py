@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from render.preflight import CHECKS, run
-from render.preflight.capacity import instance_type, node_allocatable
-from render.preflight.storage import mount_options, readable_by
+from elastic_inference_tools.render.preflight import CHECKS, run
+from elastic_inference_tools.render.preflight.capacity import instance_type, node_allocatable
+from elastic_inference_tools.render.preflight.storage import mount_options, readable_by
 from tests.conftest import BASE, EXAMPLE_STACKS, ROOT, link_program
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "before-issue-10")
@@ -252,7 +252,7 @@ def test_checks_are_registered_once_each():
 def test_render_stops_with_exit_4_and_writes_nothing(tmp_path, capsys):
     import yaml
 
-    from render.cli import main
+    from elastic_inference_tools.render.cli import main
 
     prog = link_program(tmp_path / "prog")
     raw = json.loads(json.dumps(BASE))
@@ -269,7 +269,7 @@ def test_render_stops_with_exit_4_and_writes_nothing(tmp_path, capsys):
 
 
 def test_example_stacks_have_no_preflight_errors(tmp_path):
-    from render.cli import render
+    from elastic_inference_tools.render.cli import render
 
     for stack in EXAMPLE_STACKS:
         result, _ = render(stack, str(tmp_path / stack), ROOT)
@@ -283,7 +283,7 @@ def test_a_registered_runtime_brings_its_own_preflight_facts(monkeypatch):
     # The preflight keeps no list of runtimes: it reads the facts of whatever the registry holds when it runs.
     from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
 
-    from render.preflight import runtimes as preflight_runtimes
+    from elastic_inference_tools.render.preflight import runtimes as preflight_runtimes
 
     assert preflight_runtimes.RUNTIMES is RUNTIMES
 

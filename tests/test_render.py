@@ -7,8 +7,8 @@ import sys
 import pytest
 import yaml
 
-from render.cli import main
-from render.manifests import Validator
+from elastic_inference_tools.render.cli import main
+from elastic_inference_tools.render.manifests import Validator
 from tests.conftest import BASE, EXAMPLE_STACKS, ROOT
 
 STACKS = sorted(EXAMPLE_STACKS)
@@ -269,7 +269,7 @@ def test_validator_checks_crds_against_project_schemas():
 
 
 def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
-    import render.pipeline as pipeline
+    import elastic_inference_tools.render.pipeline as pipeline
 
     out = tmp_path / "out"
     assert render(tmp_path, "dev")[0] == 0
@@ -373,7 +373,7 @@ def test_an_error_is_not_recognised_by_its_class_name(tmp_path, capsys):
 
 
 def test_render_stack_returns_what_the_program_declares_silently(tmp_path, capsys):
-    from render import Rendered, RenderError, render_stack
+    from elastic_inference_tools.render import Rendered, RenderError, render_stack
 
     rendered = render_stack(ROOT, "dev")
     assert isinstance(rendered, Rendered) and rendered.stack.name == "dev"
@@ -436,7 +436,7 @@ def test_another_checkouts_pack_stands_for_the_built_in_one(tmp_path, capsys):
     import shutil
 
     prog = _bare_program(tmp_path)
-    shutil.copytree(os.path.join(ROOT, "policy"), prog / "policy", ignore=shutil.ignore_patterns("__pycache__", "stacks"))
+    shutil.copytree(os.path.join(ROOT, "elastic_inference_tools", "policy"), prog / "policy", ignore=shutil.ignore_patterns("__pycache__", "stacks"))
     (prog / "policy" / "stacks").mkdir()
     (prog / "policy" / "stacks" / "team.json").write_text(json.dumps({"ingress-tls": "advisory"}))
     pack = prog / "policy" / "policies.py"
@@ -449,3 +449,19 @@ def test_another_checkouts_pack_stands_for_the_built_in_one(tmp_path, capsys):
     assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "[advisory] base-only" in err and "[advisory] ingress-tls" in err
+
+
+def test_the_design_contracts_entry_point_still_renders_from_a_checkout(tmp_path):
+    """DESIGN.md's `python -m render STACK [--out DIR]` (and `python -m render diff`): the checkout's entry points
+    run the `elastic-inference` command."""
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "render", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+    rendered = run("dev", "--out", str(tmp_path / "dev"))
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    assert (tmp_path / "dev" / "plan.json").exists() and "Wrote " in rendered.stdout
+    diffed = run("diff", str(tmp_path), str(tmp_path))
+    assert diffed.returncode == 0 and "- **dev**: no changes." in diffed.stdout

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from simulate.cli import main
-from simulate.model import Timeline
+from elastic_inference_tools.simulate.cli import main
+from elastic_inference_tools.simulate.model import Timeline
 
 
 def test_step_run_writes_timeline_summary_and_plot(tmp_path, capsys):
@@ -75,7 +75,7 @@ def test_the_prices_file_covers_every_example_stack():
 
     from tests.conftest import EXAMPLE_STACKS, ROOT
 
-    prices = yaml.safe_load(open(os.path.join(ROOT, "simulate", "prices.yaml")))["instance_types"]
+    prices = yaml.safe_load(open(os.path.join(ROOT, "elastic_inference_tools", "simulate", "prices.yaml")))["instance_types"]
     for stack in EXAMPLE_STACKS:
         name = f"Pulumi.{stack}.yaml"
         for itype in re.findall(r"ecs\.[a-z0-9-]+\.[a-z0-9]+", open(os.path.join(ROOT, name)).read()):

@@ -20,8 +20,8 @@ Sources (kubernetes/kubernetes):
 
 import pytest
 
-from simulate.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaController, HpaSpec, Policy, Rules, external_average_value_replicas, milli
-from simulate.model import Pool, ServiceModel, Simulation, Unit, simulate
+from elastic_inference_tools.simulate.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaController, HpaSpec, Policy, Rules, external_average_value_replicas, milli
+from elastic_inference_tools.simulate.model import Pool, ServiceModel, Simulation, Unit, simulate
 
 TARGET = 10_000  # 10 QPS per replica, in milli
 

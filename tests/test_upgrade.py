@@ -3,8 +3,8 @@
 
 import pytest
 
-from render.cli import main
-from render.diff import diff_plans, load_plans, to_markdown
+from elastic_inference_tools.render.cli import main
+from elastic_inference_tools.render.diff import diff_plans, load_plans, to_markdown
 
 PROGRAM = '''
 import os
@@ -83,7 +83,7 @@ Box("moved", opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(project="old-proj
 
 def test_alias_specs_are_recorded_as_the_urns_they_name(tmp_path):
     # The render's engine takes alias specs, as Pulumi's does: each one is recorded as the former URN it names.
-    from render import render_stack
+    from elastic_inference_tools.render import render_stack
 
     prog = tmp_path / "program"
     prog.mkdir()

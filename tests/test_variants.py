@@ -11,17 +11,18 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
+import elastic_inference  # noqa: F401 - the installed copy of the registries, which a program outside the repository uses
 import pytest
 
 from components import (
     PLACEMENTS, RUNTIMES, InferenceService, InferenceServiceArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs,
     PlacementChoice, PlacementMode, RegistryError, Runtime,
 )
-from components.placements.base import CapacityUnit, PodScheduling
+from components.placements.base import PodScheduling
 from components.registry import registry
 from components.runtimes.base import PodContext, Workload, find, pod_spec, resources
 from config import ConfigError, from_raw
-from simulate.build import service_model
+from elastic_inference_tools.simulate.build import assumptions, rendered_stack, service_model
 from tests.test_components import after
 
 
@@ -73,9 +74,6 @@ class ZoneA(PlacementMode):
 
     def resource_policy(self, args: Any) -> Optional[dict[str, Any]]:
         return None
-
-    def capacity_units(self, args: Any) -> tuple[CapacityUnit, ...]:
-        return (CapacityUnit("eci", max=20),)
 
 
 @pytest.fixture
@@ -156,7 +154,6 @@ def test_a_registered_runtime_and_mode_are_taken_by_config_component_and_simulat
     raw["services"]["bert"]["resources"]["gpu"] = 0
     settings = from_raw(raw, "cn-beijing")
     assert settings.services["bert"].serving_image == "ealen/echo-server:0.9.2"
-    assert settings.services["bert"].placement.choice().capacity_units() == (CapacityUnit("eci", max=20),)
 
     store = ModelStore("models", ModelStoreArgs(bucket="acme-models", read_prefixes=["m"]))
     endpoint = ModelEndpoint("bert", ModelEndpointArgs(
@@ -179,19 +176,21 @@ def test_a_registered_runtime_and_mode_are_taken_by_config_component_and_simulat
     return after(endpoint.urn).apply(check)
 
 
-def test_the_simulator_reads_a_registered_variants_facts(registered, raw):
-    raw["services"]["bert"]["runtime"] = "echo"
-    raw["services"]["bert"]["placement"] = {"mode": "eci-zone-a"}
-    raw["services"]["bert"]["resources"]["gpu"] = 0
-    settings = from_raw(raw, "cn-beijing")
-    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "bert", "namespace": "default"},
-           "spec": {"minReplicas": 1, "maxReplicas": 7, "metrics": [{"type": "External", "external": {
-               "metric": {"name": "sls_ingress_qps"}, "target": {"type": "AverageValue", "averageValue": "10"}}}]}}
+def test_the_render_and_the_simulator_take_a_variant_a_program_registers(registered, tmp_path):
+    """A team's own program (outside this repository) using the echo runtime and the eci-zone-a mode: the
+    render runs it, and the simulator reads the service from what it declares, with no facts of its own."""
+    (tmp_path / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  alicloud:region: cn-beijing\n")
+    (tmp_path / "__main__.py").write_text(
+        "from elastic_inference import (Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs,\n"
+        "                               PlacementChoice, ServerResources)\n"
+        "store = ModelStore('models', ModelStoreArgs(bucket='acme-models', read_prefixes=['m']))\n"
+        "ModelEndpoint('bert', ModelEndpointArgs(model_store=store, model_path='m', region='cn-beijing', sls_project='k8s-log-c1',\n"
+        "    runtime='echo', placement=PlacementChoice(mode='eci-zone-a'), resources=ServerResources(gpu=0, cpu='2', memory='4Gi'),\n"
+        "    autoscaling=Autoscaling(max_replicas=7, target_qps_per_replica=10), ingress=IngressChoice(host='a.example.com')))\n")
+    plan = rendered_stack(str(tmp_path), "dev")
     prices = {"eci": {"vcpu_hour": 0.1, "gib_hour": 0.01, "spot_factor": 0.3}}
-    assumed = {"serving": {"replica_capacity_qps": None, "model_load_seconds": 30, "cpu_percent_at_capacity": 90},
-               "metric": {"query_interval_seconds": 15, "query_delay_seconds": 10}, "hpa": {"sync_period_seconds": 15},
-               "ecs": {"node_scale_out_seconds": 300, "pod_start_seconds": 30, "pods_per_node": 1, "node_scale_in_seconds": 600},
-               "eci": {"pod_start_seconds": 45}}
-    model = service_model(settings, [hpa], "bert", prices, assumed)
-    assert model.hpa is not None and model.hpa.max_replicas == 7
-    assert [(u.kind, u.max) for u in model.units] == [("eci", 20)] and model.pool is None
+    model = service_model(plan, "bert", prices, assumptions(None))
+    assert model.hpa is not None and model.hpa.max_replicas == 7 and model.hpa.target_milli == 10_000
+    assert [(u.kind, u.max, u.spot) for u in model.units] == [("eci", None, False)] and model.pool is None
+    assert model.eci_price_on_demand == pytest.approx(2 * 0.1 + 4 * 0.01)  # from the pod's requests: no ECI specs listed

@@ -47,6 +47,9 @@ def test_both_jobs_are_there():
     assert preview["if"] == "needs.credentials.outputs.available == 'true'"
     (action,) = [s for s in preview["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert action["with"]["command"] == "preview" and action["with"]["comment-on-pr"] is True and action["with"]["diff"] is True
+    # The pack the CLI runs is the built-in one the render runs (a directory with the CLI's PulumiPolicy.yaml).
+    pack = os.path.join(ROOT, action["with"]["policyPacks"])
+    assert os.path.isfile(os.path.join(pack, "PulumiPolicy.yaml")) and os.path.isfile(os.path.join(pack, "policies.py"))
     # Every Pulumi.<stack>.yaml gets a preview, a team's own stack included: its policy settings file
     # is passed only when it exists (the pack's own levels otherwise), never a missing path.
     configs = action["with"]["policyPackConfigs"]
@@ -57,11 +60,11 @@ def test_workflow_render_commands_run_here(tmp_path):
     """The offline job's commands, as the workflow runs them (base = this checkout)."""
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "render", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return subprocess.run([sys.executable, "-m", "elastic_inference_tools", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
     base, head = tmp_path / "base", tmp_path / "head"
-    assert run("--all", "--dir", ROOT, "--out", str(base)).returncode == 0
-    assert run("--all", "--out", str(head)).returncode == 0
+    assert run("render", "--all", "--dir", ROOT, "--out", str(base)).returncode == 0
+    assert run("render", "--all", "--out", str(head)).returncode == 0
     result = run("diff", str(base), str(head))
     assert result.returncode == 0
     assert "- **dev**: no changes." in result.stdout and "- **prod**: no changes." in result.stdout
@@ -97,7 +100,7 @@ def runner(tmp_path):
 
 
 def checkout(tmp_path, stack_text):
-    head = link_program(tmp_path / "head", (*PROGRAM_ENTRIES, "render", ".github"))
+    head = link_program(tmp_path / "head", (*PROGRAM_ENTRIES, "elastic_inference_tools", ".github"))
     (head / "Pulumi.dev.yaml").write_text(stack_text)
     (tmp_path / "base").symlink_to(head)
     return head

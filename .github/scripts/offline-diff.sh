@@ -8,7 +8,7 @@ python=${PYTHON:-.venv/bin/python}
 mkdir -p "$out" "$base"
 if [ "${HEAD_OUTCOME:-failure}" != "success" ]; then
   # The render's log may carry text from the PR's stack files: escaped, as every string of the comment.
-  "$python" -m render diff --failed-log "$log" > "$out/diff.md"
+  "$python" -m elastic_inference_tools diff --failed-log "$log" > "$out/diff.md"
   exit 0
 fi
 if [ "${BASE_OUTCOME:-failure}" != "success" ]; then
@@ -16,8 +16,8 @@ if [ "${BASE_OUTCOME:-failure}" != "success" ]; then
 else
   empty=
 fi
-"$python" -m render diff $empty "$base" "$head" > "$out/diff.md"
-"$python" -m render diff $empty "$base" "$head" --json > "$out/diff.json"
+"$python" -m elastic_inference_tools diff $empty "$base" "$head" > "$out/diff.md"
+"$python" -m elastic_inference_tools diff $empty "$base" "$head" --json > "$out/diff.json"
 if [ "${BASE_OUTCOME:-failure}" != "success" ]; then
   printf '\n> [!NOTE]\n> Some stacks did not render at the base; they are shown as new stacks.\n' >> "$out/diff.md"
 fi

@@ -6,4 +6,4 @@
 set -euo pipefail
 program=$1 out=$2 log=$3
 python=${PYTHON:-.venv/bin/python}
-"$python" -m render --all --dir "$program" --out "$out" 2>&1 | tee "$log"
+"$python" -m elastic_inference_tools render --all --dir "$program" --out "$out" 2>&1 | tee "$log"

@@ -9,7 +9,7 @@ config schema, the simulator and the docs read this table.
 from __future__ import annotations
 
 from ..registry import lookup, registry
-from .base import CapacityUnit, PlacementMode, PodScheduling
+from .base import PlacementMode, PodScheduling
 from .eci import Eci
 from .eci_tiers import EciTiers
 from .ecs import Ecs
@@ -24,4 +24,4 @@ def placement_mode(name: str) -> PlacementMode:
     return lookup(PLACEMENTS, "placement mode", name)
 
 
-__all__ = ["PLACEMENTS", "CapacityUnit", "PlacementMode", "PodScheduling", "placement_mode"]
+__all__ = ["PLACEMENTS", "PlacementMode", "PodScheduling", "placement_mode"]

@@ -37,20 +37,6 @@ class PodScheduling:
     topology_spread_constraints: Sequence[Mapping[str, Any]] = ()
 
 
-@dataclass(frozen=True)
-class CapacityUnit:
-    """One place pods go, in fill order: what the simulator models (simulate/model.py ``Unit``)."""
-
-    resource: str
-    """``ecs`` (the node pool) or ``eci``."""
-    max: Optional[int] = None
-    """Most pods in this unit; None is unbounded."""
-    spot: bool = False
-    """ECI spot (preemptible) pods."""
-    pool_wait_seconds: Optional[int] = None
-    """ECS unit: seconds a pod waits for the pool to add a Ready node before it tries the next unit."""
-
-
 class PlacementMode(ABC):
     """One way of placing a service's pods (``PlacementArgs.mode``)."""
 
@@ -73,10 +59,6 @@ class PlacementMode(ABC):
     @abstractmethod
     def resource_policy(self, args: PlacementArgs) -> Optional[dict[str, Any]]:
         """The ``spec`` of the ResourcePolicy without its selector (``units`` and the rest), or None."""
-
-    @abstractmethod
-    def capacity_units(self, args: PlacementArgs) -> tuple[CapacityUnit, ...]:
-        """Where pods go, in fill order (the simulator's facts)."""
 
     def problems(self, args: PlacementArgs) -> list[ArgProblem]:
         """Mode-specific problems of ``args`` (the common ones are checked by ``PlacementArgs``)."""

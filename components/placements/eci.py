@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from .base import ECI_LABEL, TOLERATE_VIRTUAL_NODE, CapacityUnit, PlacementMode, PodScheduling, eci_spec_annotations
+from .base import ECI_LABEL, TOLERATE_VIRTUAL_NODE, PlacementMode, PodScheduling, eci_spec_annotations
 
 if TYPE_CHECKING:
     from ..placement import PlacementArgs
@@ -27,5 +27,3 @@ class Eci(PlacementMode):
     def resource_policy(self, args: PlacementArgs) -> Optional[dict[str, Any]]:
         return None
 
-    def capacity_units(self, args: PlacementArgs) -> tuple[CapacityUnit, ...]:
-        return (CapacityUnit("eci"),)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..problems import ArgProblem, one_of
 from ..types import EciSpotStrategy, choices
-from .base import TOLERATE_VIRTUAL_NODE, CapacityUnit, PlacementMode, PodScheduling, eci_spec_annotations, tolerate
+from .base import TOLERATE_VIRTUAL_NODE, PlacementMode, PodScheduling, eci_spec_annotations, tolerate
 
 if TYPE_CHECKING:
     from ..placement import PlacementArgs
@@ -49,8 +49,6 @@ class EciTiers(PlacementMode):
             units.append(unit)
         return {"units": units}
 
-    def capacity_units(self, args: PlacementArgs) -> tuple[CapacityUnit, ...]:
-        return tuple(CapacityUnit("eci", max=t.max, spot=t.spot_strategy is not None) for t in args.tiers)
 
     def problems(self, args: PlacementArgs) -> list[ArgProblem]:
         if not args.tiers:

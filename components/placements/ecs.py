@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from .base import CapacityUnit, PlacementMode, PodScheduling, tolerate
+from .base import PlacementMode, PodScheduling, tolerate
 
 if TYPE_CHECKING:
     from ..placement import PlacementArgs
@@ -36,5 +36,3 @@ class Ecs(PlacementMode):
     def resource_policy(self, args: PlacementArgs) -> Optional[dict[str, Any]]:
         return None
 
-    def capacity_units(self, args: PlacementArgs) -> tuple[CapacityUnit, ...]:
-        return (CapacityUnit("ecs"),)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..problems import ArgProblem
-from .base import TOLERATE_VIRTUAL_NODE, CapacityUnit, PlacementMode, PodScheduling, eci_spec_annotations, tolerate
+from .base import TOLERATE_VIRTUAL_NODE, PlacementMode, PodScheduling, eci_spec_annotations, tolerate
 
 if TYPE_CHECKING:
     from ..placement import PlacementArgs
@@ -56,8 +56,6 @@ class EcsThenEci(PlacementMode):
             eci_unit["podAnnotations"] = eci_spec_annotations(args)
         return {"units": [ecs_unit, eci_unit], "whenTryNextUnits": {"policy": WAIT_POLICY, "timeout": f"{pool_wait_seconds(args)}s"}}
 
-    def capacity_units(self, args: PlacementArgs) -> tuple[CapacityUnit, ...]:
-        return (CapacityUnit("ecs", pool_wait_seconds=pool_wait_seconds(args)), CapacityUnit("eci"))
 
     def problems(self, args: PlacementArgs) -> list[ArgProblem]:
         low, high = POOL_WAIT_RANGE

@@ -28,6 +28,7 @@ CATALOG_PATH = os.path.join(os.path.dirname(__file__), "instance_types.yaml")
 NODE_POOL = "alicloud:cs/nodePool:NodePool"
 ECI_LABEL = "alibabacloud.com/eci"
 ECI_SPECS = "k8s.aliyun.com/eci-use-specs"
+ECI_SPOT_STRATEGY = "k8s.aliyun.com/eci-spot-strategy"  # ECI 'Create a preemptible instance' (read by the simulator)
 WAIT_FOR_ECS = "k8s.aliyun.com/resource-policy-wait-for-ecs-scaling"
 WAIT_POLICY = "TimeoutOrExceedMax"
 PRIORITY_SOURCE = "ACK 'Configure priority-based resource scheduling' (whenTryNextUnits, resource-policy-wait-for-ecs-scaling)"
@@ -105,7 +106,7 @@ def pools_for(plan: Plan, node_selector: Mapping[str, Any]) -> list[Resource]:
     return [p for p in _pools(plan) if selects(node_selector, _pool_labels(p))]
 
 
-def _specs(*annotation_sets: Mapping[str, Any]) -> tuple[str, ...]:
+def specs(*annotation_sets: Mapping[str, Any]) -> tuple[str, ...]:
     for found in annotation_sets:
         value = found.get(ECI_SPECS)
         if isinstance(value, str) and value:
@@ -134,14 +135,14 @@ def _hosts(plan: Plan, template: PodTemplate) -> list[Host]:
         found = []
         for i, unit in enumerate(map(as_map, as_list(get(policy.inputs, "spec", "units")))):
             if unit.get("resource") == "eci":
-                found.append(Host(f"ECI (ResourcePolicy unit {i})", "eci", _specs(as_map(unit.get("podAnnotations")), template.annotations)))
+                found.append(Host(f"ECI (ResourcePolicy unit {i})", "eci", specs(as_map(unit.get("podAnnotations")), template.annotations)))
             else:
                 for pool in pools_for(plan, as_map(unit.get("nodeSelector"))):
                     found.append(Host(f"node pool {pool.inputs.get('nodePoolName', pool.name)}", "ecs",
                                       tuple(map(str, as_list(pool.inputs.get("instanceTypes"))))))
         return found
     if template.labels.get(ECI_LABEL) == "true":
-        return [Host("ECI", "eci", _specs(template.annotations))]
+        return [Host("ECI", "eci", specs(template.annotations))]
     selector = as_map(template.spec.get("nodeSelector"))
     return [Host(f"node pool {p.inputs.get('nodePoolName', p.name)}", "ecs", tuple(map(str, as_list(p.inputs.get("instanceTypes")))))
             for p in (pools_for(plan, selector) if selector else [])]

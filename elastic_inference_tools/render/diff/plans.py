@@ -35,7 +35,7 @@ def load_plans(directory: str) -> dict[str, dict[str, Any]]:
     except OSError as exc:
         raise DiffInputError(f"{directory}: cannot list it: {exc.strerror}") from None
     if not paths:
-        raise DiffInputError(f"{directory}: no plan.json in it or in its subdirectories (render with `python -m render STACK --out DIR`)")
+        raise DiffInputError(f"{directory}: no plan.json in it or in its subdirectories (render with `elastic-inference render STACK --out DIR`)")
     plans: dict[str, dict[str, Any]] = {}
     where: dict[str, str] = {}
     for path in paths:

@@ -2,7 +2,7 @@
 
 Each validation is a plain function of ``(args, report_violation)``: the CLI
 runs them inside the policy pack (``__main__.py``: ``pulumi preview
---policy-pack policy``), the offline render calls them over its plan
+--policy-pack elastic_inference_tools/policy``), the offline render calls them over its plan
 (``render/policy.py``), and the tests call them directly. They read only the
 resource's inputs, so they work the same on a real preview and on the
 render's plan, where a value only the cloud knows is ``"[unknown]"`` and a

@@ -1,4 +1,4 @@
-"""``python -m render diff BASE_DIR HEAD_DIR [--json]``: the command line of the diff (see ``__init__.py``)."""
+"""``elastic-inference diff BASE_DIR HEAD_DIR [--json]``: the command line of the diff (see ``__init__.py``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ EXIT_OK, EXIT_UNUSABLE = 0, 2
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m render diff",
+        prog="elastic-inference diff",
         description="Compare two offline renders: per stack, what would be created, updated, replaced and deleted.",
     )
     parser.add_argument("base", nargs="?", help="render output of the base: a plan.json directory, or a directory of them (one per stack)")
@@ -41,12 +41,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         empty = args.base_may_be_empty and (not os.path.isdir(args.base) or not has_plans(args.base))
         base, head = ({} if empty else load_plans(args.base)), load_plans(args.head)
     except DiffInputError as exc:
-        print(f"render diff: {exc}", file=sys.stderr)
+        print(f"elastic-inference diff: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
         diffs = diff_plans(base, head)
     except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        print(f"render diff: the plans could not be compared ({type(exc).__name__}); are both written by `python -m render`?",
+        print(f"elastic-inference diff: the plans could not be compared ({type(exc).__name__}); are both written by `elastic-inference render`?",
               file=sys.stderr)
         return EXIT_UNUSABLE
     if args.json:

@@ -48,6 +48,11 @@ class Rendered:
     def resources(self) -> list[Registration]:
         return self.result.resources
 
+    @property
+    def plan(self) -> dict[str, Any]:
+        """What the render would write as ``plan.json`` (not checked by the preflight or the policy pack)."""
+        return build_plan(self.stack, self.result)
+
 
 def render_stack(program_dir: str, stack: str) -> Rendered:
     """Run stack ``stack`` of the Pulumi program in ``program_dir`` offline, as the render does, and return what it declares.
@@ -92,7 +97,7 @@ def render(stack_name: str, out_dir: str, program_dir: str = ".") -> tuple[RunRe
 
 def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult, list[Manifest]]:
     stack = load(program_dir, stack_name)
-    check_out_dir(out_dir)
+    check_out_dir(out_dir, stack.project)
     result = run(stack)
     objects = _validated_manifests(stack, result)
     plan = build_plan(stack, result)
@@ -179,7 +184,7 @@ def build_plan(stack: Stack, result: RunResult) -> dict[str, Any]:
             for r in result.resources
         ],
         "outputs": result.outputs,
-        # Extensions for `python -m render diff`: the stack's settings as written
+        # Extensions for `elastic-inference diff`: the stack's settings as written
         # (secure values as "[secret]") and a digest of each secure ciphertext.
         "config": stack.values,
         "configSecrets": stack.secret_digests,

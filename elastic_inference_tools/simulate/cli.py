@@ -1,4 +1,4 @@
-"""``python -m simulate STACK --service NAME --trace FILE|step|spike|diurnal [--out DIR] [--compare OTHER_STACK]``.
+"""``elastic-inference simulate STACK --service NAME --trace FILE|step|spike|diurnal [--out DIR] [--compare OTHER_STACK]``.
 
 Exit codes: 0 simulated; 2 unusable input (stack, service, trace, prices or
 assumptions), with one line saying which and why.
@@ -11,10 +11,20 @@ import os
 import sys
 from typing import Any, Mapping, Optional, Sequence
 
+from ..outputs import MARKER, OutputDirError, check, marker_text
+from ..render import RenderError
+from ..render.pipeline import load
 from . import build, report, traces
 from .model import ServiceModel, Timeline, simulate, summarize
 
 EXIT_OK, EXIT_INPUT = 0, 2
+TOOL = "simulate"
+#: What the simulator wrote before its outputs held the marker.
+_OUTPUTS = {"timeline.csv", "summary.json", "timeline.png", "comparison.md"}
+
+
+def _earlier(entries: set[str]) -> bool:
+    return all(e in _OUTPUTS or (e.startswith("timeline.") and e.endswith(".csv")) for e in entries)
 
 
 def _trace(spec: str, model: ServiceModel, duration: Optional[int]) -> list[float]:
@@ -37,8 +47,7 @@ def _outage(text: str) -> tuple[int, int]:
 def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices: Mapping[str, Any], assumed: Mapping[str, Any],
          duration: Optional[int], qps: Optional[Sequence[float]] = None,
          outages: Sequence[tuple[int, int]] = ()) -> tuple[ServiceModel, Timeline, dict[str, Any]]:
-    settings, objects = build.rendered_stack(program_dir, stack)
-    model = build.service_model(settings, objects, service, prices, assumed)
+    model = build.service_model(build.rendered_stack(program_dir, stack), service, prices, assumed)
     if qps is None:
         qps = _trace(trace_spec, model, duration)
     timeline = simulate(model, qps, outages)
@@ -46,11 +55,11 @@ def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices: Ma
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m simulate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="elastic-inference simulate", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
-    parser.add_argument("--service", required=True, help="the service (a key of elastic-inference:services)")
+    parser.add_argument("--service", required=True, help="the service: the name of its ModelEndpoint (or InferenceService)")
     parser.add_argument("--trace", required=True, help="a CSV of `t_seconds,qps`, or step | spike | diurnal")
-    parser.add_argument("--out", help="output directory (default build/simulate/STACK-SERVICE)")
+    parser.add_argument("--out", help="output directory (default PROGRAM/build/simulate/STACK-SERVICE)")
     parser.add_argument("--compare", metavar="OTHER_STACK", help="also simulate the same service of another stack, side by side")
     parser.add_argument("--prices", default=build.DEFAULT_PRICES, help="hourly prices (default: simulate/prices.yaml, example figures)")
     parser.add_argument("--assumptions", help="overrides of simulate/assumptions.yaml (delays, replica capacity)")
@@ -60,8 +69,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="seconds during which the QPS metric cannot be read (SLS or the adapter down); repeatable")
     parser.add_argument("--no-plot", action="store_true", help="skip timeline.png")
     args = parser.parse_args(argv)
-    out = args.out or os.path.join("build", "simulate", f"{args.stack}-{args.service}")
+    out = args.out or os.path.normpath(os.path.join(args.dir, "build", "simulate", f"{args.stack}-{args.service}"))
     try:
+        project = load(args.dir, args.stack).project
+        check(out, TOOL, project, _earlier)
         prices = build.load_yaml(args.prices, "prices file")
         assumed = build.assumptions(args.assumptions)
         runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration,
@@ -70,11 +81,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             # The same traffic for both: a built-in shape is sized from the first stack's service.
             runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration,
                                              qps=runs[0][2].qps, outages=args.outage)))
-    except (build.SimulationInputError, traces.TraceError, LookupError, KeyError, ValueError) as exc:
+    except RenderError as exc:
+        print("\n".join(f"simulate: {line}" for line in exc.lines), file=sys.stderr)
+        return EXIT_INPUT
+    except (build.SimulationInputError, traces.TraceError, OutputDirError, LookupError, KeyError, ValueError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_INPUT
 
     os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, MARKER), "w", encoding="utf-8") as fh:
+        fh.write(marker_text(TOOL, project))
     (label, _, timeline, summary) = runs[0]
     report.write_timeline(os.path.join(out, "timeline.csv"), timeline)
     if len(runs) == 1:

@@ -180,7 +180,7 @@ def to_markdown(diffs: list[StackDiff], max_chars: int = 60000) -> str:
 
 def _markdown(diffs: list[StackDiff], details: bool) -> str:
     lines = [MARKER, "### Offline preview diff", ""]
-    lines.append("Rendered without credentials by `python -m render`; the real `pulumi preview` remains the authority.")
+    lines.append("Rendered without credentials by `elastic-inference render`; the real `pulumi preview` remains the authority.")
     lines.append("")
     for d in diffs:
         if d.status == "unchanged":

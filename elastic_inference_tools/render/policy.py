@@ -1,7 +1,7 @@
 """Running the program's CrossGuard policy pack over a render, as ``pulumi preview --policy-pack`` would.
 
-Every render runs this project's pack, ``policy/policies.py`` beside the
-render (its ``POLICIES`` list), on any program: the guardrails are not
+Every render runs the built-in pack, ``elastic_inference_tools/policy/policies.py``
+(its ``POLICIES`` list), on any program: the guardrails are not
 optional. A program adds policies of its own in ``<program>/policy/policies.py``;
 one named like a built-in policy is refused rather than let it replace it.
 Per-stack settings come from

@@ -1,4 +1,4 @@
-"""``python -m render diff BASE_DIR HEAD_DIR [--json]``: what a change would do, offline.
+"""``elastic-inference diff BASE_DIR HEAD_DIR [--json]``: what a change would do, offline.
 
 Compares two render outputs (a ``plan.json`` directory, or a directory of them,
 one per stack) and reports per stack the resources to create, update, replace

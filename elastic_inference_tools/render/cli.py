@@ -1,6 +1,6 @@
-"""``python -m render STACK [--out DIR] [--dir PROGRAM]``: the offline render.
+"""``elastic-inference render STACK [--out DIR] [--dir PROGRAM]``: the offline render.
 
-(``python -m render diff BASE_DIR HEAD_DIR [--json]`` compares two renders: see ``diff/``.)
+(``elastic-inference diff BASE_DIR HEAD_DIR [--json]`` compares two renders: see ``diff/``.)
 
 Exit codes: 0 rendered (preflight warnings and advisory policy violations are
 printed); 1 the program failed or a manifest is invalid; 2 the configuration
@@ -30,27 +30,23 @@ __all__ = ["RenderError", "main", "print_tree", "render"]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["diff"]:
-        from .diff import main as diff_main  # noqa: PLC0415 - a render need not load the diff
-
-        return diff_main(argv[1:])
     parser = argparse.ArgumentParser(
-        prog="python -m render",
+        prog="elastic-inference render",
         description="Render a stack offline: no Pulumi CLI, no credentials. "
-        "`python -m render diff BASE_DIR HEAD_DIR` compares two renders.",
+        "`elastic-inference diff BASE_DIR HEAD_DIR` compares two renders.",
     )
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--all", action="store_true", help="render every Pulumi.*.yaml stack, each into OUT/STACK")
-    parser.add_argument("--out", help="output directory (default build/STACK; with --all, build)")
+    parser.add_argument("--out", help="output directory (default PROGRAM/build/STACK; with --all, PROGRAM/build)")
     parser.add_argument("--dir", default=".", help="the Pulumi program's directory (default: current directory)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.all == bool(args.stack):
         parser.error("give one STACK, or --all")
     if args.all:
-        return _render_all(args.out or "build", args.dir)
+        return _render_all(args.out or os.path.normpath(os.path.join(args.dir, "build")), args.dir)
     # render() refuses a stack name Pulumi would refuse before it touches any directory.
-    out_dir = args.out or os.path.join("build", args.stack)
+    # Beside the program it renders (./build/STACK for the program in the current directory).
+    out_dir = args.out or os.path.normpath(os.path.join(args.dir, "build", args.stack))
     try:
         result, objects = render(args.stack, out_dir, args.dir)
     except RenderError as exc:

@@ -55,6 +55,8 @@ class Resource:
     inputs: Mapping[str, Any]
     options: Mapping[str, Any]
     read: bool = False
+    parent: Optional[str] = None
+    """The URN of the resource's parent (a component), or None."""
 
     @property
     def kind(self) -> str:
@@ -87,6 +89,7 @@ class Plan:
                 inputs=as_map(r.get("inputs")),
                 options=as_map(r.get("options")),
                 read=bool(r.get("read", False)),
+                parent=r["parent"] if isinstance(r.get("parent"), str) else None,
             )
             for r in resources
             if isinstance(r, Mapping)

@@ -1,9 +1,10 @@
 """Writing a render's output directory: ``plan.json``, ``manifests/*.yaml`` and the marker file.
 
 The render writes only into its output directory, and replaces it only when it
-is its own earlier output (it holds :data:`MARKER`, or exactly ``plan.json`` and
-``manifests/`` from before the marker existed) or empty; anything else is
-refused with the config exit code. Writing is all or nothing.
+is empty or its own earlier output for the same program (``outputs.py``: the
+marker names the project; from before markers, exactly ``plan.json`` and
+``manifests/``); anything else is refused with the config exit code. Writing is
+all or nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
+from ..outputs import MARKER, OutputDirError, check, marker_text
 from .errors import EXIT_CONFIG, RenderError
 from .manifests import Manifest
 
-# Every output directory the render writes holds this file; it replaces only such a
-# directory (or an empty one), never one it did not create (a checkout, a home directory).
-MARKER = ".elastic-inference-render"
+TOOL = "render"
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -38,18 +38,27 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def check_out_dir(out_dir: str) -> None:
-    """Raise :class:`RenderError` (exit 2) unless ``out_dir`` is absent, empty, or an earlier render output."""
-    if not os.path.lexists(out_dir):
-        return
-    if os.path.islink(out_dir) or not os.path.isdir(out_dir):
-        raise RenderError(EXIT_CONFIG, [f"{out_dir}: exists and is not a directory the render wrote; choose another --out"])
-    entries = set(os.listdir(out_dir))
-    # Renders made before the marker existed held exactly plan.json and manifests/.
-    earlier = "plan.json" in entries and entries <= {"plan.json", "manifests"}
-    if entries and MARKER not in entries and not earlier:
-        raise RenderError(EXIT_CONFIG, [f"{out_dir}: exists and is not a render output (it has no {MARKER}); "
-                                        "the render replaces only its own outputs: remove it or choose another --out"])
+def check_out_dir(out_dir: str, project: str) -> None:
+    """Raise :class:`RenderError` (exit 2) unless ``out_dir`` is absent, empty, or an earlier render of ``project``."""
+    try:
+        check(out_dir, TOOL, project, _earlier, _recorded)
+    except OutputDirError as exc:
+        raise RenderError(EXIT_CONFIG, [str(exc)]) from None
+
+
+def _earlier(entries: set[str]) -> bool:
+    """Renders made before the marker existed held exactly plan.json and manifests/."""
+    return "plan.json" in entries and entries <= {"plan.json", "manifests", MARKER}
+
+
+def _recorded(out_dir: str) -> Optional[str]:
+    """The project an earlier render's ``plan.json`` names, or None."""
+    try:
+        with open(os.path.join(out_dir, "plan.json"), encoding="utf-8") as fh:
+            project = json.load(fh).get("project")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return project if isinstance(project, str) else None
 
 
 def write(out_dir: str, plan: dict[str, Any], objects: list[Manifest]) -> None:
@@ -64,14 +73,14 @@ def write(out_dir: str, plan: dict[str, Any], objects: list[Manifest]) -> None:
     staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
     try:
         os.mkdir(os.path.join(staging, "manifests"))
-        _write_file(os.path.join(staging, MARKER), "written by `python -m render`; replaced by the next render\n")
+        _write_file(os.path.join(staging, MARKER), marker_text(TOOL, str(plan["project"])))
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-write") as pool:
             writes = [pool.submit(_write_file, os.path.join(staging, "plan.json"), json.dumps(plan, indent=2, sort_keys=True) + "\n")]
             for m in objects:
                 writes.append(pool.submit(_write_file, os.path.join(staging, "manifests", m.filename), to_yaml(m.body)))
             for done in writes:
                 done.result()
-        check_out_dir(out_dir)  # again: it may have changed while the program ran
+        check_out_dir(out_dir, str(plan["project"]))  # again: it may have changed while the program ran
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)

@@ -1,0 +1,104 @@
+"""The simulator reads a service from the plan, as the cluster would read the objects: any program's."""
+
+import pytest
+
+from elastic_inference_tools.render.preflight import Plan
+from elastic_inference_tools.simulate.build import SERVICE_TYPE, SimulationInputError, assumptions, service_model
+
+STACK = "urn:pulumi:dev::team::pulumi:pulumi:Stack::team-dev"
+SVC = f"urn:pulumi:dev::team::{SERVICE_TYPE}::api"
+PRICES = {"instance_types": {"ecs.g7.xlarge": {"on_demand": 1.0, "spot": 0.2}, "ecs.gn6i-c4g1.xlarge": {"on_demand": 9.0, "spot": 3.0}},
+          "eci": {"vcpu_hour": 0.1, "gib_hour": 0.01, "spot_factor": 0.3}}
+POD_LABELS = {"app": "api"}
+
+
+def _k8s(kind, name, spec, parent=SVC, api="apps/v1"):
+    group = api.split("/")[0] if "/" in api else "core"
+    body = {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": "ml"}, "spec": spec}
+    return {"urn": f"urn:pulumi:dev::team::kubernetes:{group}/v1:{kind}::{name}-{kind.lower()}", "type": f"kubernetes:{group}/v1:{kind}",
+            "name": f"{name}-{kind.lower()}", "parent": parent, "inputs": body}
+
+
+def _deployment(template_meta, node_selector=None, replicas=2):
+    spec = {"containers": [{"name": "s", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}]}
+    if node_selector:
+        spec["nodeSelector"] = node_selector
+    return _k8s("Deployment", "api", {"replicas": replicas, "template": {"metadata": template_meta, "spec": spec}})
+
+
+def _hpa(target_name="api", name="scaler"):
+    return _k8s("HorizontalPodAutoscaler", name, {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target_name}, "minReplicas": 1, "maxReplicas": 9,
+        "metrics": [{"type": "External", "external": {"metric": {"name": "sls_ingress_qps", "selector": {"matchLabels": {"sls.query.delay": "20"}}},
+                                                      "target": {"type": "AverageValue", "averageValue": "10"}}}]}, parent=STACK, api="autoscaling/v2")
+
+
+def _pool(**inputs):
+    return {"urn": "urn:pulumi:dev::team::alicloud:cs/nodePool:NodePool::gpu", "type": "alicloud:cs/nodePool:NodePool", "name": "gpu",
+            "parent": STACK, "inputs": {"nodePoolName": "gpu", "instanceTypes": ["ecs.g7.xlarge"], "labels": [{"key": "pool", "value": "gpu"}],
+                                        **inputs}}
+
+
+def _plan(*resources):
+    service = {"urn": SVC, "type": SERVICE_TYPE, "name": "api", "parent": STACK, "inputs": {}}
+    return Plan([service, *resources])
+
+
+def test_a_fixed_pool_never_grows_and_its_hpa_is_found_by_its_target_not_its_name():
+    plan = _plan(_deployment({"labels": POD_LABELS}, {"pool": "gpu"}), _hpa(), _pool(desiredSize=3, spotStrategy="NoSpot"))
+    model = service_model(plan, "api", PRICES, assumptions(None))
+    assert model.pool is not None and (model.pool.can_grow, model.pool.min_size, model.pool.max_size) == (False, 3, 3)
+    assert not model.pool.spot and model.pool.on_demand_percentage == 100
+    assert [u.kind for u in model.units] == ["ecs"]
+    assert model.hpa is not None and model.hpa.max_replicas == 9 and model.query_delay == 20  # the adapter label of the HPA's selector
+
+
+def test_a_resource_policys_units_in_order_with_the_wait_for_the_pool_and_eci_spot():
+    policy = _k8s("ResourcePolicy", "api", {
+        "selector": POD_LABELS, "whenTryNextUnits": {"policy": "TimeoutOrExceedMax", "timeout": "2m30s"},
+        "units": [{"resource": "ecs", "nodeSelector": {"pool": "gpu"}, "podLabels": {"k8s.aliyun.com/resource-policy-wait-for-ecs-scaling": "true"}},
+                  {"resource": "eci", "max": 4, "podAnnotations": {"k8s.aliyun.com/eci-use-specs": "ecs.gn6i-c4g1.xlarge"}},
+                  {"resource": "eci", "podAnnotations": {"k8s.aliyun.com/eci-spot-strategy": "SpotAsPriceGo"}}]},
+        api="scheduling.alibabacloud.com/v1alpha1")
+    pool = _pool(scalingConfig={"enable": True, "minSize": 1, "maxSize": 5}, spotStrategy="SpotAsPriceGo",
+                 onDemandBaseCapacity="1", onDemandPercentageAboveBaseCapacity="30")
+    model = service_model(_plan(_deployment({"labels": POD_LABELS}), _hpa(), pool, policy), "api", PRICES, assumptions(None))
+    assert [(u.kind, u.max, u.spot, u.wait) for u in model.units] == [("ecs", None, False, 150), ("eci", 4, False, None), ("eci", None, True, None)]
+    assert model.pool is not None and (model.pool.can_grow, model.pool.min_size, model.pool.max_size) == (True, 1, 5)
+    assert (model.pool.on_demand_base, model.pool.on_demand_percentage, model.pool.spot) == (1, 30, True)
+    assert (model.eci_price_on_demand, model.eci_price_spot) == (9.0, 3.0)  # the first ECI unit's spec
+
+
+def test_without_wait_for_ecs_pods_move_on_as_soon_as_the_nodes_are_full():
+    policy = _k8s("ResourcePolicy", "api", {"selector": POD_LABELS, "units": [{"resource": "ecs", "nodeSelector": {"pool": "gpu"}}, {"resource": "eci"}]},
+                  api="scheduling.alibabacloud.com/v1alpha1")
+    model = service_model(_plan(_deployment({"labels": POD_LABELS}), _hpa(), _pool(), policy), "api", PRICES, assumptions(None))
+    assert [u.wait for u in model.units] == [None, None]
+
+
+def test_an_eci_pod_without_specs_is_priced_by_its_requests():
+    meta = {"labels": {**POD_LABELS, "alibabacloud.com/eci": "true"}, "annotations": {"k8s.aliyun.com/eci-spot-strategy": "SpotWithPriceLimit"}}
+    model = service_model(_plan(_deployment(meta), _hpa()), "api", PRICES, assumptions(None))
+    assert [(u.kind, u.spot) for u in model.units] == [("eci", True)] and model.pool is None
+    assert model.eci_price_on_demand == pytest.approx(2 * 0.1 + 4 * 0.01)
+
+
+def test_without_an_hpa_the_replicas_are_fixed_and_a_replicas_capacity_must_be_given():
+    plan = _plan(_deployment({"labels": POD_LABELS}, {"pool": "gpu"}, replicas=4), _pool(desiredSize=2))
+    with pytest.raises(SimulationInputError, match="serving.replica_capacity_qps"):
+        service_model(plan, "api", PRICES, assumptions(None))
+    given = assumptions(None)
+    given["serving"]["replica_capacity_qps"] = 12
+    model = service_model(plan, "api", PRICES, given)
+    assert model.hpa is None and model.fixed_replicas == 4 and model.replica_capacity_qps == 12
+
+
+@pytest.mark.parametrize("resources, why", [
+    ((), "no such service \\(it has: api\\)"),
+    ((_deployment({"labels": POD_LABELS}),), "select no node pool of the stack and no ECI"),
+    ((_deployment({"labels": POD_LABELS}, {"pool": "cpu"}),), "select no node pool"),
+])
+def test_what_cannot_be_simulated_is_said(resources, why):
+    name = "web" if not resources else "api"
+    with pytest.raises(SimulationInputError, match=why):
+        service_model(_plan(*resources, _pool()), name, PRICES, assumptions(None))
