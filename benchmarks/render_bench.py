@@ -3,11 +3,12 @@
 For each size (default 1, 10 and 100 services) it generates a stack from a
 template stack file (default ``Pulumi.prod.yaml``: its services are repeated,
 each copy renamed ``svcNNNN`` with its own ingress host) in a program directory
-that links this project's program files *and its policy pack* (``policy/``,
-as in a checkout), and measures, each in a fresh Python process so that sizes
-do not share caches or memory:
+that links this project's program files and its per-stack policy levels
+(``policy/``, as in a checkout; the render runs the built-in pack on every
+program), and measures, each in a fresh Python process so that sizes do not
+share caches or memory:
 
-- render: the command users run, ``python -m render STACK --dir PROGRAM --out
+- render: the command users run, ``elastic-inference render STACK --dir PROGRAM --out
   DIR`` (its entry point ``elastic_inference_tools.render.cli.main``, in the measured process) end to
   end: load the stack, run the program under the mock runtime, record, build
   and validate every manifest, the preflight, the policy pack (the generated
@@ -54,7 +55,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The program as a checkout holds it, its policy pack included (the render runs policy/ when it is there).
+# The program as a checkout holds it, its per-stack policy levels (policy/stacks/) included.
 PROGRAM_ENTRIES = ("Pulumi.yaml", "__main__.py", "config", "components", "policy")
 POLICY_ENTRY = "policy"
 SERVICES_KEY = "elastic-inference:services"

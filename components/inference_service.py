@@ -95,6 +95,8 @@ class InferenceServiceArgs:
         found = checks.collect(
             checks.dns_label("namespace", self.namespace),
             checks.one_of("runtime", self.runtime, RUNTIMES),
+            checks.quantity("cpu", self.cpu),
+            checks.quantity("memory", self.memory),
             *(checks.whole_number(arg, getattr(self, arg), minimum) for arg, minimum in
               (("gpu", 0), ("replicas", 0), ("startup_timeout_seconds", 30), ("max_unavailable", 1))),
         )

@@ -83,6 +83,17 @@ def one_of(arg: str, value: Any, allowed: Iterable[str]) -> Optional[ArgProblem]
     return None
 
 
+#: A Kubernetes resource quantity ("2", "500m", "15Gi"): apimachinery's resource.Quantity, without exponents.
+QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def quantity(arg: str, value: Any) -> Optional[ArgProblem]:
+    """``value`` must be a Kubernetes quantity (the API server refuses anything else; the message omits the value)."""
+    if not isinstance(value, str) or not QUANTITY.match(value):
+        return ArgProblem(arg, "must be a Kubernetes quantity like '4', '500m' or '15Gi'")
+    return None
+
+
 def collect(*found: Optional[ArgProblem]) -> list[ArgProblem]:
     """The problems among ``found`` (checks return None when the argument is sound)."""
     return [p for p in found if p is not None]

@@ -21,6 +21,7 @@ from components import (
     PlacementChoice, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
 )
 from components.placement import MAX_ECI_SPECS
+from components.problems import QUANTITY as _QUANTITY
 from components.placements.ecs_then_eci import POOL_WAIT_RANGE
 from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
 from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
@@ -41,7 +42,6 @@ _IMAGE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
-_QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _CLUSTER_ID = re.compile(r"^c[a-z0-9]{8,63}$")
 _K8S_VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$")

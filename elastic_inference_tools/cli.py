@@ -2,13 +2,14 @@
 
 ``render`` (``render/cli.py``), ``diff`` (``render/diff/cli.py``) and
 ``simulate`` (``simulate/cli.py``) each keep their own arguments and exit
-codes; this module dispatches to them and says what to install when the
-tools' dependencies (the ``tools`` extra) are missing.
+codes; this module dispatches to them, and says what to install when a
+dependency of the ``tools`` extra is missing (before anything is imported).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from importlib import metadata
 from typing import Callable, Optional, Sequence
@@ -20,9 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": (".simulate.cli", "play a traffic trace through a rendered service's autoscaling"),
 }
 EXIT_USAGE = 2
-#: Modules of the ``tools`` extra (pyproject.toml), by the distribution that brings each.
-_EXTRA = {"yaml": "PyYAML", "jsonschema": "jsonschema", "jsonschema_rs": "jsonschema-rs", "kubernetes_validate": "kubernetes-validate",
-          "pulumi_policy": "pulumi-policy", "matplotlib": "matplotlib"}
+DISTRIBUTION = "elastic-inference-components"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -36,25 +35,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args[0] not in COMMANDS:
         print(f"elastic-inference: unknown command {args[0][:40]!r}\n\n{usage()}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        command: Callable[[list[str]], int] = importlib.import_module(COMMANDS[args[0]][0], __package__).main
-    except ModuleNotFoundError as exc:
-        if exc.name not in _EXTRA:
-            raise
-        print(f"elastic-inference {args[0]}: {_EXTRA[exc.name]} is not installed: install the tools with "
-              "pip install \"elastic-inference-components[tools]\"", file=sys.stderr)
+    missing = missing_tools()
+    if missing:
+        print(f"elastic-inference {args[0]}: {', '.join(missing)} not installed: install the tools with "
+              f"pip install \"{DISTRIBUTION}[tools]\"", file=sys.stderr)
         return EXIT_USAGE
+    command: Callable[[list[str]], int] = importlib.import_module(COMMANDS[args[0]][0], __package__).main
     return command(args[1:])
 
 
+def missing_tools() -> list[str]:
+    """The distributions of the ``tools`` extra (as the installed package's metadata lists them, from
+    pyproject.toml) that are not installed; none when the package is not installed (a checkout)."""
+    try:
+        requires = metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requires:
+        name, _, marker = requirement.partition(";")
+        if "extra" not in marker or '"tools"' not in marker:
+            continue
+        found = re.match(r"[A-Za-z0-9._-]+", name.strip())
+        try:
+            metadata.distribution(found.group(0) if found else name.strip())
+        except metadata.PackageNotFoundError:
+            missing.append(found.group(0) if found else name.strip())
+    return missing
+
+
 def usage() -> str:
-    lines = ["usage: elastic-inference COMMAND [ARGS] (elastic-inference COMMAND --help for its arguments)", "", "commands:"]
+    lines = ["usage: elastic-inference COMMAND [ARGS]   (elastic-inference COMMAND --help: its arguments)",
+             "       elastic-inference --version", "", "commands:"]
     lines += [f"  {name:<9} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
 
 def version() -> str:
     try:
-        return metadata.version("elastic-inference-components")
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "(not installed)"

@@ -1,70 +1,122 @@
-"""Which directories a tool may replace: its own earlier outputs for the same program, nothing else.
+"""Which directories a tool may replace, and replacing one all or nothing.
 
 Each tool (``render``, ``simulate``) writes a marker file into every output
-directory, naming the tool and the program's project. A later run replaces the
-directory only when it is absent, empty, or holds that tool's marker for the
-same project (or, from before the marker named a project, the tool's marker or
-exactly the files the tool wrote). So a render of one program never overwrites
-another program's outputs, a checkout or a home directory.
+directory naming the tool and the program's project. A later run replaces a
+directory only when it is absent or empty, or when it holds nothing but files
+the tool writes (:class:`Outputs` ``owns``) and its marker names the same tool
+and project. A render from before markers named a project (the old marker
+text, or no marker) is replaced only when its own ``plan.json`` names the same
+project. Anything else (another program's or tool's output, a file someone
+added, an unreadable marker, a symbolic link) is refused. So a tool never
+overwrites another program's outputs, a checkout or a home directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 #: The marker file in every output directory the tools write.
 MARKER = ".elastic-inference-render"
+#: The marker the render wrote before markers named a project.
+OLD_MARKER_TEXT = "written by `python -m render`; replaced by the next render\n"
 
 
 class OutputDirError(ValueError):
     """An output directory the tool must not replace; the message says why and what to do."""
 
 
-def marker_text(tool: str, project: str) -> str:
-    """The marker's content: which tool wrote the directory, for which program."""
-    return json.dumps({"writtenBy": f"elastic-inference {tool}", "project": project}, sort_keys=True) + "\n"
+@dataclass(frozen=True)
+class Outputs:
+    """What one tool writes into its output directories."""
 
+    tool: str
+    """``render`` or ``simulate``: the marker's ``writtenBy`` is ``elastic-inference <tool>``."""
+    owns: Callable[[str], bool]
+    """Whether an entry of an output directory is one the tool writes (its marker aside)."""
+    recorded: Callable[[str], Optional[str]] = lambda _: None
+    """The project an output from before markers named one records (the render's plan.json), or None."""
+    unmarked: Callable[[set[str]], bool] = lambda _: False
+    """Whether a directory without the marker, of these entries, is the tool's output from before markers."""
+    old_marker: bool = False
+    """Whether the tool wrote :data:`OLD_MARKER_TEXT` before markers named a project."""
 
-def check(out_dir: str, tool: str, project: str, earlier: Callable[[set[str]], bool],
-          recorded: Callable[[str], Optional[str]] = lambda _: None) -> None:
-    """Raise :class:`OutputDirError` unless ``tool`` may replace ``out_dir`` with an output of ``project``.
+    def marker_text(self, project: str) -> str:
+        return json.dumps({"writtenBy": f"elastic-inference {self.tool}", "project": project}, sort_keys=True) + "\n"
 
-    ``earlier(entries)`` says whether a directory without the marker holds
-    exactly what the tool wrote before markers existed; ``recorded(out_dir)`` is
-    the project such an earlier output records, if it records one.
-    """
-    if not os.path.lexists(out_dir):
-        return
-    if os.path.islink(out_dir) or not os.path.isdir(out_dir):
-        raise OutputDirError(f"{out_dir}: exists and is not a directory the {tool} wrote; choose another --out")
-    entries = set(os.listdir(out_dir))
-    if not entries:
-        return
-    if MARKER not in entries and not earlier(entries):
-        raise OutputDirError(f"{out_dir}: exists and is not a {tool} output (it has no {MARKER}); "
-                             f"the {tool} replaces only its own outputs: remove it or choose another --out")
-    owner = _owner(os.path.join(out_dir, MARKER)) if MARKER in entries else None
-    if owner is None:
-        # From before markers named their program: this tool's by the rule of its time, unless what it
-        # wrote names another project.
-        other = recorded(out_dir)
-        if other is not None and other != project:
-            raise OutputDirError(f"{out_dir}: holds the {tool} output of another program (another project); "
-                                 "it is not replaced: choose another --out")
-        return
-    if owner.get("writtenBy") != f"elastic-inference {tool}":
-        raise OutputDirError(f"{out_dir}: holds the output of another tool (its {MARKER} says so); it is not replaced: choose another --out")
-    if owner.get("project") != project:
-        raise OutputDirError(f"{out_dir}: holds the {tool} output of another program (its {MARKER} names another project); "
-                             "it is not replaced: choose another --out")
+    def check(self, out_dir: str, project: str) -> None:
+        """Raise :class:`OutputDirError` unless this tool may replace ``out_dir`` with an output of ``project``."""
+        out_dir = os.path.normpath(out_dir)  # `out/` must not get past the symbolic-link test
+        if not os.path.lexists(out_dir):
+            return
+        if os.path.islink(out_dir) or not os.path.isdir(out_dir):
+            raise OutputDirError(f"{out_dir}: exists and is not a directory the {self.tool} wrote; choose another --out")
+        entries = set(os.listdir(out_dir))
+        if not entries:
+            return
+        foreign = sorted(e for e in entries if e != MARKER and not self.owns(e))
+        if foreign:
+            raise OutputDirError(f"{out_dir}: holds {len(foreign)} file(s) the {self.tool} does not write; it is not a {self.tool} "
+                                 f"output, and the {self.tool} replaces only its own outputs: remove them or choose another --out")
+        if MARKER in entries:
+            self._check_marker(out_dir, project)
+            return
+        if not self.unmarked(entries):
+            raise OutputDirError(f"{out_dir}: exists and is not a {self.tool} output (it has no {MARKER}); "
+                                 f"the {self.tool} replaces only its own outputs: remove it or choose another --out")
+        if self.recorded(out_dir) not in (None, project):
+            raise OutputDirError(f"{out_dir}: holds the {self.tool} output of another program (its plan.json names another "
+                                 "project); it is not replaced: choose another --out")
 
+    def _check_marker(self, out_dir: str, project: str) -> None:
+        path = os.path.join(out_dir, MARKER)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read(4096)
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if self.old_marker and text == OLD_MARKER_TEXT:
+            if self.recorded(out_dir) not in (None, project):
+                raise OutputDirError(f"{out_dir}: holds the {self.tool} output of another program (its plan.json names another "
+                                     "project); it is not replaced: choose another --out")
+            return
+        try:
+            owner = json.loads(text)
+        except ValueError:
+            owner = None
+        if not isinstance(owner, dict) or not isinstance(owner.get("writtenBy"), str):
+            raise OutputDirError(f"{out_dir}: its {MARKER} is not one the tools write; it is not replaced: remove it or choose another --out")
+        if owner["writtenBy"] != f"elastic-inference {self.tool}":
+            raise OutputDirError(f"{out_dir}: holds the output of another tool (its {MARKER} says so); it is not replaced: "
+                                 "choose another --out")
+        if owner.get("project") != project:
+            raise OutputDirError(f"{out_dir}: holds the {self.tool} output of another program (its {MARKER} names another "
+                                 "project); it is not replaced: choose another --out")
 
-def _owner(path: str) -> dict[str, object] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            found = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
+    def replace(self, out_dir: str, project: str, fill: Callable[[str], None]) -> None:
+        """Make ``out_dir`` what ``fill(staging_dir)`` writes, plus the marker, all or nothing.
+
+        ``fill`` writes into a new directory beside ``out_dir``; only when it
+        has succeeded, and ``out_dir`` still passes :meth:`check` (it may have
+        changed meanwhile), is the old directory removed and the new one moved
+        in its place. On any failure ``out_dir`` is left as it was.
+        """
+        out_dir = os.path.normpath(out_dir)
+        parent = os.path.dirname(os.path.abspath(out_dir))
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{self.tool}-", dir=parent)
+        try:
+            with open(os.path.join(staging, MARKER), "w", encoding="utf-8") as fh:
+                fh.write(self.marker_text(project))
+            fill(staging)
+            self.check(out_dir, project)
+            if os.path.exists(out_dir):
+                shutil.rmtree(out_dir)
+            os.replace(staging, out_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

@@ -616,3 +616,13 @@ def test_shutdown_is_bounded_by_the_grace_period():
     # TF Serving ignores SIGTERM (tensorflow/serving #356, #1853): the kubelet kills it when the grace period ends.
     assert TERMINATION_GRACE_SECONDS == PRE_STOP_SECONDS + 5
     assert container["lifecycle"]["preStop"]["exec"]["command"][-1] == f"sleep {PRE_STOP_SECONDS}"
+
+
+def test_resource_quantities_are_checked_by_the_component_not_only_by_the_config():
+    """A program using the components directly gets the rule the config uses (one pattern, components/problems.py):
+    `memory="lots"` or `"4GB"` would be refused by the API server at apply."""
+    from components import ArgsError, InferenceService, InferenceServiceArgs
+
+    with pytest.raises(ArgsError) as caught:
+        InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", cpu="2 cores", memory="4GB"))
+    assert [e["property_path"] for e in caught.value.errors] == ["InferenceServiceArgs.cpu", "InferenceServiceArgs.memory"]

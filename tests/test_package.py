@@ -43,6 +43,12 @@ def _modules(root):
     return sorted(str(p.relative_to(root)) for p in pathlib.Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
+def _tracked(directory):
+    """The files git tracks under ``directory`` (not a policy pack's virtualenv a real preview left there)."""
+    listed = subprocess.run(["git", "ls-files", directory], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    return sorted(os.path.relpath(f, directory) for f in listed)
+
+
 def test_wheel_is_the_components_and_the_tools_and_typed(installed):
     site, wheel = installed
     assert wheel.name.startswith("elastic_inference_components-" + components.__version__ + "-")
@@ -51,8 +57,8 @@ def test_wheel_is_the_components_and_the_tools_and_typed(installed):
     assert not (site / "config").exists() and not (site / "render").exists() and not (site / "components").exists()
     # Every file of components/ and of elastic_inference_tools/ (modules, schemas, catalogs, prices, the
     # pack's CLI files) and nothing else (a stale build/ directory once added a removed module).
-    assert _modules(package) == [m for m in _modules(os.path.join(ROOT, "components"))]
-    assert _modules(tools) == _modules(os.path.join(ROOT, "elastic_inference_tools"))
+    assert _modules(package) == _tracked("components")
+    assert _modules(tools) == _tracked("elastic_inference_tools")
     (dist_info,) = site.glob("elastic_inference_components-*.dist-info")
     assert "elastic-inference = elastic_inference_tools.cli:main" in (dist_info / "entry_points.txt").read_text()
 
@@ -173,3 +179,9 @@ def test_the_command_from_a_fresh_virtualenv_guards_a_program_outside_the_reposi
     clash = run("render", "dev", "--dir", str(other), "--out", str(out))
     assert clash.returncode == 2 and "another program" in clash.stderr
     assert (out / "plan.json").read_text() == before
+
+    # Without a dependency of the `tools` extra, the command says what to install before it imports anything.
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes", "matplotlib"], check=True, capture_output=True)
+    missing = run("simulate", "dev", "--service", "ml-images", "--trace", "step")
+    assert missing.returncode == 2 and "matplotlib not installed" in missing.stderr and "[tools]" in missing.stderr
+    assert "Traceback" not in missing.stderr

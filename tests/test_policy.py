@@ -311,7 +311,7 @@ def test_a_stack_without_settings_gets_the_policies_default_levels(tmp_path, pro
 
 
 def test_the_cli_entry_point_builds_the_pack_from_these_policies():
-    """policy/__main__.py is what `pulumi preview --policy-pack policy` runs; it is compiled here, not run
+    """elastic_inference_tools/policy/__main__.py is what `pulumi preview --policy-pack elastic_inference_tools/policy` runs; compiled here, not run
     (a PolicyPack serves gRPC and blocks)."""
     import ast
 
@@ -324,3 +324,16 @@ def test_the_cli_entry_point_builds_the_pack_from_these_policies():
     config = yaml.safe_load(open(os.path.join(ROOT, "elastic_inference_tools", "policy", "PulumiPolicy.yaml")))
     assert config["runtime"]["name"] == "python"
     assert "pulumi-policy==" in open(os.path.join(ROOT, "elastic_inference_tools", "policy", "requirements.txt")).read()
+
+
+def test_a_misspelt_policy_in_the_stack_settings_is_refused(tmp_path, capsys):
+    """`{"non-rot": "disabled"}` meant `non-root`: it must not leave that policy mandatory, silently."""
+    from tests.conftest import link_program
+
+    prog = link_program(tmp_path / "prog", ("Pulumi.yaml", "__main__.py", "config", "components", "Pulumi.dev.yaml"))
+    (prog / "policy" / "stacks").mkdir(parents=True)
+    (prog / "policy" / "stacks" / "dev.json").write_text(json.dumps({"ingress-tls": "advisory", "non-rot": "disabled"}))
+    assert main(["dev", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "1 setting(s) name no policy of the pack" in err and "non-root" in err and "non-rot," not in err
+    assert not (tmp_path / "out").exists()

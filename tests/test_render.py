@@ -265,7 +265,7 @@ def test_validator_checks_crds_against_project_schemas():
     policy["spec"]["units"][0]["resource"] = "gpu"
     assert validator.errors(policy)
     assert validator.errors({"apiVersion": "example.com/v1", "kind": "Widget"}) == [
-        "no schema for Widget example.com/v1 in Kubernetes 1.30.0 or in render/schemas"]
+        "no schema for Widget example.com/v1 in Kubernetes 1.30.0 or in elastic_inference_tools/render/schemas"]
 
 
 def test_invalid_manifest_exits_1_and_keeps_the_previous_output(tmp_path, monkeypatch, capsys):
@@ -430,13 +430,14 @@ def test_a_program_adds_policies_and_sets_levels_but_never_replaces_a_built_in(t
     assert "ingress-tls is a built-in policy" in capsys.readouterr().err
 
 
-def test_another_checkouts_pack_stands_for_the_built_in_one(tmp_path, capsys):
-    # A pull request's base, rendered by the head's render (`--dir ../base`): its own version of
-    # this pack runs, even when it differs from the head's (here: one more policy).
+def test_an_earlier_checkouts_pack_adds_its_policies_and_never_replaces_the_built_in_ones(tmp_path, capsys):
+    # A pull request's base from when the pack lived in the program (policy/policies.py, its PACK_NAME),
+    # rendered by the head's render (`--dir ../base`): its extra policy runs, and the built-in ones run
+    # even when its version has emptied or changed them.
     import shutil
 
     prog = _bare_program(tmp_path)
-    shutil.copytree(os.path.join(ROOT, "elastic_inference_tools", "policy"), prog / "policy", ignore=shutil.ignore_patterns("__pycache__", "stacks"))
+    shutil.copytree(os.path.join(ROOT, "elastic_inference_tools", "policy"), prog / "policy", ignore=shutil.ignore_patterns("__pycache__", "venv"))
     (prog / "policy" / "stacks").mkdir()
     (prog / "policy" / "stacks" / "team.json").write_text(json.dumps({"ingress-tls": "advisory"}))
     pack = prog / "policy" / "policies.py"
@@ -444,11 +445,11 @@ def test_another_checkouts_pack_stands_for_the_built_in_one(tmp_path, capsys):
         "\ndef _base_only(args, report):\n"
         "    if args.resource_type.endswith(':Deployment'):\n"
         "        report('a policy of the base version')\n"
-        "POLICIES.append(ResourceValidationPolicy(name='base-only', description='d', validate=_base_only,\n"
-        "                                         enforcement_level=EnforcementLevel.ADVISORY))\n"))
+        "POLICIES[:] = [ResourceValidationPolicy(name='base-only', description='d', validate=_base_only,\n"
+        "                                        enforcement_level=EnforcementLevel.ADVISORY)]\n"))
     assert main(["team", "--dir", str(prog), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
-    assert "[advisory] base-only" in err and "[advisory] ingress-tls" in err
+    assert "[advisory] base-only" in err and "[advisory] ingress-tls" in err  # the built-in one, though the base's list dropped it
 
 
 def test_the_design_contracts_entry_point_still_renders_from_a_checkout(tmp_path):

@@ -80,3 +80,18 @@ def test_the_prices_file_covers_every_example_stack():
         name = f"Pulumi.{stack}.yaml"
         for itype in re.findall(r"ecs\.[a-z0-9-]+\.[a-z0-9]+", open(os.path.join(ROOT, name)).read()):
             assert itype in prices, (name, itype)
+
+
+def test_a_stack_the_preflight_refuses_is_not_simulated(tmp_path, capsys):
+    """The render would refuse it (exit 4): the simulator says so rather than model a stack that does not work."""
+    import os
+
+    from tests.conftest import ROOT, link_program
+
+    prog = link_program(tmp_path / "prog")
+    text = open(os.path.join(ROOT, "Pulumi.dev.yaml")).read().replace('resources: {cpu: "2", memory: 4Gi}', 'resources: {cpu: "2", memory: 64Gi}')
+    (prog / "Pulumi.big.yaml").write_text(text)
+    assert main(["big", "--dir", str(prog), "--service", "bert", "--trace", "step", "--no-plot", "--out", str(tmp_path / "out")]) == 4
+    err = capsys.readouterr().err
+    assert "preflight refuses this stack" in err and "pods-fit-instance-types" in err
+    assert not (tmp_path / "out").exists()

@@ -93,12 +93,50 @@ def test_without_an_hpa_the_replicas_are_fixed_and_a_replicas_capacity_must_be_g
     assert model.hpa is None and model.fixed_replicas == 4 and model.replica_capacity_qps == 12
 
 
+def _policy(units, when=None):
+    spec = {"selector": POD_LABELS, "units": units, **({"whenTryNextUnits": when} if when else {})}
+    return _k8s("ResourcePolicy", "api", spec, api="scheduling.alibabacloud.com/v1alpha1")
+
+
+WAITS = {"k8s.aliyun.com/resource-policy-wait-for-ecs-scaling": "true"}
+GPU_POOL = {"resource": "ecs", "nodeSelector": {"pool": "gpu"}, "podLabels": WAITS}
+
+
+@pytest.mark.parametrize("timeout, seconds", [("300s", 300), ("1.5m", 90), ("500ms", 1), ("1h0m1s", 3601)])
+def test_a_pool_wait_is_read_as_go_reads_a_duration(timeout, seconds):
+    policy = _policy([GPU_POOL, {"resource": "eci"}], {"policy": "TimeoutOrExceedMax", "timeout": timeout})
+    model = service_model(_plan(_deployment({"labels": POD_LABELS}), _hpa(), _pool(), policy), "api", PRICES, assumptions(None))
+    assert model.units[0].wait == seconds
+
+
+def _other_pool():
+    pool = _pool()
+    return {**pool, "urn": pool["urn"] + "-b", "name": "gpu-b", "inputs": {**pool["inputs"], "nodePoolName": "gpu-b"}}
+
+
 @pytest.mark.parametrize("resources, why", [
     ((), "no such service \\(it has: api\\)"),
-    ((_deployment({"labels": POD_LABELS}),), "select no node pool of the stack and no ECI"),
-    ((_deployment({"labels": POD_LABELS}, {"pool": "cpu"}),), "select no node pool"),
+    ((_deployment({"labels": POD_LABELS}), _pool()), "select no node pool and no ECI"),
+    ((_deployment({"labels": POD_LABELS}, {"pool": "cpu"}), _pool()), "nodeSelector matches 0 NodePools"),
+    ((_deployment({"labels": POD_LABELS}, {"pool": "gpu"}), _pool(), _other_pool()), "nodeSelector matches 2 NodePools"),
+    ((_deployment({"labels": POD_LABELS}), _hpa(), _pool(), _policy([GPU_POOL, GPU_POOL])), "2 ECS units"),
+    ((_deployment({"labels": POD_LABELS}), _hpa(), _pool(), _policy([{"resource": "acs"}])), "resource 'acs'"),
+    ((_deployment({"labels": POD_LABELS}), _hpa(), _pool(), _policy([GPU_POOL], {"policy": "TimeoutOrExceedMax", "timeout": "soon"})),
+     "whenTryNextUnits.timeout: 'soon' is not a duration"),
+    ((_deployment({"labels": POD_LABELS}), _hpa(), _pool(), _policy([GPU_POOL], {"policy": "TimeoutOrExceedMax"})), "whenTryNextUnits.timeout"),
+    ((_deployment({"labels": POD_LABELS}, {"pool": "gpu"}), _hpa(), _pool(desiredSize="[unknown]")), "desiredSize: '\\[unknown\\]'"),
+    ((_deployment({"labels": POD_LABELS}, {"pool": "gpu"}), _k8s("StatefulSet", "api-2", {"template": {"metadata": {}, "spec": {}}}), _pool()),
+     "2 pod templates"),
 ])
 def test_what_cannot_be_simulated_is_said(resources, why):
     name = "web" if not resources else "api"
     with pytest.raises(SimulationInputError, match=why):
-        service_model(_plan(*resources, _pool()), name, PRICES, assumptions(None))
+        service_model(_plan(*resources), name, PRICES, assumptions(None))
+
+
+def test_an_hpa_without_a_namespace_is_in_default():
+    deployment, hpa = _deployment({"labels": POD_LABELS}, {"pool": "gpu"}), _hpa()
+    deployment["inputs"]["metadata"]["namespace"] = "default"
+    del hpa["inputs"]["metadata"]["namespace"]
+    model = service_model(_plan(deployment, hpa, _pool()), "api", PRICES, assumptions(None))
+    assert model.hpa is not None and model.hpa.max_replicas == 9

@@ -7,7 +7,7 @@ context, volumes, resources) are here too, so that a runtime module holds only
 what is its own: containers, workload, ports, probes, scale target, and the
 facts the simulator and the checks read.
 
-Among those facts, what the render's preflight (``render/preflight/``) must know
+Among those facts, what the render's preflight (``elastic_inference_tools/render/preflight/``) must know
 of a runtime's operator to judge a rendered plan: which of its custom kinds no
 HPA can target (:attr:`Runtime.unscalable_kinds`), what installs its CRDs
 (:attr:`Runtime.crd_providers`), where its custom workload keeps its pod

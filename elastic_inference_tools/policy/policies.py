@@ -255,7 +255,8 @@ def ingress_has_tls(args: ResourceValidationArgs, report: ReportViolation) -> No
     for rule in _list(_get(args.props, "spec", "rules")):
         host = _get(rule, "host")
         if host not in covered:
-            report(f"host '{host}' is served over plain HTTP; give the service ingress.tlsSecret", None)
+            report(f"host '{host}' is served over plain HTTP; give it a TLS secret "
+                   "(ingress.tlsSecret in this project's stack config; IngressChoice(tls_secret=...) with the components)", None)
 
 
 # -- stack policies ----------------------------------------------------------------------------

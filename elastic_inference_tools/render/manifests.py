@@ -121,7 +121,7 @@ class Validator:
             try:
                 schema = kv_utils.schema_contents(f"{self._dir}/{kind.lower()}-{group}.json", self.version)
             except FileNotFoundError:
-                raise LookupError(f"no schema for {kind} {api_version} in Kubernetes {self.version} or in render/schemas") from None
+                raise LookupError(f"no schema for {kind} {api_version} in Kubernetes {self.version} or in elastic_inference_tools/render/schemas") from None
         return jsonschema_rs.Draft202012Validator(schema, registry=self._registry)
 
     def errors(self, body: dict[str, Any]) -> list[str]:

@@ -208,6 +208,12 @@ def _check_policies(program_dir: str, stack_name: str, result: RunResult) -> lis
         levels = stack_levels(program_dir, stack_name)
     except PolicyConfigError as exc:
         raise RenderError(EXIT_CONFIG, [str(exc)]) from None
+    names = sorted(p.name for p in policies)
+    unknown = set(levels) - {"all", *names}
+    if unknown:
+        # A misspelt name would leave the policy it meant at its own level, silently.
+        raise RenderError(EXIT_CONFIG, [f"policy/stacks/{stack_name}.json: {len(unknown)} setting(s) name no policy of the pack; "
+                                        f"its policies are: {', '.join(names)}"])
     for name in sorted(p.name for p in policies if (levels.get(p.name) or levels.get("all")) == "disabled"):
         # A guardrail off for this stack is said, every time (never lost silently).
         print(f"{stack_name}: policy {name} is disabled for this stack by policy/stacks/{stack_name}.json", file=sys.stderr)

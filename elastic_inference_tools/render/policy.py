@@ -54,18 +54,19 @@ def load_policies(program_dir: str) -> list[Any]:
     """The built-in ``POLICIES``, then the program's own (``<program>/policy/policies.py``) when it has a pack
     of its own; :class:`PolicyConfigError` when one of those is named like a built-in.
 
-    A program whose ``policies.py`` is this pack (its ``PACK_NAME``), in any version, is a checkout of
-    this project, e.g. a pull request's base rendered by the head's render: its own pack stands for
-    the built-in one, as the CLI would run it there.
+    The built-in policies always run. A program's ``policies.py`` that is this pack (its ``PACK_NAME``) is
+    an earlier checkout of this project, from when the pack lived there (a pull request's base rendered by
+    the head's render): its policies named like built-in ones are its older versions of them and give way;
+    any other it has is added.
     """
     builtin = _pack(BUILTIN_PACK)
     own = os.path.join(program_dir, POLICY_DIR, "policies.py")
     if not os.path.isfile(own):
         return list(builtin.POLICIES)
     program = _pack(own)
-    if getattr(program, "PACK_NAME", None) == builtin.PACK_NAME:
-        return list(program.POLICIES)
     names = {p.name for p in builtin.POLICIES}
+    if getattr(program, "PACK_NAME", None) == builtin.PACK_NAME:
+        return [*builtin.POLICIES, *(p for p in program.POLICIES if p.name not in names)]
     clash = sorted(p.name for p in program.POLICIES if p.name in names)
     if clash:
         raise PolicyConfigError(f"{own}: {clash[0]} is a built-in policy: name yours otherwise (a program adds policies, and sets "

@@ -1,28 +1,38 @@
 """Writing a render's output directory: ``plan.json``, ``manifests/*.yaml`` and the marker file.
 
 The render writes only into its output directory, and replaces it only when it
-is empty or its own earlier output for the same program (``outputs.py``: the
-marker names the project; from before markers, exactly ``plan.json`` and
-``manifests/``); anything else is refused with the config exit code. Writing is
-all or nothing.
+is empty or holds only its own earlier output for the same program (the rule
+is ``outputs.py``'s); anything else is refused with the config exit code.
+Writing is all or nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
 
 import yaml
 
-from ..outputs import MARKER, OutputDirError, check, marker_text
+from ..outputs import Outputs, OutputDirError
 from .errors import EXIT_CONFIG, RenderError
 from .manifests import Manifest
 
-TOOL = "render"
+
+def _recorded(out_dir: str) -> Optional[str]:
+    """The project an earlier render's ``plan.json`` names, or None."""
+    try:
+        with open(os.path.join(out_dir, "plan.json"), encoding="utf-8") as fh:
+            project = json.load(fh).get("project")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return project if isinstance(project, str) else None
+
+
+#: A render output holds plan.json and manifests/ (and the marker): nothing else is replaced.
+OUTPUTS = Outputs("render", owns=lambda entry: entry in ("plan.json", "manifests"), recorded=_recorded,
+                  unmarked=lambda entries: "plan.json" in entries, old_marker=True)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -41,52 +51,31 @@ _Dumper.add_representer(str, _str)
 def check_out_dir(out_dir: str, project: str) -> None:
     """Raise :class:`RenderError` (exit 2) unless ``out_dir`` is absent, empty, or an earlier render of ``project``."""
     try:
-        check(out_dir, TOOL, project, _earlier, _recorded)
+        OUTPUTS.check(out_dir, project)
     except OutputDirError as exc:
         raise RenderError(EXIT_CONFIG, [str(exc)]) from None
 
 
-def _earlier(entries: set[str]) -> bool:
-    """Renders made before the marker existed held exactly plan.json and manifests/."""
-    return "plan.json" in entries and entries <= {"plan.json", "manifests", MARKER}
-
-
-def _recorded(out_dir: str) -> Optional[str]:
-    """The project an earlier render's ``plan.json`` names, or None."""
-    try:
-        with open(os.path.join(out_dir, "plan.json"), encoding="utf-8") as fh:
-            project = json.load(fh).get("project")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return project if isinstance(project, str) else None
-
-
 def write(out_dir: str, plan: dict[str, Any], objects: list[Manifest]) -> None:
-    """Write ``plan.json`` and the manifests to ``out_dir``, all or nothing.
+    """Write ``plan.json`` and the manifests to ``out_dir``, all or nothing (``Outputs.replace``).
 
-    Files go to a staging directory that replaces ``out_dir`` only at the end;
-    threads write them (file creation waits on the disk) while this thread
-    serializes the next.
+    Threads write the files (file creation waits on the disk) while this
+    thread serializes the next.
     """
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".render-", dir=parent)
-    try:
+
+    def fill(staging: str) -> None:
         os.mkdir(os.path.join(staging, "manifests"))
-        _write_file(os.path.join(staging, MARKER), marker_text(TOOL, str(plan["project"])))
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-write") as pool:
             writes = [pool.submit(_write_file, os.path.join(staging, "plan.json"), json.dumps(plan, indent=2, sort_keys=True) + "\n")]
             for m in objects:
                 writes.append(pool.submit(_write_file, os.path.join(staging, "manifests", m.filename), to_yaml(m.body)))
             for done in writes:
                 done.result()
-        check_out_dir(out_dir, str(plan["project"]))  # again: it may have changed while the program ran
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    try:
+        OUTPUTS.replace(out_dir, str(plan["project"]), fill)
+    except OutputDirError as exc:  # it changed while the program ran
+        raise RenderError(EXIT_CONFIG, [str(exc)]) from None
 
 
 def to_yaml(body: dict[str, Any]) -> str:

@@ -7,23 +7,26 @@ nothing the program already did.
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, TypeVar
 
 import yaml
 
+from ..components import INFERENCE_SERVICE_TYPE as SERVICE_TYPE
 from ..render import RenderError, render_stack
 from ..render.preflight import Plan, Resource, as_list, as_map, get
+from ..render.preflight import run as preflight
 from ..render.preflight.capacity import ECI_LABEL, ECI_SPOT_STRATEGY, WAIT_FOR_ECS, WAIT_POLICY, governing_policy, pools_for, specs
 from ..render.preflight.pods import GPU, PodTemplate, pod_templates
 from ..render.preflight.runtimes import runtime_of_kind
 from .hpa import HpaSpec
 from .model import Pool, ServiceModel, Unit, price_of
 
-#: The component whose name is the simulated service (``ModelEndpoint`` makes one of the same name).
-SERVICE_TYPE = "elastic-inference:serving:InferenceService"
-_DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?")
+#: Go's time.ParseDuration units, in seconds (a ResourcePolicy's timeout is a metav1.Duration).
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ASSUMPTIONS = os.path.join(HERE, "assumptions.yaml")
@@ -32,6 +35,14 @@ DEFAULT_PRICES = os.path.join(HERE, "prices.yaml")
 
 class SimulationInputError(ValueError):
     """A stack, service, trace, prices or assumptions file that cannot be simulated."""
+
+
+class PreflightRefusedError(SimulationInputError):
+    """A stack the render's preflight refuses: what it would hit in a real deployment (``lines``)."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
 def load_yaml(path: str, what: str) -> dict[str, Any]:
@@ -67,7 +78,12 @@ def rendered_stack(program_dir: str, stack: str) -> Plan:
         rendered = render_stack(program_dir, stack)
     except RenderError as exc:
         raise SimulationInputError("\n".join(exc.lines)) from None
-    return Plan(rendered.plan["resources"], rendered.outputs)
+    plan = rendered.plan
+    # What the render would refuse is not simulated: its figures would describe a stack that does not work.
+    errors = [f.line() for f in preflight(plan["resources"], plan["outputs"]) if f.level == "error"]
+    if errors:
+        raise PreflightRefusedError([f"{stack}: the render's preflight refuses this stack; fix it first:", *errors])
+    return Plan(plan["resources"], plan["outputs"])
 
 
 def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Mapping[str, Any]) -> ServiceModel:
@@ -84,8 +100,9 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
     if name not in services:
         raise SimulationInputError(f"--service {name}: the stack has no such service (it has: {', '.join(sorted(services)) or 'none'})")
     templates = [t for t in pod_templates(plan) if t.owner.parent == services[name].urn]
-    if not templates:
-        raise SimulationInputError(f"--service {name}: the service declares no workload with a pod template")
+    if len(templates) != 1:
+        raise SimulationInputError(f"--service {name}: the service declares {len(templates)} pod templates; the simulator "
+                                   "models a service of one workload with one pod template")
     template = templates[0]
     workload = template.owner
     rendered = _hpa(plan, workload)
@@ -109,11 +126,11 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
     if capacity is None and hpa is None:
         raise SimulationInputError(f"--service {name}: it has no QPS autoscaling to size a replica from: "
                                    "give serving.replica_capacity_qps in an --assumptions file")
-    replicas = get(workload.inputs, "spec", "replicas")
+    replicas = _int(get(workload.inputs, "spec", "replicas"), 1, f"--service {name}: its workload's spec.replicas")
     return ServiceModel(
         name=name,
         hpa=hpa,
-        fixed_replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1,
+        fixed_replicas=replicas,
         units=tuple(units),
         pool=pool,
         replica_capacity_qps=float(capacity) if capacity is not None else 1.5 * _target_qps(hpa),
@@ -141,7 +158,8 @@ def _hpa(plan: Plan, workload: Resource) -> Optional[Mapping[str, Any]]:
     """The autoscaling/v2 HPA whose scaleTargetRef is ``workload``, or the one its runtime's operator makes from it."""
     for hpa in plan.kubernetes("HorizontalPodAutoscaler"):
         ref = as_map(get(hpa.inputs, "spec", "scaleTargetRef"))
-        if hpa.namespace == workload.namespace and ref.get("kind") == workload.kind and ref.get("name") == workload.k8s_name:
+        same_namespace = (hpa.namespace or "default") == (workload.namespace or "default")
+        if same_namespace and ref.get("kind") == workload.kind and ref.get("name") == workload.k8s_name:
             return hpa.inputs
     runtime = runtime_of_kind(plan, workload.kind)
     if runtime is None:
@@ -150,59 +168,77 @@ def _hpa(plan: Plan, workload: Resource) -> Optional[Mapping[str, Any]]:
 
 
 def _capacity(plan: Plan, template: PodTemplate, name: str, prices: Mapping[str, Any]) -> tuple[list[Unit], Optional[Pool], tuple[str, ...]]:
-    """Where the pods go in fill order, the node pool of the first ECS unit, and the first ECI unit's specs."""
+    """Where the pods go in fill order, the node pool of the ECS unit, and the first ECI unit's specs.
+
+    The model has one node pool: a placement whose ECS capacity is not exactly
+    one NodePool of the stack (none, several, or two ECS units) is refused
+    rather than modelled on a pool it does not use.
+    """
     units: list[Unit] = []
     pools: list[Resource] = []
     eci_types: tuple[str, ...] = ()
     policy = governing_policy(plan, template)
     if policy is not None:
         when = as_map(get(policy.inputs, "spec", "whenTryNextUnits"))
-        timeout = _seconds(when.get("timeout")) if when.get("policy") == WAIT_POLICY else None
-        for unit in map(as_map, as_list(get(policy.inputs, "spec", "units"))):
-            most = unit.get("max") if isinstance(unit.get("max"), int) else None
+        for i, unit in enumerate(map(as_map, as_list(get(policy.inputs, "spec", "units")))):
+            where = f"--service {name}: its ResourcePolicy's spec.units[{i}]"
+            most = _int(unit.get("max"), None, f"{where}.max")
             if unit.get("resource") == "eci":
                 annotations = {**template.annotations, **as_map(unit.get("podAnnotations"))}
                 units.append(Unit("eci", max=most, spot=_eci_spot(annotations)))
                 eci_types = eci_types or specs(as_map(unit.get("podAnnotations")), template.annotations)
+            elif unit.get("resource") == "ecs":
+                waits = as_map(unit.get("podLabels")).get(WAIT_FOR_ECS) == "true" and when.get("policy") == WAIT_POLICY
+                wait = _seconds(when.get("timeout"), f"--service {name}: its ResourcePolicy's whenTryNextUnits.timeout") if waits else None
+                units.append(Unit("ecs", max=most, wait=wait))
+                pools.append(_one_pool(plan, as_map(unit.get("nodeSelector")), where))
             else:
-                waits = as_map(unit.get("podLabels")).get(WAIT_FOR_ECS) == "true"
-                units.append(Unit("ecs", max=most, wait=timeout if waits else None))
-                pools += pools_for(plan, as_map(unit.get("nodeSelector")))
+                raise SimulationInputError(f"{where}: resource {str(unit.get('resource'))[:20]!r}: the simulator models ecs and eci units")
     elif template.labels.get(ECI_LABEL) == "true":
         units.append(Unit("eci", spot=_eci_spot(template.annotations)))
         eci_types = specs(template.annotations)
     else:
         selector = as_map(template.spec.get("nodeSelector"))
-        pools += pools_for(plan, selector) if selector else []
-        if pools:
-            units.append(Unit("ecs"))
-    if not units:
-        raise SimulationInputError(f"--service {name}: its pods select no node pool of the stack and no ECI "
-                                   "(no ResourcePolicy, no alibabacloud.com/eci label, no nodeSelector a NodePool's labels match)")
-    if any(u.kind == "ecs" for u in units) and not pools:
-        raise SimulationInputError(f"--service {name}: its placement uses a node pool, but no NodePool of the stack has the labels it selects")
+        if not selector:
+            raise SimulationInputError(f"--service {name}: its pods select no node pool and no ECI (no ResourcePolicy, no "
+                                       f"{ECI_LABEL} label, no nodeSelector): the simulator cannot tell where they run")
+        pools.append(_one_pool(plan, selector, f"--service {name}: its pods' nodeSelector"))
+        units.append(Unit("ecs"))
+    if len(pools) > 1:
+        raise SimulationInputError(f"--service {name}: its ResourcePolicy has {len(pools)} ECS units; the simulator models one node pool")
     return units, _pool(pools[0], prices) if pools else None, eci_types
+
+
+def _one_pool(plan: Plan, selector: Mapping[str, Any], where: str) -> Resource:
+    found = pools_for(plan, selector)
+    if len(found) != 1:
+        raise SimulationInputError(f"{where} matches {len(found)} NodePools of the stack by their labels; the simulator models "
+                                   "pods on exactly one")
+    return found[0]
 
 
 def _pool(pool: Resource, prices: Mapping[str, Any]) -> Pool:
     """The node pool as its ``alicloud.cs.NodePool`` declares it (the inputs the plan records)."""
     inputs = pool.inputs
+    where = f"node pool {str(inputs.get('nodePoolName', pool.name))[:63]}"
     scaling = as_map(inputs.get("scalingConfig"))
     grows = scaling.get("enable") is True
-    fixed = _int(inputs.get("desiredSize"), 0)
+    # desired_size, or the deprecated node_count (terraform-provider-alicloud resource_alicloud_cs_kubernetes_node_pool.go).
+    fixed = _int(inputs.get("desiredSize", inputs.get("nodeCount")), 0, f"{where}: desiredSize")
     types = as_list(inputs.get("instanceTypes"))
-    if not types:
-        raise SimulationInputError(f"node pool {inputs.get('nodePoolName', pool.name)}: no instanceTypes in the plan to price it by")
-    price = price_of(prices, str(types[0]))
+    if not types or not isinstance(types[0], str):
+        raise SimulationInputError(f"{where}: no instanceTypes in the plan to price it by")
+    price = price_of(prices, types[0])
     spot = inputs.get("spotStrategy") not in (None, "NoSpot")
     return Pool(
-        min_size=_int(scaling.get("minSize"), 0) if grows else fixed,
-        max_size=_int(scaling.get("maxSize"), 0) if grows else fixed,
+        min_size=_int(scaling.get("minSize"), 0, f"{where}: scalingConfig.minSize") if grows else fixed,
+        max_size=_int(scaling.get("maxSize"), 0, f"{where}: scalingConfig.maxSize") if grows else fixed,
         can_grow=grows,
         node_price_on_demand=float(price["on_demand"]), node_price_spot=float(price["spot"]),
-        on_demand_base=_int(inputs.get("onDemandBaseCapacity"), 0),
+        on_demand_base=_int(inputs.get("onDemandBaseCapacity"), 0, f"{where}: onDemandBaseCapacity"),
         # Unset on a spot pool: taken as all spot above the base (an estimate: the plan does not say).
-        on_demand_percentage=_int(inputs.get("onDemandPercentageAboveBaseCapacity"), 0 if spot else 100),
+        on_demand_percentage=_int(inputs.get("onDemandPercentageAboveBaseCapacity"), 0 if spot else 100,
+                                  f"{where}: onDemandPercentageAboveBaseCapacity"),
         spot=spot,
     )
 
@@ -212,23 +248,28 @@ def _eci_spot(annotations: Mapping[str, Any]) -> bool:
     return annotations.get(ECI_SPOT_STRATEGY) in ("SpotAsPriceGo", "SpotWithPriceLimit")
 
 
-def _int(value: Any, default: int) -> int:
-    """A count the provider takes as a number or a numeric string."""
-    if isinstance(value, bool):
+D = TypeVar("D", int, None)
+
+
+def _int(value: Any, default: D, what: str) -> int | D:
+    """A count the provider takes as a number or a numeric string; ``default`` when unset; refused otherwise
+    (``"[unknown]"``: a value only the cloud knows cannot be simulated)."""
+    if value is None:
         return default
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    return default
+    raise SimulationInputError(f"{what}: {str(value)[:20]!r} is not a whole number the simulator can use")
 
 
-def _seconds(duration: Any) -> Optional[int]:
-    """A Go duration as the ResourcePolicy takes it ("300s", "5m", "1h30m"), in whole seconds; None if unreadable."""
-    if not isinstance(duration, str) or not duration or not _DURATION.fullmatch(duration):
-        return None
-    units = {"h": 3600, "m": 60, "s": 1}
-    return sum(int(amount) * units[unit] for amount, unit in re.findall(r"(\d+)([hms])", duration))
+def _seconds(duration: Any, what: str) -> int:
+    """A Go duration ("300s", "2m30s", "1.5m", "500ms"), as a ResourcePolicy's timeout takes it, in whole seconds (rounded up)."""
+    text = duration if isinstance(duration, str) else ""
+    if not text or _DURATION.sub("", text) != "":
+        raise SimulationInputError(f"{what}: {str(duration)[:20]!r} is not a duration such as 300s or 5m (and the pool wait "
+                                   "needs one)")
+    return math.ceil(sum(float(amount) * _DURATION_UNITS[unit] for amount, unit in _DURATION.findall(text)))
 
 
 def _adapter_label(hpa: Optional[Mapping[str, Any]], key: str, default: Any) -> int:

@@ -20,7 +20,8 @@ def from_csv(path: str, duration: Optional[int] = None) -> list[float]:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
     except OSError as exc:
-        raise TraceError(f"{path}: cannot read the trace: {exc.strerror}") from None
+        raise TraceError(f"{path}: cannot read the trace: {exc.strerror} (a trace is a CSV file of t_seconds,qps rows, or one of "
+                         f"{', '.join(SHAPES)})") from None
     for number, row in enumerate(rows, start=1):
         if not row or row[0].strip().startswith("#"):
             continue

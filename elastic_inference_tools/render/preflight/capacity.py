@@ -179,7 +179,7 @@ def _fmt(number: Decimal) -> str:
     return f"{number.quantize(Decimal('0.01')).normalize():f}"
 
 
-SOURCES = "render/preflight/instance_types.yaml (ECS instance family docs; ACK 'Resource reservation policy'; ECI 'eci-use-specs')"
+SOURCES = "elastic_inference_tools/render/preflight/instance_types.yaml (ECS instance family docs; ACK 'Resource reservation policy'; ECI 'eci-use-specs')"
 
 
 @check("pods-fit-instance-types")

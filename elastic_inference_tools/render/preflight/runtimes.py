@@ -7,28 +7,16 @@ in this repository) holds the facts about its operator that a plan check needs
 they run, so a runtime registered by a program or a test is judged like a
 built-in one and the preflight keeps no list of runtimes of its own.
 
-The registry is the installed package's (``pip install -e .``, as ``make``
-does), the one a program built on ``elastic_inference`` registers its runtimes
-in; without the package, the ``components`` directory next to the render (the
-same code).
+The registry is the installed package's (``..components``), the one a
+program built on ``elastic_inference`` registers its runtimes in.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Mapping, TypeVar
+from typing import Iterable, Mapping, TypeVar
 
+from ...components import RUNTIMES, CrdProvider, Runtime, WorkloadPod
 from . import Plan
-
-if TYPE_CHECKING:
-    # mypy cannot follow the editable install's import hook; the installed package is components/.
-    from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-else:
-    try:
-        from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-    except ModuleNotFoundError as exc:
-        if exc.name != "elastic_inference":
-            raise
-        from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
 
 K = TypeVar("K")
 V = TypeVar("V")
