@@ -315,3 +315,15 @@ def test_deleting_model_data_or_a_bucket_protection_is_flagged(renders, tmp_path
     assert "[!CAUTION]" in text and "<code>models-object-m/1.pb</code>" in text and "<code>models-encryption</code>" in text
     (obj,) = [r for r in result.resources if r.name == "models-object-m/1.pb"]
     assert obj.op == "delete" and "model data" in obj.notes[0]
+
+
+def test_renders_of_two_projects_are_said_to_be_so(tmp_path, capsys):
+    """A base and a head of different programs would diff as everything deleted and created: it is said on stderr."""
+    from elastic_inference_tools.render.diff import main as diff_main
+
+    plan = {"project": "a", "stack": "dev", "resources": [], "outputs": {}, "config": {}, "configSecrets": {}}
+    for side, project in (("base", "a"), ("head", "b")):
+        (tmp_path / side / "dev").mkdir(parents=True)
+        (tmp_path / side / "dev" / "plan.json").write_text(json.dumps({**plan, "project": project}))
+    assert diff_main([str(tmp_path / "base"), str(tmp_path / "head")]) == 0
+    assert "renders of different projects" in capsys.readouterr().err

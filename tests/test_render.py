@@ -190,7 +190,9 @@ def test_duplicate_yaml_keys_rejected(tmp_path, program, capsys):
     text = (prog / "Pulumi.dup.yaml").read_text()
     (prog / "Pulumi.dup.yaml").write_text(text + "  elastic-inference:modelStore: {bucket: other-bucket}\n")
     code, _ = render(tmp_path, "dup", prog)
-    assert code == 2 and "duplicate key" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "duplicate key" in err
+    assert err.startswith(str(prog / "Pulumi.dup.yaml") + ":") and "<unicode string>" not in err  # the file, by its path
 
 
 def test_missing_stack_file_exit_2(tmp_path, capsys):

@@ -106,6 +106,8 @@ def load_yaml(path: str) -> Any:
         raise StackFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except StackFileError as exc:  # the constructor's (a duplicate key): its mark names the text, not the file
+        raise StackFileError(str(exc).replace("<unicode string>", path, 1)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

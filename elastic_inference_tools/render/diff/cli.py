@@ -43,6 +43,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except DiffInputError as exc:
         print(f"elastic-inference diff: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    for stack in sorted(set(base) & set(head)):
+        if base[stack].get("project") != head[stack].get("project"):
+            # URNs name the project: every resource would show as deleted and created.
+            print(f"elastic-inference diff: {stack}: BASE and HEAD are renders of different projects; their resources cannot match",
+                  file=sys.stderr)
     try:
         diffs = diff_plans(base, head)
     except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
