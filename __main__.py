@@ -72,6 +72,7 @@ for name, svc in settings.services.items():
         image=svc.image,
         model_name=svc.model.name,
         version_policy=svc.model.version_policy,
+        mount_client=svc.model.client,
         resources=svc.resources.args(),
         placement=svc.placement.choice(),
         node_pool=pool,

@@ -30,6 +30,7 @@ from .public_endpoint import PublicEndpoint, PublicEndpointArgs
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingress_route, seldon_hpa_spec
 from .runtimes import RUNTIMES
 from .spot_node_pool import NodeTaint, SpotNodePool
+from .types import MountClient, choices
 
 TYPE = "elastic-inference:serving:ModelEndpoint"
 
@@ -126,6 +127,8 @@ class ModelEndpointArgs:
     """The name the server serves the model under; None: the endpoint's name."""
     version_policy: str = default_of(InferenceServiceArgs, "version_policy")
     """``latest``, ``latest:N``, ``all`` or ``specific:V[,V...]``."""
+    mount_client: MountClient = default_of(ModelVolumeArgs, "client")
+    """The model mount's FUSE client: ``ossfs`` (1.x) or ``ossfs2`` (ossfs 2.0, faster sequential reads; ``ModelVolumeArgs.client``)."""
     resources: ServerResources = field(default_factory=ServerResources)
     placement: PlacementChoice = field(default_factory=PlacementChoice)
     node_pool: Optional[SpotNodePool] = None
@@ -139,6 +142,7 @@ class ModelEndpointArgs:
     def problems(self) -> list[ArgProblem]:
         """The wiring problems these arguments have (each component checks its own part)."""
         found = wiring_problems(self.runtime, self.placement.mode, self.node_pool is not None, self.autoscaling, self.ingress is not None)
+        found += checks.collect(checks.one_of("mount_client", self.mount_client, choices(MountClient)))
         if self.addons is None and self.sls_project is None and self.autoscaling.enabled:
             found.append(ArgProblem("sls_project", "required without addons while autoscaling is enabled: the SLS project of the "
                                                    "ingress logs (default_sls_project(cluster_id) on ACK)"))
@@ -196,10 +200,11 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.volume = ModelVolume(name, ModelVolumeArgs(
             namespace=args.namespace, bucket=store.bucket_name, path=args.model_path, region=args.region,
             access_key_id=store.access_key_id, access_key_secret=store.access_key_secret, rrsa_role_name=store.rrsa_role_name,
+            client=args.mount_client,
         ), opts=child())
         self.placement = Placement(name, args.placement.args(args.namespace, selector_labels(name), pool.labels if pool else {},
                                                              pool.taints if pool else ()), opts=child(*after_addons))
-        self.prerequisites = dict(self.placement.prerequisites)
+        self.prerequisites = {**self.volume.prerequisites, **self.placement.prerequisites}
         autoscaled = scaling.enabled and args.ingress is not None
 
         hpa_spec = None

@@ -16,8 +16,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import problems as checks
-from .problems import ArgProblem
 from ._annotations import with_skips
+from .problems import ArgProblem
+from .runtimes.base import RUN_AS_ID
+from .types import MountClient, choices
 
 TYPE = "elastic-inference:storage:ModelVolume"
 OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
@@ -31,6 +33,19 @@ OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
 #   others, in ossfs's own check (src/s3fs.cpp check_object_access) and in libfuse's stat.
 #   Not uid=: that would give the server write access too (check_object_access).
 DEFAULT_MOUNT_OPTIONS = "-o max_stat_cache_size=0 -o allow_other -o umask=022"
+# ossfs 2.0 takes only its own options (the CSI driver passes each -o k=v as --k=v to ossfs2 and
+# forbids FUSE arguments: alibaba-cloud-csi-driver pkg/mounter/proxy/server/ossfs2/driver.go), and
+# stamps one owner and mode on every file and directory, whatever the object's metadata (aliyun/ossfs
+# 2.0 src/fs/inode.cpp fill_statbuf; defaults in src/options.cpp: uid/gid of the ossfs2 process, root in
+# the CSI's fuse pod, modes 0777, allow_other true). Set explicitly: the server's user owns a read-only
+# tree (0444 files, 0555 directories); the driver adds ro=true to a read-only volume (ossfs2/manager.go).
+OSSFS2_MOUNT_OPTIONS = (f"-o allow_other=true -o uid={RUN_AS_ID} -o gid={RUN_AS_ID} -o dir_mode=0555 -o file_mode=0444")
+#: The mount options each client gets when none are given.
+MOUNT_OPTIONS: dict[str, str] = {"ossfs": DEFAULT_MOUNT_OPTIONS, "ossfs2": OSSFS2_MOUNT_OPTIONS}
+#: ossfs 2.0 through the CSI driver (static PV, AccessKey or RRSA): ACK 'Mount a static OSS persistent volume by using
+#: ossfs 2.0' / 'Mount a dynamic OSS volume using ossfs 2.0' (csi-plugin and csi-provisioner 1.33.1 or later).
+OSSFS2_PREREQUISITE = ("ossfs 2.0 mounts (fuseType ossfs2) need csi-plugin and csi-provisioner 1.33.1 or later, and with RRSA "
+                       "Kubernetes 1.26 or later (ACK 'Mount a static OSS persistent volume by using ossfs 2.0')")
 
 
 def oss_internal_endpoint(region: str) -> str:
@@ -58,12 +73,14 @@ class ModelVolumeArgs:
     """RAM role the CSI driver assumes through RRSA, instead of an AccessKey."""
     capacity: str = "5Gi"
     """Nominal size (OSS is not size-limited; Kubernetes requires a value)."""
-    mount_options: str = DEFAULT_MOUNT_OPTIONS
-    """ossfs options passed as ``otherOpts``."""
+    client: MountClient = "ossfs"
+    """The FUSE client: ``ossfs`` (1.x) or ``ossfs2`` (ossfs 2.0, for read-only, sequential reads such as loading a model)."""
+    mount_options: Optional[str] = None
+    """The client's options, passed as ``otherOpts``; None: the client's defaults (:data:`MOUNT_OPTIONS`)."""
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
-        found = checks.collect(checks.dns_label("namespace", self.namespace))
+        found = checks.collect(checks.dns_label("namespace", self.namespace), checks.one_of("client", self.client, choices(MountClient)))
         has_key = self.access_key_id is not None or self.access_key_secret is not None
         if has_key and self.rrsa_role_name is not None:
             found.append(ArgProblem("rrsa_role_name", "give either access_key_id/access_key_secret or rrsa_role_name, not both"))
@@ -85,6 +102,8 @@ class ModelVolume(pulumi.ComponentResource):
     """Name of the PersistentVolume (cluster-scoped, so it includes the namespace)."""
     secret_name: Optional[str]
     """Name of the credentials Secret, or None with RRSA."""
+    prerequisites: dict[str, str]
+    """What the cluster must already have for this mount (name -> why)."""
 
     def __init__(self, name: str, args: ModelVolumeArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("ModelVolumeArgs", [*checks.collect(checks.dns_label("name", name)), *args.problems()])
@@ -100,8 +119,13 @@ class ModelVolume(pulumi.ComponentResource):
             "bucket": args.bucket,
             "url": oss_internal_endpoint(args.region),
             "path": "/" + args.path.strip("/"),
-            "otherOpts": args.mount_options,
+            "otherOpts": args.mount_options if args.mount_options is not None else MOUNT_OPTIONS[args.client],
         }
+        self.prerequisites = {}
+        if args.client != "ossfs":
+            # The driver's volume attribute (alibaba-cloud-csi-driver pkg/oss/utils.go parseOptions: "fusetype"; default ossfs).
+            attributes["fuseType"] = args.client
+            self.prerequisites["csi-plugin >= 1.33.1"] = OSSFS2_PREREQUISITE
         secret = self._credentials(name, args, labels, attributes)
         secret_ref = k8s.core.v1.SecretReferenceArgs(name=self.secret_name, namespace=args.namespace) if secret else None
 

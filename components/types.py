@@ -24,6 +24,9 @@ TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 """Kubernetes taint effects."""
 LogCollector = Literal["logtail-ds", "loongcollector"]
 """ACK's log collection add-on (the newer loongcollector replaces logtail-ds)."""
+MountClient = Literal["ossfs", "ossfs2"]
+"""The OSS CSI driver's FUSE client for a model mount (the PV's ``fuseType``): ossfs 1.x, or ossfs 2.0, which ACK's
+client-selection guide recommends for read-only workloads such as inference (ACK 'Client selection reference')."""
 
 
 def choices(literal: Any) -> tuple[str, ...]:

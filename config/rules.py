@@ -182,8 +182,8 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
         "cpu": f"{at}.resources.cpu", "memory": f"{at}.resources.memory", "replicas": None,
         "allow_from_namespaces": f"{at}.networkPolicy.allowFromNamespaces"})
     volume = ModelVolumeArgs(namespace=svc.namespace, bucket=s.model_store.bucket, path=svc.model.path, region=s.region,
-                             rrsa_role_name="-")
-    yield from mapped(volume.problems(), f"{at}.", {"path": f"{at}.model.path", "namespace": None})
+                             rrsa_role_name="-", client=svc.model.client)
+    yield from mapped(volume.problems(), f"{at}.", {"path": f"{at}.model.path", "client": f"{at}.model.client", "namespace": None})
     pool = s.node_pool
     places = placement.choice().args(svc.namespace, selector_labels(name), pool.labels if pool else {})
     yield from mapped(places.problems(), f"{at}.placement.", {"namespace": None, "selector": None, "mode": None,

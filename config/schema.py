@@ -25,7 +25,7 @@ from components.problems import QUANTITY as _QUANTITY
 from components.placements.ecs_then_eci import POOL_WAIT_RANGE
 from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
 from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
-from components.types import Access, EciSpotStrategy, Encryption, LogCollector, MultiAzPolicy, SpotStrategy, TaintEffect
+from components.types import Access, EciSpotStrategy, Encryption, LogCollector, MountClient, MultiAzPolicy, SpotStrategy, TaintEffect
 
 # The Kubernetes version a stack's cluster runs when cluster.kubernetesVersion is not set.
 DEFAULT_KUBERNETES_VERSION = "1.30"
@@ -246,6 +246,7 @@ class Model(_Section):
     name: Optional[ModelName] = None  # default: the service name
     path: ModelPath
     version_policy: str = default_of(ModelEndpointArgs, "version_policy")  # syntax: InferenceServiceArgs.problems()
+    client: MountClient = default_of(ModelEndpointArgs, "mount_client")  # ossfs | ossfs2 (ModelVolumeArgs.client)
 
 
 class Resources(_Section):

@@ -214,3 +214,11 @@ def test_a_pool_without_labels_is_reported_once(raw):
     raw["nodePool"]["labels"] = {}
     found = [p for p in problems(raw) if p.startswith("nodePool.labels:")]
     assert found == ["nodePool.labels: required with mode 'ecs-then-eci': it selects the node pool by its labels"], found
+
+
+def test_the_model_mount_client_is_ossfs_or_ossfs2(raw):
+    assert from_raw(raw, "cn-beijing").services["bert"].model.client == "ossfs"  # the component's default
+    raw["services"]["bert"]["model"]["client"] = "ossfs2"
+    assert from_raw(raw, "cn-beijing").services["bert"].model.client == "ossfs2"
+    raw["services"]["bert"]["model"]["client"] = "ossfs3"
+    one(raw, "services.bert.model.client", "ossfs2")

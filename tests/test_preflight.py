@@ -245,7 +245,7 @@ def test_checks_are_registered_once_each():
     assert set(CHECKS) == {
         "valid-labels", "hpa-target-scalable", "hpa-metrics", "custom-resource-installed", "shared-addons-retained",
         "oidc-trust-policy", "bucket-split-attributes-ignored", "bucket-objects", "kms-readers-decrypt",
-        "model-mount-readable", "eci-oss-auth", "pods-fit-instance-types", "ecs-first-pool-grows",
+        "model-mount-readable", "ossfs2-requirements", "eci-oss-auth", "pods-fit-instance-types", "ecs-first-pool-grows",
     }
 
 
@@ -350,3 +350,70 @@ def test_seldons_preflight_facts_are_the_seldon_runtimes():
     assert [p.crd for p in seldon.crd_providers.values()] == list(seldon.required_crds)
     tf = RUNTIMES["tensorflow-serving"]  # a Deployment: nothing for the preflight to learn
     assert not tf.unscalable_kinds and not tf.crd_providers and not tf.workload_pods({}) and not tf.workload_hpa_specs({})
+
+
+# -- ossfs 2.0 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("options, level", [
+    (None, None),  # the component's defaults: the server's user owns a 0444/0555 tree
+    ("", None),  # ossfs2's own defaults: root-owned, 0777, allow_other
+    ("-o umask=022 -o allow_other", "error"),  # an ossfs 1.x otherOpts carried over: ossfs2 does not know umask
+    ("-o max_stat_cache_size=0", "error"),
+    ("-o allow_other=false", "error"),
+    ("-o uid=0 -o gid=0 -o file_mode=0440 -o dir_mode=0550", "error"),  # root only
+    ("-o file_mode=444", "error"),  # not ossfs2's 4-digit form
+    ("-o uid=0 -o gid=10001 -o file_mode=0440 -o dir_mode=0550", None),  # the server's group may read
+])
+def test_an_ossfs2_mount_is_judged_by_ossfs2s_own_options(options, level):
+    from components.model_volume import OSSFS2_MOUNT_OPTIONS
+    from elastic_inference_tools.render.preflight.storage import ossfs2_readable_by
+
+    found = ossfs2_readable_by(mount_options(OSSFS2_MOUNT_OPTIONS if options is None else options), 10001, 10001)
+    assert (found[0] if found else None) == level
+
+
+def _ossfs2_plan(auth, version, eci):
+    pv = {"urn": "urn:pv", "type": "kubernetes:core/v1:PersistentVolume", "name": "pv", "inputs": {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "ns-m-model"},
+        "spec": {"claimRef": {"namespace": "ns", "name": "m-model"}, "csi": {
+            "driver": "ossplugin.csi.alibabacloud.com", "volumeHandle": "ns-m-model",
+            "volumeAttributes": {"bucket": "b", "url": "oss-cn-beijing-internal.aliyuncs.com", "path": "/m", "fuseType": "ossfs2",
+                                 "otherOpts": "", **({"authType": "rrsa", "roleName": "r"} if auth == "rrsa" else {})}}}}}
+    labels = {"app": "m", **({"alibabacloud.com/eci": "true"} if eci else {})}
+    deployment = {"urn": "urn:d", "type": "kubernetes:apps/v1:Deployment", "name": "d", "inputs": {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m", "namespace": "ns"},
+        "spec": {"template": {"metadata": {"labels": labels}, "spec": {
+            "containers": [{"name": "s", "volumeMounts": [{"name": "model", "mountPath": "/models"}]}],
+            "volumes": [{"name": "model", "persistentVolumeClaim": {"claimName": "m-model"}}]}}}}}
+    return [pv, deployment], {"kubernetesVersion": version}
+
+
+def test_ossfs2_with_rrsa_needs_kubernetes_1_26_and_on_eci_is_flagged():
+    found = [f for f in run(*_ossfs2_plan("rrsa", "1.24", eci=False)) if f.check == "ossfs2-requirements"]
+    assert [f.level for f in found] == ["error"] and "Kubernetes 1.24" in found[0].message
+    assert not [f for f in run(*_ossfs2_plan("rrsa", "1.30", eci=False)) if f.check == "ossfs2-requirements"]
+    assert not [f for f in run(*_ossfs2_plan("secret", "1.24", eci=False)) if f.check == "ossfs2-requirements"]
+    eci = [f for f in run(*_ossfs2_plan("secret", "1.30", eci=True)) if f.check == "ossfs2-requirements"]
+    assert [f.level for f in eci] == ["warning"] and "ECI" in eci[0].message
+
+
+def test_a_service_on_ossfs2_renders_its_volume_for_the_driver(tmp_path, capsys):
+    """`model.client: ossfs2`: the PV carries fuseType ossfs2 and ossfs2's options (readable by the server's user), the
+    cluster prerequisites name the csi-plugin release it needs, and the preflight passes it."""
+    from elastic_inference_tools.render.cli import main
+
+    prog = link_program(tmp_path / "prog")
+    text = open(os.path.join(ROOT, "Pulumi.staging.yaml")).read()
+    assert "        path: tensorflow/chnsenticorp\n" in text
+    (prog / "Pulumi.fast.yaml").write_text(text.replace("        path: tensorflow/chnsenticorp\n",
+                                                        "        path: tensorflow/chnsenticorp\n        client: ossfs2\n", 1))
+    out = tmp_path / "out"
+    assert main(["fast", "--dir", str(prog), "--out", str(out)]) == 0, capsys.readouterr().err
+    plan = json.loads((out / "plan.json").read_text())
+    (pv,) = [r["inputs"] for r in plan["resources"] if r["type"] == "kubernetes:core/v1:PersistentVolume"]
+    attributes = pv["spec"]["csi"]["volumeAttributes"]
+    assert attributes["fuseType"] == "ossfs2"
+    assert attributes["otherOpts"] == "-o allow_other=true -o uid=10001 -o gid=10001 -o dir_mode=0555 -o file_mode=0444"
+    assert "csi-plugin >= 1.33.1" in plan["outputs"]["clusterPrerequisites"]
+    assert "model-mount-readable" not in capsys.readouterr().err

@@ -21,7 +21,7 @@ from .engine import Registration, RunResult, paused_gc, run_program
 from .errors import EXIT_CONFIG, EXIT_FAILED, EXIT_POLICY, RenderError, input_problems
 from .manifests import Manifest, UnsupportedVersion, Validator, manifests, supported_versions
 from .policy import PolicyConfigError, Violation, check, load_policies, stack_levels
-from .preflight import EXIT_PREFLIGHT, Finding
+from .preflight import EXIT_PREFLIGHT, KUBERNETES_VERSION_OUTPUT, Finding
 from .preflight import run as preflight
 from .stack import Stack, StackFileError, load_stack
 from .writer import check_out_dir, write
@@ -144,9 +144,6 @@ def _validated_manifests(stack: Stack, result: RunResult) -> list[Manifest]:
         raise RenderError(EXIT_FAILED, ["manifests fail the Kubernetes " + validator.version + " schemas:", *problems])
     return objects
 
-
-#: A program tells the render its cluster's Kubernetes version by this stack output ("1.30").
-KUBERNETES_VERSION_OUTPUT = "kubernetesVersion"
 
 
 def kubernetes_version(outputs: dict[str, Any]) -> str:

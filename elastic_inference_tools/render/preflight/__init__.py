@@ -28,6 +28,8 @@ UNKNOWN, SECRET = "[unknown]", "[secret]"
 #: The stack output where a program declares what the cluster must already have
 #: (CRDs and add-ons it does not install itself): ``{name: why}``.
 PREREQUISITES_OUTPUT = "clusterPrerequisites"
+#: A program tells the render its cluster's Kubernetes version by this stack output ("1.30").
+KUBERNETES_VERSION_OUTPUT = "kubernetesVersion"
 
 
 @dataclass(frozen=True)

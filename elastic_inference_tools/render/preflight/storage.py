@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Iterator, Mapping, Optional
 
-from . import Finding, Level, Plan, Resource, as_list, as_map, check, get, known
+from . import KUBERNETES_VERSION_OUTPUT, Finding, Level, Plan, Resource, as_list, as_map, check, get, known
 from .capacity import hosts
 from .pods import pod_templates, run_as
 
@@ -157,6 +157,44 @@ def readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[in
     return None
 
 
+OSSFS2_SOURCE = ("aliyun/ossfs 2.0 src/options.cpp (uid, gid, dir_mode, file_mode, allow_other and their defaults; modes are 4 "
+                 "octal digits from 0), src/fs/inode.cpp fill_statbuf (one owner and mode for every entry), src/main.cpp "
+                 "(default_permissions; gflags options); alibaba-cloud-csi-driver pkg/mounter/proxy/server/ossfs2/driver.go "
+                 "(each -o k=v becomes --k=v, no FUSE arguments)")
+# ossfs 1.x's (and FUSE's) options that ossfs 2.0 does not define, carried over from a 1.x otherOpts:
+# aliyun/ossfs src/s3fs.cpp (1.x) against src/options.cpp (2.0).
+OSSFS1_ONLY = frozenset({"umask", "mp_umask", "max_stat_cache_size", "stat_cache_expire", "dbglevel", "url", "passwd_file",
+                         "kernel_cache", "nonempty", "use_cache", "del_cache", "use_path_request_style", "sigv4"})
+_MODE = re.compile(r"^0[0-7]{3}$")
+
+
+def ossfs2_readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Optional[int]) -> Optional[tuple[Level, str]]:
+    """``(level, why)`` when a non-root ``uid``/``gid`` cannot read an ossfs 2.0 mount with ``options``, else None.
+
+    ossfs 2.0 gives every file and directory the ``uid``/``gid`` options' owner (default: the
+    ossfs2 process, root in the CSI's fuse pod) and the ``file_mode``/``dir_mode`` options' modes
+    (default 0777), and the kernel checks them (``default_permissions``); ``allow_other``
+    (default true) lets users other than the mounting one in at all.
+    """
+    carried = sorted(k for k in options if k in OSSFS1_ONLY)
+    if carried:
+        return "error", (f"its options hold {', '.join(carried)}, of ossfs 1.x, which ossfs 2.0 does not define: ossfs2 refuses "
+                         "options it does not know (gflags) and the mount fails")
+    for key in ("file_mode", "dir_mode"):
+        value = options.get(key)
+        if key in options and (value is None or not _MODE.match(value)):
+            return "error", f"{key} must be 4 octal digits from 0 (e.g. 0444): ossfs2 refuses the value and the mount fails"
+    if str(options.get("allow_other", "true")).lower() in ("false", "0"):
+        return "error", "allow_other=false lets no user but the mounting root into the mount"
+    owner, group = _int(options.get("uid")) or 0, _int(options.get("gid")) or 0
+    file_mode, dir_mode = (_octal(options.get(k)) or 0o777 for k in ("file_mode", "dir_mode"))
+    shift = 6 if uid == owner else 3 if gid is not None and gid == group else 0
+    if not ((file_mode >> shift) & 0o4 and (dir_mode >> shift) & 0o5 == 0o5):
+        return "error", (f"file_mode {oct(file_mode)[2:]} / dir_mode {oct(dir_mode)[2:]} for owner {owner} and group {group} "
+                         "give it no read access")
+    return None
+
+
 def _int(value: Optional[str]) -> Optional[int]:
     return int(value) if value is not None and value.isdigit() else None
 
@@ -215,12 +253,51 @@ def model_mount_readable(plan: Plan) -> Iterator[Finding]:
                 if not isinstance(uid, int) or uid == 0:
                     continue
                 attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
-                if attributes.get("fuseType", "ossfs") != "ossfs":
+                client = str(attributes.get("fuseType", "ossfs")).lower()  # the driver lower-cases it (pkg/oss/utils.go)
+                options = mount_options(attributes.get("otherOpts"))
+                group = gid if isinstance(gid, int) else None
+                if client == "ossfs":
+                    found, fix, source = readable_by(options, uid, group), "-o allow_other -o umask=022 (or gid= of the server)", OSSFS_SOURCE
+                elif client == "ossfs2":
+                    found, fix, source = ossfs2_readable_by(options, uid, group), f"-o uid={uid} -o gid={uid} -o file_mode=0444 -o dir_mode=0555", OSSFS2_SOURCE
+                else:
                     continue
-                found = readable_by(mount_options(attributes.get("otherOpts")), uid, gid if isinstance(gid, int) else None)
                 if found:
                     level, why = found
                     yield Finding("model-mount-readable", level, template.owner.describe(),
-                                  f"container {container.get('name')} runs as UID {uid} and reads {pv.describe()}, but {why}: "
-                                  "the server gets EACCES and never becomes ready; mount with -o allow_other -o umask=022 "
-                                  "(or gid= of the server)", OSSFS_SOURCE)
+                                  f"container {container.get('name')} runs as UID {uid} and reads {pv.describe()} ({client}), but {why}: "
+                                  f"the server gets EACCES or no mount and never becomes ready; mount with {fix}", source)
+
+
+OSSFS2_REQUIREMENTS = ("ACK 'Mount a static OSS persistent volume by using ossfs 2.0' (RRSA: Kubernetes 1.26 or later; csi-plugin "
+                       "1.33.1 or later); alibaba-cloud-csi-driver pkg/oss/utils.go checkOssOptions ('ossfs2 does not support "
+                       "encryption')")
+
+
+@check("ossfs2-requirements")
+def ossfs2_requirements(plan: Plan) -> Iterator[Finding]:
+    """What an ossfs 2.0 volume needs of the cluster and the driver, as far as the plan tells."""
+    version = _minor(plan.outputs.get(KUBERNETES_VERSION_OUTPUT))
+    eci_claims = {(t.owner.namespace, str(get(v, "persistentVolumeClaim", "claimName")))
+                  for t in pod_templates(plan) if any(h.kind == "eci" for h in hosts(plan, t))
+                  for v in map(as_map, as_list(t.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
+    for key, pv in sorted(_oss_volumes(plan).items()):
+        attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
+        if str(attributes.get("fuseType", "")).lower() != "ossfs2":
+            continue
+        if attributes.get("authType") == "rrsa" and version is not None and version < (1, 26):
+            yield Finding("ossfs2-requirements", "error", pv.describe(),
+                          f"mounts with ossfs 2.0 and RRSA on Kubernetes {version[0]}.{version[1]}: ACK supports that from 1.26; "
+                          "upgrade the cluster or use AccessKey authentication", OSSFS2_REQUIREMENTS)
+        if attributes.get("encrypted"):
+            yield Finding("ossfs2-requirements", "error", pv.describe(), "sets encrypted, which ossfs 2.0 does not support: the "
+                          "driver refuses the volume", OSSFS2_REQUIREMENTS)
+        if key in eci_claims:
+            yield Finding("ossfs2-requirements", "warning", pv.describe(),
+                          "may be mounted by ECI, which mounts OSS volumes itself; that it honours fuseType ossfs2 is not documented: "
+                          "verify on your cluster, or keep ossfs for ECI services", ECI_MOUNT_SOURCE)
+
+
+def _minor(version: Any) -> Optional[tuple[int, int]]:
+    match = re.match(r"^v?(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    return (int(match.group(1)), int(match.group(2))) if match else None
