@@ -161,10 +161,11 @@ OSSFS2_SOURCE = ("aliyun/ossfs 2.0 src/options.cpp (uid, gid, dir_mode, file_mod
                  "octal digits from 0), src/fs/inode.cpp fill_statbuf (one owner and mode for every entry), src/main.cpp "
                  "(default_permissions; gflags options); alibaba-cloud-csi-driver pkg/mounter/proxy/server/ossfs2/driver.go "
                  "(each -o k=v becomes --k=v, no FUSE arguments)")
-# ossfs 1.x's (and FUSE's) options that ossfs 2.0 does not define, carried over from a 1.x otherOpts:
-# aliyun/ossfs src/s3fs.cpp (1.x) against src/options.cpp (2.0).
+# ossfs 1.x's (and FUSE's) options that ossfs 2.0 does not define (none is a DEFINE_OPTION in aliyun/ossfs
+# main, 2.0's src/, read at a0567057), carried over from a 1.x otherOpts; ossfs2 parses its options with
+# gflags::ParseCommandLineFlags (src/main.cpp), which stops on a flag it does not know.
 OSSFS1_ONLY = frozenset({"umask", "mp_umask", "max_stat_cache_size", "stat_cache_expire", "dbglevel", "url", "passwd_file",
-                         "kernel_cache", "nonempty", "use_cache", "del_cache", "use_path_request_style", "sigv4"})
+                         "kernel_cache", "use_cache", "del_cache", "use_path_request_style", "sigv4"})
 _MODE = re.compile(r"^0[0-7]{3}$")
 
 
