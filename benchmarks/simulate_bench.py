@@ -42,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     core = statistics.median(runs)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "elastic_inference_tools", "simulate", args.stack, "--service", args.service, "--trace", "diurnal", "--out", out],
+        subprocess.run([sys.executable, "-m", "elastic_inference_tools", "simulate", args.stack, "--service", args.service, "--trace", "diurnal", "--relative", "--out", out],
                        cwd=ROOT, check=True, capture_output=True)
         whole = time.perf_counter() - started
     print(f"Simulator benchmark ({os.cpu_count()} CPUs): {args.stack}/{args.service}, one day ({len(day):,} s), "

@@ -162,7 +162,7 @@ def test_the_command_from_a_fresh_virtualenv_guards_a_program_outside_the_reposi
     refused = run("render", "notls")
     assert refused.returncode == 3 and "ingress-tls" in refused.stderr and not (program / "build" / "notls").exists()
 
-    simulated = run("simulate", "dev", "--service", "ml-images", "--trace", "step", "--no-plot")
+    simulated = run("simulate", "dev", "--service", "ml-images", "--trace", "step", "--relative", "--no-plot")
     assert simulated.returncode == 0, simulated.stderr[-3000:]
     summary = json.loads((program / "build" / "simulate" / "dev-ml-images" / "summary.json").read_text())
     assert summary["replicas"]["max"] == 8  # the step peaks at 80% of what the HPA's 10 replicas serve at their target
@@ -182,6 +182,6 @@ def test_the_command_from_a_fresh_virtualenv_guards_a_program_outside_the_reposi
 
     # Without a dependency of the `tools` extra, the command says what to install before it imports anything.
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes", "matplotlib"], check=True, capture_output=True)
-    missing = run("simulate", "dev", "--service", "ml-images", "--trace", "step")
+    missing = run("simulate", "dev", "--service", "ml-images", "--trace", "step", "--relative")
     assert missing.returncode == 2 and "matplotlib not installed" in missing.stderr and "[tools]" in missing.stderr
     assert "Traceback" not in missing.stderr

@@ -253,3 +253,48 @@ def test_an_outage_holds_the_replicas_unless_a_cpu_metric_is_there():
     assert max(qps_only.desired_replicas[:1200]) == 2  # the step came during the outage: nothing scaled
     with_cpu = run(dataclasses.replace(spec(lo=2, hi=16, **BEHAVIOR), cpu_target_percent=70))
     assert with_cpu.desired_replicas[600] > 2 and sum(with_cpu.dropped_qps) < sum(qps_only.dropped_qps)
+
+
+# -- where the replicas run and what each kind of capacity costs ------------------------------------------------
+
+
+def test_replicas_and_cost_are_split_between_the_pool_and_eci_and_add_up_to_the_totals():
+    """A pool that cannot grow (1 node, 1 pod a node), ECI after it: the overflow runs on ECI, the pool stays at one node."""
+    from elastic_inference_tools.simulate.model import summarize
+
+    pool = Pool(min_size=1, max_size=1, can_grow=False, node_price_on_demand=10, node_price_spot=3,
+                on_demand_base=0, on_demand_percentage=100, spot=False)
+    model = ServiceModel(
+        name="svc", hpa=spec(lo=1, hi=4, **BEHAVIOR), fixed_replicas=1, units=(Unit("ecs"), Unit("eci")), pool=pool,
+        replica_capacity_qps=15, eci_price_on_demand=2.0, eci_price_spot=1.0, eci_pod_start=40, model_load=30, query_delay=5)
+    tl = simulate(model, [5.0] * 60 + [40.0] * 900 + [5.0] * 900)
+    assert set(tl.ecs_nodes) == {1} and set(tl.ready_replicas_ecs) == {1}
+    assert max(tl.ready_replicas_eci) == 3 and tl.ready_replicas_eci[0] == 0
+    assert all(e + i == r for e, i, r in zip(tl.ready_replicas_ecs, tl.ready_replicas_eci, tl.ready_replicas, strict=True))
+    assert tl.cost_ecs_nodes[-1] == pytest.approx(len(tl.t) * 10 / 3600)  # one on-demand node all along
+    assert all(e + i == pytest.approx(c, rel=1e-12) for e, i, c in zip(tl.cost_ecs_nodes, tl.cost_eci_pods, tl.cost, strict=True))
+    assert tl.cost_eci_pods[-1] > 0
+
+    split = summarize(model, tl, "CNY")["by_capacity"]
+    assert split == {
+        "ecs": {"ready_replica_hours": round(len(tl.t) / 3600, 3), "max_ready_replicas": 1, "cost": round(len(tl.t) * 10 / 3600, 2), "max_nodes": 1},
+        "eci": {"ready_replica_hours": round(sum(tl.ready_replicas_eci) / 3600, 3), "max_ready_replicas": 3,
+                "cost": round(tl.cost_eci_pods[-1], 2)},
+    }
+    totals = summarize(model, tl, "CNY")
+    assert split["ecs"]["cost"] + split["eci"]["cost"] == pytest.approx(totals["cost"], abs=0.011)
+
+
+def test_the_split_leaves_the_models_numbers_as_they_were():
+    """The ECS / ECI columns are added; the ones the model always computed are the same, to the last bit
+    (the figures below are the model's before the split)."""
+    pool = Pool(min_size=0, max_size=5, can_grow=True, node_price_on_demand=10, node_price_spot=3,
+                on_demand_base=1, on_demand_percentage=30, spot=True)
+    model = ServiceModel(
+        name="svc", hpa=spec(lo=1, hi=6, **BEHAVIOR), fixed_replicas=1, units=(Unit("ecs", wait=60), Unit("eci", max=2), Unit("eci", spot=True)),
+        pool=pool, replica_capacity_qps=15, eci_price_on_demand=1.3, eci_price_spot=0.7, node_scale_out=180, query_delay=5)
+    tl = Simulation(model, initial_qps=5.0).run([5.0] * 60 + [80.0] * 900 + [5.0] * 1500)
+    assert (tl.cost[-1], sum(tl.cost), sum(tl.ready_replicas), sum(tl.desired_replicas), sum(tl.dropped_qps)) == (
+        10.555000000000435, 15511.908750000224, 7750, 8400, 9500.0)
+    assert tl.cost_ecs_nodes[-1] == pytest.approx(9.0) and tl.cost_eci_pods[-1] == pytest.approx(1.555)
+    assert all(e + i == pytest.approx(c, rel=1e-12) for e, i, c in zip(tl.cost_ecs_nodes, tl.cost_eci_pods, tl.cost, strict=True))

@@ -1,4 +1,8 @@
-"""``elastic-inference simulate STACK --service NAME --trace FILE|step|spike|diurnal [--out DIR] [--compare OTHER_STACK]``.
+"""``elastic-inference simulate STACK --service NAME --trace FILE | --trace step|spike|diurnal (--qps LOW:HIGH | --relative)
+[--out DIR] [--compare OTHER_STACK[:SERVICE]]``.
+
+A CSV trace is absolute QPS; a built-in shape takes its levels in absolute QPS (``--qps``) or, with
+``--relative``, from the first stack's HPA; summary.json, the plot and the output say which, and the QPS.
 
 Exit codes: 0 simulated; 2 unusable input (stack, service, trace, prices or
 assumptions, an output directory it must not replace), with one line saying
@@ -6,7 +10,7 @@ which and why; 4 the render's preflight found what a real deployment would hit
 (a stack the render refuses is not simulated).
 
 It writes, all or nothing, ``timeline.csv``, ``summary.json``, ``timeline.png``
-and with ``--compare`` ``timeline.OTHER.csv`` and ``comparison.md``, into a
+and with ``--compare`` ``timeline.OTHER.csv`` (``timeline.OTHER.SERVICE.csv`` for another service) and ``comparison.md``, into a
 directory it replaces only when that holds its own earlier output of the same
 program (``..outputs``).
 """
@@ -14,9 +18,11 @@ program (``..outputs``).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from typing import Any, Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..outputs import OutputDirError, Outputs
 from ..render import RenderError
@@ -39,14 +45,51 @@ def _owned(entry: str) -> bool:
 OUTPUTS = Outputs("simulate", owns=_owned, unmarked=lambda entries: SUMMARY in entries)
 
 
-def _trace(spec: str, model: ServiceModel, duration: Optional[int]) -> list[float]:
-    if os.path.exists(spec) or spec not in traces.SHAPES:
-        return traces.from_csv(spec, duration)
+def _relative_levels(model: ServiceModel) -> tuple[float, float]:
+    """A shape's levels from the service's HPA (``--relative``): low under the scale-out threshold of the
+    minimum, high 80% of the maximum's target load (without an HPA: the fixed replicas at 1/1.5 of their capacity)."""
     target = model.hpa.target_milli / 1000 if model.hpa else model.replica_capacity_qps / 1.5
     low_replicas = model.hpa.min_replicas if model.hpa else model.fixed_replicas
     high_replicas = model.hpa.max_replicas if model.hpa else model.fixed_replicas
-    # Low: under the scale-out threshold of the minimum; high: 80% of the maximum's target load.
-    return traces.shape(spec, 0.5 * target * low_replicas, 0.8 * target * high_replicas, duration)
+    return 0.5 * target * low_replicas, 0.8 * target * high_replicas
+
+
+def _trace(spec: str, model: ServiceModel, label: str, duration: Optional[int], levels: Optional[tuple[float, float]]) -> traces.Trace:
+    """The trace: a CSV file; a shape between ``levels`` (absolute QPS); or, without levels, sized from ``model``."""
+    if not traces.is_shape(spec):
+        return traces.csv_trace(spec, duration)
+    if levels is not None:
+        return traces.shape_trace(spec, *levels, duration)
+    return traces.shape_trace(spec, *_relative_levels(model), duration, sized_from=label)
+
+
+def _trace_options(spec: str, qps: Optional[tuple[float, float]], relative: bool) -> None:
+    """A shape needs --qps or --relative; a CSV file is absolute by nature and takes neither."""
+    if traces.is_shape(spec):
+        if qps is None and not relative:
+            raise traces.TraceError(f"--trace {spec} is a shape: give its load, --qps LOW:HIGH in absolute requests per second "
+                                    f"(e.g. --qps 20:200), or --relative to size it from the first stack's HPA ({traces.RELATIVE_RULE})")
+    elif qps is not None or relative:
+        raise traces.TraceError(f"--trace {spec} is a CSV file, its QPS absolute: --qps and --relative are for the shapes "
+                                f"{', '.join(traces.SHAPES)}")
+
+
+def _qps(text: str) -> tuple[float, float]:
+    low, sep, high = text.partition(":")
+    try:
+        levels = (float(low), float(high)) if sep else None
+    except ValueError:
+        levels = None
+    if levels is None or not all(math.isfinite(v) for v in levels) or not 0 <= levels[0] < levels[1]:
+        raise argparse.ArgumentTypeError("--qps is LOW:HIGH in requests per second, 0 <= LOW < HIGH (e.g. 20:200)")
+    return levels
+
+
+def _compare(text: str) -> tuple[str, Optional[str]]:
+    stack, sep, service = text.partition(":")
+    if not stack or (sep and not service):
+        raise argparse.ArgumentTypeError("--compare is OTHER_STACK or OTHER_STACK:SERVICE")
+    return stack, service or None
 
 
 #: A week, second by second: longer runs take minutes and say nothing a week does not.
@@ -66,23 +109,44 @@ def _outage(text: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def _run(stack: str, service: str, trace_spec: str, program_dir: str, prices: Mapping[str, Any], assumed: Mapping[str, Any],
-         duration: Optional[int], qps: Optional[Sequence[float]] = None,
-         outages: Sequence[tuple[int, int]] = ()) -> tuple[ServiceModel, Timeline, dict[str, Any]]:
+@dataclass(frozen=True)
+class _Run:
+    stack: str
+    service: str
+    model: ServiceModel
+    timeline: Timeline
+    summary: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.stack}/{self.service}"
+
+
+def _run(stack: str, service: str, trace: Callable[[ServiceModel, str], traces.Trace], program_dir: str,
+         prices: Mapping[str, Any], assumed: Mapping[str, Any], outages: Sequence[tuple[int, int]] = ()) -> tuple[_Run, traces.Trace]:
+    """Simulate ``stack``'s ``service`` under ``trace(model, "STACK/SERVICE")``."""
     model = build.service_model(build.rendered_stack(program_dir, stack), service, prices, assumed)
-    if qps is None:
-        qps = _trace(trace_spec, model, duration)
-    timeline = simulate(model, qps, outages)
-    return model, timeline, summarize(model, timeline, prices.get("currency", ""))
+    played = trace(model, f"{stack}/{service}")
+    timeline = simulate(model, played.qps, outages)
+    return _Run(stack, service, model, timeline, summarize(model, timeline, prices.get("currency", ""))), played
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="elastic-inference simulate", description=DESCRIPTION)
     parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     parser.add_argument("--service", required=True, help="the service: the name of its ModelEndpoint (or InferenceService)")
-    parser.add_argument("--trace", required=True, help="a CSV of `t_seconds,qps`, or step | spike | diurnal")
+    parser.add_argument("--trace", required=True,
+                        help="a CSV of `t_seconds,qps` rows (absolute QPS), or a shape, step | spike | diurnal, with --qps or --relative")
+    load_group = parser.add_mutually_exclusive_group()
+    load_group.add_argument("--qps", type=_qps, metavar="LOW:HIGH",
+                            help="a shape's load in requests per second: step is 5 min LOW, 20 min HIGH, 15 min LOW; spike 10 min LOW, "
+                                 "2 min at 1.2 x HIGH, 18 min LOW; diurnal a day from LOW (04:00) to HIGH (16:00)")
+    load_group.add_argument("--relative", action="store_true",
+                            help=f"size a shape from the first stack's HPA instead ({traces.RELATIVE_RULE}); the outputs say so, "
+                                 "with the QPS it came to")
     parser.add_argument("--out", help="output directory (default PROGRAM/build/simulate/STACK-SERVICE)")
-    parser.add_argument("--compare", metavar="OTHER_STACK", help="also simulate the same service of another stack, side by side")
+    parser.add_argument("--compare", type=_compare, metavar="OTHER_STACK[:SERVICE]",
+                        help="also simulate a service of another stack (default: the same --service) under the same traffic, side by side")
     parser.add_argument("--prices", default=build.DEFAULT_PRICES, help="hourly prices (default: the prices.yaml shipped with the simulator, example figures)")
     parser.add_argument("--assumptions", help="overrides of the simulator's assumptions.yaml (delays, replica capacity)")
     parser.add_argument("--duration", type=_duration, help=f"seconds to simulate, 1 to {MAX_DURATION} (default: the trace's length)")
@@ -95,14 +159,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         project = load(args.dir, args.stack).project
         OUTPUTS.check(out, project)
+        _trace_options(args.trace, args.qps, args.relative)
         prices = build.load_yaml(args.prices, "prices file")
         assumed = build.assumptions(args.assumptions)
-        runs = [(args.stack, *_run(args.stack, args.service, args.trace, args.dir, prices, assumed, args.duration,
-                                   outages=args.outage))]
+        first, trace = _run(args.stack, args.service, lambda model, label: _trace(args.trace, model, label, args.duration, args.qps),
+                            args.dir, prices, assumed, args.outage)
+        runs = [first]
         if args.compare:
-            # The same traffic for both: a built-in shape is sized from the first stack's service.
-            runs.append((args.compare, *_run(args.compare, args.service, args.trace, args.dir, prices, assumed, args.duration,
-                                             qps=runs[0][2].qps, outages=args.outage)))
+            # The same traffic for both: a relative shape is sized from the first stack's service.
+            other_stack, other_service = args.compare
+            runs.append(_run(other_stack, other_service or args.service, lambda _model, _label: trace, args.dir, prices, assumed,
+                             args.outage)[0])
     except RenderError as exc:
         print("\n".join(f"simulate: {line}" for line in exc.lines), file=sys.stderr)
         return EXIT_INPUT
@@ -117,32 +184,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_INPUT
 
     tables: list[str] = []
+    summary = {"stack": first.stack, **first.summary, "trace": trace.describe()}
 
     def fill(staging: str) -> None:
-        (label, _, timeline, summary) = runs[0]
-        report.write_timeline(os.path.join(staging, TIMELINE), timeline)
+        report.write_timeline(os.path.join(staging, TIMELINE), first.timeline)
         if len(runs) == 1:
             report.write_summary(os.path.join(staging, SUMMARY), summary)
         else:
-            other_label, _, other_timeline, other_summary = runs[1]
-            report.write_timeline(os.path.join(staging, f"timeline.{other_label}.csv"), other_timeline)
-            report.write_summary(os.path.join(staging, SUMMARY), {**summary, "compare": {"stack": other_label, **other_summary}})
-            tables.append(report.comparison_table([(label, summary), (other_label, other_summary)]))
+            other = runs[1]
+            name = other.stack if other.service == first.service else f"{other.stack}.{other.service}"
+            report.write_timeline(os.path.join(staging, f"timeline.{name}.csv"), other.timeline)
+            report.write_summary(os.path.join(staging, SUMMARY), {**summary, "compare": {"stack": other.stack, **other.summary}})
+            tables.append(report.comparison_table([(run.label, run.summary) for run in runs]))
             with open(os.path.join(staging, COMPARISON), "w", encoding="utf-8") as fh:
-                fh.write(tables[0])
+                fh.write(f"{trace.headline()}\n\n{tables[0]}")
         if not args.no_plot:
-            report.plot(os.path.join(staging, PLOT), [(f"{lab} / {args.service}", tl, sm) for lab, _, tl, sm in runs],
-                        f"{args.service}: trace {os.path.basename(args.trace)}")
+            report.plot(os.path.join(staging, PLOT), [(run.label, run.model, run.timeline, run.summary) for run in runs],
+                        trace.headline())
 
     try:
         OUTPUTS.replace(out, project, fill)
     except OutputDirError as exc:  # it changed while the stacks ran
         print(f"simulate: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    print(trace.headline())
     for table in tables:
         print(table)
-    for lab, _, _, sm in runs:
-        print(f"{lab}/{args.service}: served {sm['served_fraction'] * 100:.2f}%, turned away {sm['requests_turned_away']:,} requests, "
-              f"replicas {sm['replicas']['min']}-{sm['replicas']['max']}, cost {sm['cost']:,.2f} {sm['currency']}")
+    for run in runs:
+        sm, split = run.summary, run.summary["by_capacity"]
+        print(f"{run.label}: served {sm['served_fraction'] * 100:.2f}%, turned away {sm['requests_turned_away']:,} requests, "
+              f"replicas {sm['replicas']['min']}-{sm['replicas']['max']}, cost {sm['cost']:,.2f} {sm['currency']} "
+              f"(ECS nodes {split['ecs']['cost']:,.2f}, ECI pods {split['eci']['cost']:,.2f})")
     print(f"Wrote {out}/{TIMELINE}, {SUMMARY}" + ("" if args.no_plot else f", {PLOT}"))
     return EXIT_OK

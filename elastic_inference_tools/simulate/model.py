@@ -72,8 +72,16 @@ class Timeline:
     served_qps: list[float] = field(default_factory=list)
     dropped_qps: list[float] = field(default_factory=list)
     cost: list[float] = field(default_factory=list)
+    # Where the ready replicas run and what each kind of capacity costs (they add up to the columns above).
+    ready_replicas_ecs: list[int] = field(default_factory=list)
+    ready_replicas_eci: list[int] = field(default_factory=list)
+    ecs_nodes: list[int] = field(default_factory=list)
+    """Nodes of the pool, billed from when the autoscaler starts them (empty or Ready or not)."""
+    cost_ecs_nodes: list[float] = field(default_factory=list)
+    cost_eci_pods: list[float] = field(default_factory=list)
 
-    COLUMNS = ("t", "qps", "metric", "desired_replicas", "ready_replicas", "capacity_qps", "served_qps", "dropped_qps", "cost")
+    COLUMNS = ("t", "qps", "metric", "desired_replicas", "ready_replicas", "capacity_qps", "served_qps", "dropped_qps", "cost",
+               "ready_replicas_ecs", "ready_replicas_eci", "ecs_nodes", "cost_ecs_nodes", "cost_eci_pods")
 
 
 @dataclass
@@ -101,6 +109,7 @@ class Simulation:
         self.pods: list[_Pod] = []
         self.nodes: list[_Node] = []
         self.ready = 0
+        self.ready_by_kind = {"ecs": 0, "eci": 0}
         self._heap: list[tuple[int, int]] = []
         self._next_id = 0
         if model.pool is not None:
@@ -113,6 +122,10 @@ class Simulation:
         self._add_pods(start, now=0, ready_now=True)
 
     # -- placement --------------------------------------------------------------------------
+
+    def _count_ready(self, pod: _Pod, change: int) -> None:
+        self.ready += change
+        self.ready_by_kind[self.m.units[pod.unit].kind] += change
 
     def _unit_count(self, index: int) -> int:
         return sum(1 for p in self.pods if p.unit == index)
@@ -159,7 +172,7 @@ class Simulation:
             self.pods.append(pod)  # unplaced pods stay Pending (unit -1): they count in status.replicas
             if pod.ready_at is not None:
                 if pod.ready_at <= now:
-                    self.ready += 1
+                    self._count_ready(pod, 1)
                 else:
                     heapq.heappush(self._heap, (pod.ready_at, pod.id))
 
@@ -175,7 +188,7 @@ class Simulation:
         gone = {p.id for p in victims}
         for p in victims:
             if p.ready_at is not None and p.ready_at <= now:
-                self.ready -= 1
+                self._count_ready(p, -1)
             if p.node is not None:
                 p.node.pods -= 1
                 if p.node.pods == 0:
@@ -191,19 +204,35 @@ class Simulation:
 
     # -- cost -------------------------------------------------------------------------------
 
+    def _node_rate(self) -> float:
+        """Currency per hour of the pool's nodes: its on-demand base and percentage, the rest spot."""
+        pool = self.m.pool
+        if pool is None or not self.nodes:
+            return 0.0
+        n = len(self.nodes)
+        base = min(n, pool.on_demand_base)
+        on_demand = base + (math.ceil((n - base) * pool.on_demand_percentage / 100) if pool.spot else n - base)
+        return on_demand * pool.node_price_on_demand + (n - on_demand) * pool.node_price_spot
+
+    def _eci_prices(self) -> list[float]:
+        """Currency per hour of each ECI pod."""
+        units = self.m.units
+        return [self.m.eci_price_spot if units[p.unit].spot else self.m.eci_price_on_demand
+                for p in self.pods if p.unit >= 0 and units[p.unit].kind == "eci"]
+
     def cost_rate(self) -> float:
         """Currency per second at this moment."""
-        rate = 0.0
-        pool = self.m.pool
-        if pool is not None and self.nodes:
-            n = len(self.nodes)
-            base = min(n, pool.on_demand_base)
-            on_demand = base + (math.ceil((n - base) * pool.on_demand_percentage / 100) if pool.spot else n - base)
-            rate += on_demand * pool.node_price_on_demand + (n - on_demand) * pool.node_price_spot
-        for p in self.pods:
-            if p.unit >= 0 and self.m.units[p.unit].kind == "eci":
-                rate += self.m.eci_price_spot if self.m.units[p.unit].spot else self.m.eci_price_on_demand
+        rate = self._node_rate()
+        for price in self._eci_prices():
+            rate += price
         return rate / 3600.0
+
+    def cost_rates_by_kind(self) -> tuple[float, float]:
+        """Currency per second of the pool's nodes and of the ECI pods (together ``cost_rate``, up to rounding)."""
+        eci = 0.0
+        for price in self._eci_prices():
+            eci += price
+        return self._node_rate() / 3600.0, eci / 3600.0
 
     # -- the clock --------------------------------------------------------------------------
 
@@ -226,14 +255,16 @@ class Simulation:
             return total / length
 
         metric = window_mean(0, m.query_interval)
-        cost = 0.0
+        cost = cost_ecs = cost_eci = 0.0
         rate = self.cost_rate()
+        rate_ecs, rate_eci = self.cost_rates_by_kind()
         for t, offered in enumerate(qps):
             changed = False
             while self._heap and self._heap[0][0] <= t:
                 _, pod_id = heapq.heappop(self._heap)
-                if any(p.id == pod_id for p in self.pods):
-                    self.ready += 1
+                pod = next((p for p in self.pods if p.id == pod_id), None)
+                if pod is not None:
+                    self._count_ready(pod, 1)
             if self.hpa is not None and t % m.sync_period == 0 and t > 0:
                 metric = window_mean(t - m.query_delay, m.query_interval)
                 down = any(start <= t < end for start, end in outages)
@@ -253,9 +284,12 @@ class Simulation:
                 changed |= self._scale_in_nodes(t)
             if changed:
                 rate = self.cost_rate()
+                rate_ecs, rate_eci = self.cost_rates_by_kind()
             capacity = self.ready * m.replica_capacity_qps
             served = min(offered, capacity)
             cost += rate
+            cost_ecs += rate_ecs
+            cost_eci += rate_eci
             out.t.append(t)
             out.qps.append(offered)
             out.metric.append(metric)
@@ -265,6 +299,11 @@ class Simulation:
             out.served_qps.append(served)
             out.dropped_qps.append(offered - served)
             out.cost.append(cost)
+            out.ready_replicas_ecs.append(self.ready_by_kind["ecs"])
+            out.ready_replicas_eci.append(self.ready_by_kind["eci"])
+            out.ecs_nodes.append(len(self.nodes))
+            out.cost_ecs_nodes.append(cost_ecs)
+            out.cost_eci_pods.append(cost_eci)
         return out
 
     def _scale_in_nodes(self, now: int) -> bool:
@@ -319,6 +358,15 @@ def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[st
         "currency": currency,
         "cost_per_hour": round(total_cost / (seconds / 3600.0), 3) if seconds else 0.0,
         "cost_per_million_requests": round(total_cost / (served / 1e6), 3) if served else None,
+        "by_capacity": {
+            "ecs": {"ready_replica_hours": round(sum(timeline.ready_replicas_ecs) / 3600.0, 3),
+                    "max_ready_replicas": max(timeline.ready_replicas_ecs, default=0),
+                    "cost": round(timeline.cost_ecs_nodes[-1] if timeline.cost_ecs_nodes else 0.0, 2),
+                    "max_nodes": max(timeline.ecs_nodes, default=0)},
+            "eci": {"ready_replica_hours": round(sum(timeline.ready_replicas_eci) / 3600.0, 3),
+                    "max_ready_replicas": max(timeline.ready_replicas_eci, default=0),
+                    "cost": round(timeline.cost_eci_pods[-1] if timeline.cost_eci_pods else 0.0, 2)},
+        },
     }
 
 

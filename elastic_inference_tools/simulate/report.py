@@ -6,7 +6,11 @@ import csv
 import json
 from typing import Any, Optional, Sequence
 
-from .model import Timeline
+from .model import ServiceModel, Timeline
+
+#: How each column of timeline.csv is written (QPS to the thousandth, cumulative costs to 1/10000).
+_FORMATS = {"qps": "{:.3f}", "metric": "{:.3f}", "capacity_qps": "{:.3f}", "served_qps": "{:.3f}", "dropped_qps": "{:.3f}",
+            "cost": "{:.4f}", "cost_ecs_nodes": "{:.4f}", "cost_eci_pods": "{:.4f}"}
 
 
 def write_timeline(path: str, timeline: Timeline) -> None:
@@ -15,8 +19,9 @@ def write_timeline(path: str, timeline: Timeline) -> None:
         writer = csv.writer(fh)
         writer.writerow(columns)
         values = [getattr(timeline, c) for c in columns]
+        formats = [_FORMATS.get(c, "{}") for c in columns]
         for row in zip(*values, strict=True):
-            writer.writerow([row[0], f"{row[1]:.3f}", f"{row[2]:.3f}", row[3], row[4], f"{row[5]:.3f}", f"{row[6]:.3f}", f"{row[7]:.3f}", f"{row[8]:.4f}"])
+            writer.writerow([f.format(v) for f, v in zip(formats, row, strict=True)])
 
 
 def write_summary(path: str, summary: Any) -> None:
@@ -25,36 +30,69 @@ def write_summary(path: str, summary: Any) -> None:
         fh.write("\n")
 
 
-def plot(path: str, runs: Sequence[tuple[str, Timeline, dict[str, Any]]], title: str) -> None:
-    """Traffic against ready capacity (turned-away traffic shaded) over replicas, one column per run."""
+_LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
+
+
+def plot(path: str, runs: Sequence[tuple[str, ServiceModel, Timeline, dict[str, Any]]], title: str) -> None:
+    """One column per run, the y-axes shared across runs: traffic against ready capacity (turned-away traffic
+    shaded, the capacity at maxReplicas dotted) over the replicas (ready ones on ECS and on ECI stacked, the
+    HPA's bounds, the pool's nodes)."""
     import matplotlib  # noqa: PLC0415 - heavy; only when plotting
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, axes = plt.subplots(2, len(runs), figsize=(7 * len(runs), 6.5), sharex=True, squeeze=False,
+    fig, axes = plt.subplots(2, len(runs), figsize=(6.5 * len(runs) + 2.6, 7), sharex=True, sharey="row", squeeze=False,
                              gridspec_kw={"height_ratios": [3, 2]})
-    long = max(len(t.t) for _, t, _ in runs) > 4 * 3600
+    long = max(len(t.t) for _, _, t, _ in runs) > 4 * 3600
     scale, unit = (3600.0, "hours") if long else (60.0, "minutes")
-    for column, (label, timeline, summary) in enumerate(runs):
+    for column, (label, model, timeline, summary) in enumerate(runs):
         top, bottom = axes[0][column], axes[1][column]
         x = [t / scale for t in timeline.t]
+        low, high = (model.hpa.min_replicas, model.hpa.max_replicas) if model.hpa else (model.fixed_replicas, model.fixed_replicas)
         top.plot(x, timeline.qps, color="black", lw=1.2, label="traffic (QPS)")
         top.plot(x, timeline.capacity_qps, color="tab:green", lw=1.2, label="ready capacity (QPS)")
         top.plot(x, timeline.metric, color="tab:blue", lw=0.8, ls="--", label="metric seen by the HPA")
         top.fill_between(x, timeline.capacity_qps, timeline.qps, where=[d > 0 for d in timeline.dropped_qps],
                          color="tab:red", alpha=0.35, step=None, label="turned away")
-        top.set_ylabel("requests / s")
+        ceiling = high * model.replica_capacity_qps
+        top.axhline(ceiling, color="tab:green", lw=1.0, ls=":", label="capacity at maxReplicas")
+        top.annotate(f"{high} x {model.replica_capacity_qps:,.4g} = {ceiling:,.4g} QPS at maxReplicas", (0.01, ceiling),
+                     xycoords=("axes fraction", "data"), xytext=(0, 3), textcoords="offset points", fontsize=8, color="tab:green",
+                     bbox=_LABEL_BOX)
         top.set_title(f"{label}\nserved {summary['served_fraction'] * 100:.2f}%, turned away {summary['requests_turned_away']:,}, "
-                      f"{summary['cost']:,.2f} {summary['currency']}", fontsize=10)
-        top.legend(loc="upper right", fontsize=8)
+                      f"{summary['cost']:,.2f} {summary['currency']} (ECS nodes {summary['by_capacity']['ecs']['cost']:,.2f}, "
+                      f"ECI {summary['by_capacity']['eci']['cost']:,.2f})", fontsize=10)
         top.grid(alpha=0.3)
+        bottom.fill_between(x, 0, timeline.ready_replicas_ecs, step="post", color="tab:cyan", alpha=0.45, lw=0, label="ready on ECS (pool)")
+        bottom.fill_between(x, timeline.ready_replicas_ecs, timeline.ready_replicas, step="post", color="tab:purple", alpha=0.35, lw=0,
+                            label="ready on ECI")
         bottom.step(x, timeline.desired_replicas, where="post", color="tab:orange", lw=1.2, label="desired replicas (HPA)")
         bottom.step(x, timeline.ready_replicas, where="post", color="tab:green", lw=1.2, label="ready replicas")
-        bottom.set_ylabel("replicas")
+        if model.pool is not None:
+            bottom.step(x, timeline.ecs_nodes, where="post", color="dimgray", lw=0.9, ls="-.", label="ECS nodes (started)")
+        # maxReplicas labelled at the left, minReplicas at the right: apart when the two lines are close.
+        bounds = [(high, "maxReplicas" if model.hpa else "replicas (no HPA)", "tab:red", 0.01, "left")]
+        if model.hpa:
+            bounds.append((low, "minReplicas", "dimgray", 0.99, "right"))
+        for value, name, color, where, align in bounds:
+            bottom.axhline(value, color=color, lw=0.9, ls=":")
+            bottom.annotate(f"{name} {value}", (where, value), xycoords=("axes fraction", "data"), xytext=(0, 2), ha=align,
+                            textcoords="offset points", fontsize=8, color=color, bbox=_LABEL_BOX)
         bottom.set_xlabel(f"time ({unit})")
-        bottom.legend(loc="upper right", fontsize=8)
         bottom.grid(alpha=0.3)
+    axes[0][0].set_ylabel("requests / s")
+    axes[1][0].set_ylabel("replicas")
+    for row in axes:  # one legend per row, beside the last run: every column draws the same things
+        handles: dict[str, Any] = {}
+        for ax in row:
+            for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(name, handle)
+        row[-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
+    # Once everything is drawn (a limit set earlier stops the shared axis from growing with the next runs): from 0,
+    # with room above the highest line for its label; once a row, its axes share the limits.
+    axes[0][0].set_ylim(0, axes[0][0].get_ylim()[1] * 1.08)
+    axes[1][0].set_ylim(0, axes[1][0].get_ylim()[1] * 1.1)
     fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -62,19 +100,32 @@ def plot(path: str, runs: Sequence[tuple[str, Timeline, dict[str, Any]]], title:
 
 
 def comparison_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """A Markdown table, one column per run (labelled STACK/SERVICE)."""
     keys = [("served_fraction", "served fraction"), ("requests_turned_away", "requests turned away"),
             ("max_seconds_to_capacity", "longest shortage (s)"), ("ready_replica_hours", "ready replica-hours"),
-            ("cost", "cost"), ("cost_per_million_requests", "cost per million requests")]
+            ("by_capacity.ecs.ready_replica_hours", "ready replica-hours on ECS"),
+            ("by_capacity.eci.ready_replica_hours", "ready replica-hours on ECI"), ("by_capacity.ecs.max_nodes", "most ECS nodes"),
+            ("cost", "cost"), ("by_capacity.ecs.cost", "cost of ECS nodes"), ("by_capacity.eci.cost", "cost of ECI pods"),
+            ("cost_per_million_requests", "cost per million requests")]
     head = "| | " + " | ".join(label for label, _ in rows) + " |"
     lines = [head, "|---|" + "---:|" * len(rows)]
     for key, label in keys:
-        lines.append(f"| {label} | " + " | ".join(_fmt(summary.get(key)) for _, summary in rows) + " |")
+        lines.append(f"| {label} | " + " | ".join(_fmt(_get(summary, key)) for _, summary in rows) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _get(summary: dict[str, Any], dotted: str) -> Optional[Any]:
+    value: Any = summary
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _fmt(value: Optional[Any]) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value == 0:
+            return "0"
         return f"{value:,.4f}" if value < 10 else f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)

@@ -1,16 +1,73 @@
-"""Traffic traces: a CSV file (``t_seconds,qps``) or a built-in shape sized to the service."""
+"""Traffic traces: a CSV file (``t_seconds,qps``), or a built-in shape between two QPS levels, given
+(absolute) or sized from a service's HPA (relative)."""
 
 from __future__ import annotations
 
 import csv
 import math
-from typing import Optional
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
 
 SHAPES = ("step", "spike", "diurnal")
+ABSOLUTE, RELATIVE = "absolute", "relative"
+#: How a relative trace is sized from the service's HPA (``target``: its QPS target per replica).
+RELATIVE_RULE = "low = 0.5 x target x minReplicas, high = 0.8 x target x maxReplicas"
 
 
 class TraceError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A trace as played, and what a reader needs to know of its load."""
+
+    name: str
+    """The shape, or the CSV file's name."""
+    kind: str
+    """``absolute`` (QPS given, or a CSV file) or ``relative`` (sized from ``sized_from``'s HPA)."""
+    low_qps: float
+    high_qps: float
+    """A shape's two levels (the spike goes to 1.2 x high); a CSV file's lowest and highest QPS."""
+    qps: list[float]
+    sized_from: Optional[str] = None
+    """``STACK/SERVICE`` whose HPA sized a relative trace."""
+
+    def describe(self) -> dict[str, Any]:
+        """What summary.json says of the trace."""
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "low_qps": round(self.low_qps, 3),
+                               "high_qps": round(self.high_qps, 3), "peak_qps": round(max(self.qps, default=0.0), 3),
+                               "seconds": len(self.qps)}
+        if self.kind == RELATIVE:
+            out["sized_from"] = self.sized_from
+            out["sizing"] = RELATIVE_RULE
+        return out
+
+    def headline(self) -> str:
+        """One line: ``trace step, absolute: 20 to 200 QPS``."""
+        text = f"trace {self.name}, {self.kind}: {self.low_qps:,.4g} to {self.high_qps:,.4g} QPS"
+        peak = max(self.qps, default=0.0)
+        if peak > self.high_qps + 1e-9:
+            text += f" (peak {peak:,.4g})"
+        if self.kind == RELATIVE:
+            text += f", sized from {self.sized_from}'s HPA"
+        return text
+
+
+def is_shape(spec: str) -> bool:
+    """A built-in shape (a file of that name wins, as it always did)."""
+    return spec in SHAPES and not os.path.exists(spec)
+
+
+def csv_trace(path: str, duration: Optional[int] = None) -> Trace:
+    qps = from_csv(path, duration)
+    return Trace(os.path.basename(path), ABSOLUTE, min(qps, default=0.0), max(qps, default=0.0), qps)
+
+
+def shape_trace(name: str, low: float, high: float, duration: Optional[int] = None, sized_from: Optional[str] = None) -> Trace:
+    """A built-in shape: absolute, or relative when ``sized_from`` names the service whose HPA sized it."""
+    return Trace(name, RELATIVE if sized_from else ABSOLUTE, low, high, shape(name, low, high, duration), sized_from)
 
 
 def from_csv(path: str, duration: Optional[int] = None) -> list[float]:
