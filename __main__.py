@@ -19,7 +19,7 @@ except config.ConfigError as err:
 cluster, store_cfg, pool_cfg = settings.cluster, settings.model_store, settings.node_pool
 adapter_chart = cluster.addons.metrics_adapter_chart
 
-addons = ClusterAddons("cluster", ClusterAddonsArgs(
+addons_args = ClusterAddonsArgs(
     cluster_id=cluster.id,
     virtual_node=cluster.addons.virtual_node,
     logtail=cluster.addons.logtail,
@@ -31,12 +31,14 @@ addons = ClusterAddons("cluster", ClusterAddonsArgs(
     metrics_adapter_version=adapter_chart.version,
     metrics_adapter_namespace=adapter_chart.namespace,
     ingress_controller=cluster.addons.ingress_controller,
+    cron_hpa_controller=cluster.addons.cron_hpa_controller,
     seldon_core=cluster.addons.seldon_core,
     seldon_core_chart=cluster.addons.seldon_core_chart.name,
     seldon_core_repository=cluster.addons.seldon_core_chart.repository,
     seldon_core_version=cluster.addons.seldon_core_chart.version,
     seldon_core_namespace=cluster.addons.seldon_core_chart.namespace,
-))
+)
+addons = ClusterAddons("cluster", addons_args)
 # What this stack relies on but does not install (name -> why): the stack output
 # clusterPrerequisites, which the offline render's preflight reads.
 prerequisites = {crd: "declared in cluster.prerequisites" for crd in cluster.prerequisites}
@@ -85,6 +87,9 @@ for name, svc in settings.services.items():
         endpoints[name] = model.url
 
 pulumi.export("endpoints", endpoints)
+# What this stack's own add-ons install (the CronHPA controller's CRD) is not a prerequisite.
+for crd in addons_args.installed_crds():
+    prerequisites.pop(crd, None)
 pulumi.export("clusterPrerequisites", dict(sorted(prerequisites.items())))
 # The offline render validates the manifests against this version's Kubernetes schemas.
 pulumi.export("kubernetesVersion", cluster.kubernetes_version)

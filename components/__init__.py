@@ -27,6 +27,7 @@ from .public_endpoint import PublicEndpoint, PublicEndpointArgs, path_problems
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingress_route, qps_metric, route_problem, seldon_hpa_spec
 from .registry import RegistryError
 from .runtimes import RUNTIMES, Runtime, runtime
+from .schedule import ScheduledFloor
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RUNTIMES",
     "RegistryError",
     "Runtime",
+    "ScheduledFloor",
     "ServerResources",
     "SpotNodePool", "SpotNodePoolArgs",
     "UploadError",

@@ -20,6 +20,8 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from .problems import ArgProblem
 from .runtimes.seldon import CRD as SELDON_CRD, OPERATOR_CHART as SELDON_OPERATOR_CHART
+from .schedule import ADDON as CRON_HPA_ADDON
+from .schedule import CRD as CRON_HPA_CRD
 from .types import LogCollector, choices
 
 TYPE = "elastic-inference:cluster:ClusterAddons"
@@ -41,7 +43,7 @@ SELDON_CORE_CRD = SELDON_CRD
 # ACK's ingress dashboard writes the NGINX ingress access logs to this logstore.
 INGRESS_LOGSTORE = "nginx-ingress"
 # Which argument installs which CRD: a runtime that needs one (its required_crds) finds it here.
-CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core"}
+CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller"}
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -76,6 +78,8 @@ class ClusterAddonsArgs:
     """Namespace of the metrics adapter release."""
     ingress_controller: bool = False
     """Install ACK's ``nginx-ingress-controller`` add-on behind an internet-facing SLB."""
+    cron_hpa_controller: bool = False
+    """Install ACK's ``ack-kubernetes-cronhpa-controller`` add-on (serves CronHorizontalPodAutoscaler: scheduled floors)."""
     addon_versions: Optional[Mapping[str, str]] = None
     """Add-on name -> version to pin; unlisted add-ons get ACK's default version."""
     seldon_core: bool = False
@@ -148,6 +152,9 @@ class ClusterAddons(pulumi.ComponentResource):
             addon("logtail", args.log_collector, config)
         if args.ingress_controller:
             addon("ingress-controller", "nginx-ingress-controller", {"IngressSlbNetworkType": "internet"})
+        if args.cron_hpa_controller:
+            # The add-on's name in ACK's add-on list for Terraform (addons { name = "ack-kubernetes-cronhpa-controller" }).
+            addon("cron-hpa-controller", CRON_HPA_ADDON)
         if args.metrics_adapter:
             release = k8s.helm.v3.Release(
                 f"{name}-metrics-adapter",

@@ -29,6 +29,7 @@ from .problems import ArgProblem
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingress_route, seldon_hpa_spec
 from .runtimes import RUNTIMES
+from .schedule import ScheduledFloor
 from .spot_node_pool import NodeTaint, SpotNodePool
 from .types import MountClient, choices
 
@@ -92,6 +93,8 @@ class Autoscaling:
     scale_down_stabilization_seconds: Optional[int] = None
     """None: 300 s (QpsAutoscaler's default). A runtime that scales through its own HPA spec
     (``seldon``) has no scaling behaviour: it must stay None."""
+    schedule: Sequence[ScheduledFloor] = ()
+    """Scheduled floors (``QpsAutoscalerArgs.schedule``): raise and lower the floor ahead of known peaks."""
 
     @property
     def stabilization_seconds(self) -> int:
@@ -160,6 +163,9 @@ def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, auto
     if autoscaling.enabled and not has_ingress:
         found.append(ArgProblem("ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress "
                                            "(or disable autoscaling)"))
+    if autoscaling.schedule and (not autoscaling.enabled or (rt is not None and rt.scaling == "hpa-spec")):
+        why = "autoscaling is disabled" if not autoscaling.enabled else f"{runtime_name!r} scales through its own HPA spec, whose HPA the operator names"
+        found.append(ArgProblem("autoscaling.schedule", f"raises the floor of this endpoint's HPA, but {why}; remove the schedule"))
     if rt is not None and rt.scaling == "hpa-spec" and autoscaling.scale_down_stabilization_seconds is not None:
         found.append(ArgProblem("autoscaling.scale_down_stabilization_seconds",
                                 f"{runtime_name!r} scales through its own HPA spec, which has no scaling behavior "
@@ -238,6 +244,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                     target_qps_per_replica=scaling.target_qps_per_replica,
                     query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,
                     cpu_utilization_percent=scaling.cpu_utilization_percent,
-                    scale_down_stabilization_seconds=scaling.stabilization_seconds,
+                    scale_down_stabilization_seconds=scaling.stabilization_seconds, schedule=scaling.schedule,
                 ), opts=child(self.server, *after_addons))
+                self.prerequisites.update(self.autoscaler.prerequisites)
         self.register_outputs({"url": self.url})

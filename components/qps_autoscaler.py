@@ -10,7 +10,7 @@ explicit: fast scale-up for bursts, stabilized scale-down.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -19,6 +19,10 @@ from . import problems as checks
 from ._annotations import with_skips
 from .cluster_addons import INGRESS_LOGSTORE
 from .problems import ArgProblem
+from .schedule import CRD as CRON_HPA_CRD
+from .schedule import PATCH_FORCE
+from .schedule import PREREQUISITE as CRON_HPA_PREREQUISITE
+from .schedule import ScheduledFloor, cron_hpa, schedule_problems
 
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
 METRIC = "sls_ingress_qps"
@@ -165,6 +169,9 @@ class QpsAutoscalerArgs:
     """The highest recommendation of this window is used when scaling down."""
     scale_down_percent: int = 50
     """Most percent removed per minute."""
+    schedule: Sequence[ScheduledFloor] = ()
+    """Scheduled floors: cron entries that raise and lower ``min_replicas`` ahead of known peaks, run by ACK's
+    CronHPA controller against this HPA (``schedule.py``); empty: none."""
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
@@ -209,6 +216,8 @@ class QpsAutoscalerArgs:
                                                     "its own HPA spec use seldon_hpa_spec() in InferenceServiceArgs.hpa_spec"))
         if isinstance(self.route, str) and route_problem(self.route):
             found.append(ArgProblem("route", str(route_problem(self.route))))
+        if self.min_replicas <= self.max_replicas:
+            found += schedule_problems(self.schedule, self.min_replicas, self.max_replicas)
         return found
 
 
@@ -217,11 +226,15 @@ class QpsAutoscaler(pulumi.ComponentResource):
 
     hpa_name: str
     """Name of the HorizontalPodAutoscaler."""
+    prerequisites: dict[str, str]
+    """What the cluster must already have (name -> why): the CronHPA CRD with a schedule."""
 
     def __init__(self, name: str, args: QpsAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("QpsAutoscalerArgs", args.problems())
         super().__init__(TYPE, name, None, opts)
         self.hpa_name = name
+        self.prerequisites = {CRON_HPA_CRD: CRON_HPA_PREREQUISITE} if args.schedule else {}
+        annotations = with_skips({PATCH_FORCE: "true"} if args.schedule else None, namespace=args.namespace)
         metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
                               args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -230,7 +243,7 @@ class QpsAutoscaler(pulumi.ComponentResource):
                 name=name,
                 namespace=args.namespace,
                 labels={"app.kubernetes.io/managed-by": "pulumi"},
-                annotations=with_skips(None, namespace=args.namespace),
+                annotations=annotations,
             ),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
                 scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
@@ -260,4 +273,6 @@ class QpsAutoscaler(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.schedule:
+            cron_hpa(name, args.namespace, self.hpa_name, args.schedule, parent=self)
         self.register_outputs({"hpaName": self.hpa_name})

@@ -20,6 +20,8 @@ from components import (
     QpsAutoscalerArgs, ingress_route, selector_labels, wiring_problems,
 )
 
+from components.schedule import CRD as CRON_HPA_CRD
+
 from .errors import Problem
 from .schema import Service, Settings, k8s_minor
 
@@ -200,6 +202,9 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
             sls_project=s.cluster.sls_project_name, min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
             target_qps_per_replica=scaling.target_qps_per_replica, query_interval_seconds=scaling.query_interval_seconds,
             query_delay_seconds=scaling.query_delay_seconds, cpu_utilization_percent=scaling.cpu_utilization_percent,
-            scale_down_stabilization_seconds=scaling.args().stabilization_seconds,
+            scale_down_stabilization_seconds=scaling.args().stabilization_seconds, schedule=scaling.args().schedule,
         )
         yield from mapped(hpa.problems(), f"{at}.autoscaling.", {"namespace": None, "scale_target": None, "route": at})
+    if scaling.schedule and not (CRON_HPA_CRD in s.cluster.prerequisites or s.cluster.addons.cron_hpa_controller):
+        yield Problem(f"{at}.autoscaling.schedule", "needs ACK's CronHPA controller: set cluster.addons.cronHpaController: true, or "
+                                                    f"list {CRON_HPA_CRD} in cluster.prerequisites if the cluster already runs it")

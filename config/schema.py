@@ -18,7 +18,7 @@ from components import (
     EciTier,
     NodeTaint,
     PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
-    PlacementChoice, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
+    PlacementChoice, ScheduledFloor, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
 )
 from components.placement import MAX_ECI_SPECS
 from components.problems import QUANTITY as _QUANTITY
@@ -165,6 +165,7 @@ class Addons(_Section):
     log_collector: LogCollector = default_of(ClusterAddonsArgs, "log_collector")
     metrics_adapter: bool = default_of(ClusterAddonsArgs, "metrics_adapter")
     ingress_controller: bool = default_of(ClusterAddonsArgs, "ingress_controller")
+    cron_hpa_controller: bool = default_of(ClusterAddonsArgs, "cron_hpa_controller")
     metrics_adapter_chart: MetricsAdapterChart = MetricsAdapterChart()
     seldon_core: bool = default_of(ClusterAddonsArgs, "seldon_core")
     seldon_core_chart: SeldonCoreChart = SeldonCoreChart()
@@ -281,6 +282,13 @@ class Placement(_Section):
     pool_wait_seconds: Optional[int] = Field(default=None, ge=POOL_WAIT_RANGE[0], le=POOL_WAIT_RANGE[1])
 
 
+class ScheduleEntry(_Section):
+    # The rules (names, cron syntax, bounds): components/schedule.py schedule_problems, mapped by config/rules.py.
+    name: str
+    cron: str
+    min_replicas: int = Field(ge=1, le=10000)
+
+
 class Autoscaling(_Section):
     # Cross-field rules: QpsAutoscalerArgs.problems() (config/rules.py maps them here); the
     # bounds are the component's too, checked here with every other shape error.
@@ -296,6 +304,8 @@ class Autoscaling(_Section):
     # A second HPA metric that needs no SLS: scale up on CPU (percent of the request) when the QPS
     # metric cannot be read. None: QPS only (an outage holds the replicas where they are).
     cpu_utilization_percent: Optional[int] = Field(default=None, ge=1, le=100)
+    # Scheduled floors (ACK's CronHPA against this HPA): raise and lower minReplicas ahead of known peaks.
+    schedule: list[ScheduleEntry] = Field(default=[], max_length=50)
 
     model_config = ConfigDict(strict=False)  # allow `targetQpsPerReplica: 10` (int)
 
@@ -306,6 +316,7 @@ class Autoscaling(_Section):
             target_qps_per_replica=self.target_qps_per_replica, query_interval_seconds=self.query_interval_seconds,
             query_delay_seconds=self.query_delay_seconds, cpu_utilization_percent=self.cpu_utilization_percent,
             scale_down_stabilization_seconds=self.scale_down_stabilization_seconds,
+            schedule=tuple(ScheduledFloor(name=e.name, cron=e.cron, min_replicas=e.min_replicas) for e in self.schedule),
         )
 
 

@@ -1,8 +1,9 @@
 """The components, as the tools read them: the installed ``elastic_inference`` package.
 
 The preflight and the simulator take what the components know of their
-variants (the runtimes' registry) and of themselves (the ``InferenceService``
-type) from here, so a runtime a program registers is judged like a built-in
+variants (the runtimes' registry), of themselves (the ``InferenceService``
+type) and of the controllers they drive (the CronHPA controller's cron syntax)
+from here, so a runtime a program registers is judged like a built-in
 one and the tools keep no list of their own. From a checkout without the
 package installed (``pip install -e .``, as ``make`` does), the
 ``components`` directory next to the tools (the same code).
@@ -16,14 +17,17 @@ if TYPE_CHECKING:
     # mypy cannot follow the editable install's import hook; the installed package is components/.
     from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+    from components.schedule import PATCH_FORCE, cron_problem
 else:
     try:
         from elastic_inference.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+        from elastic_inference.schedule import PATCH_FORCE, cron_problem
     except ModuleNotFoundError as exc:
         if exc.name != "elastic_inference":
             raise
         from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+        from components.schedule import PATCH_FORCE, cron_problem
 
-__all__ = ["INFERENCE_SERVICE_TYPE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod"]
+__all__ = ["INFERENCE_SERVICE_TYPE", "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_problem"]

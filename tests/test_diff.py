@@ -79,15 +79,19 @@ def test_unchanged_stack_says_so_in_one_line(renders):
 
 
 def test_scale_bounds_update_only_the_hpa(renders):
-    head = changed(**{f"{SERVICES}/bert/autoscaling": {"minReplicas": 3, "maxReplicas": 30, "targetQpsPerReplica": 10}})
+    head = changed(**{f"{SERVICES}/bert/autoscaling/maxReplicas": 30, f"{SERVICES}/bert/autoscaling/minReplicas": 3})
+    # prod's schedule returns the floor to minReplicas in the evening: it follows the new floor.
+    head[SERVICES]["bert"]["autoscaling"]["schedule"][1]["minReplicas"] = 3
     result = diff(renders, PROD, head)
-    assert ops(result) == {"bert-hpa": "update"}
+    assert ops(result) == {"bert-hpa": "update", "bert-cron-hpa": "update"}
+    assert change_of(result, "bert-cron-hpa", "spec.jobs[1].targetSize").after == 3
     assert (change_of(result, "bert-hpa", "spec.maxReplicas").before, change_of(result, "bert-hpa", "spec.maxReplicas").after) == (20, 30)
     assert change_of(result, "bert-hpa", "spec.minReplicas").after == 3
     assert not any(c.replaces for r in result.resources for c in r.changes)
     assert [c.path for c in result.config] == [
         "elastic-inference:services.bert.autoscaling.maxReplicas",
         "elastic-inference:services.bert.autoscaling.minReplicas",
+        "elastic-inference:services.bert.autoscaling.schedule[1].minReplicas",
     ]
 
 

@@ -24,6 +24,11 @@ KNOWN: dict[tuple[str, str], Provider] = {
         "resourcepolicies.scheduling.alibabacloud.com",
         note="ACK Pro's scheduler serves it (ACK Pro >= 1.20.11; ACK 'Configure priority-based resource scheduling')",
     ),
+    # ACK's add-on list for Terraform: addons { name = "ack-kubernetes-cronhpa-controller" } (its CRD:
+    # AliyunContainerService/kubernetes-cronhpa-controller config/crds).
+    ("autoscaling.alibabacloud.com", "CronHorizontalPodAutoscaler"): Provider(
+        "cronhorizontalpodautoscalers.autoscaling.alibabacloud.com", addons=("ack-kubernetes-cronhpa-controller",),
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any, Iterator, Mapping
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
 from .quantity import parse
+from ...components import PATCH_FORCE, cron_problem
 from .runtimes import runtime_of_kind, unscalable_kinds
 
 HPA_SOURCE = "kubernetes pkg/controller/podautoscaler/horizontal.go (reconcileAutoscaler: scale.Status.Selector)"
@@ -129,3 +130,43 @@ def _seconds(value: Any, default: int) -> Any:
     if value is None:
         return default
     return int(value) if known(value) and str(value).isdigit() else None
+
+
+CRON_HPA_SOURCE = ("AliyunContainerService/kubernetes-cronhpa-controller pkg/controller/cronjob.go (ScaleHPA: a targetSize above the "
+                   "HPA's maxReplicas raises it, below minReplicas lowers it; the floor is set by updating the HPA), README (go-cron: "
+                   "six fields, seconds first); Kubernetes 'Server-Side Apply' (conflicts on a field another manager set); "
+                   "pulumi-kubernetes Provider enable_patch_force (the pulumi.com/patchForce annotation)")
+
+
+@check("cron-hpa-bounds")
+def cron_hpa_bounds(plan: Plan) -> Iterator[Finding]:
+    """A CronHPA against an HPA: schedules the controller parses, floors within the HPA's bounds, and an HPA Pulumi can still apply."""
+    hpas = {(r.namespace or "default", r.k8s_name): r for r in plan.kubernetes("HorizontalPodAutoscaler")}
+    for cron in plan.kubernetes("CronHorizontalPodAutoscaler"):
+        ref = as_map(get(cron.inputs, "spec", "scaleTargetRef"))
+        jobs = [as_map(j) for j in as_list(get(cron.inputs, "spec", "jobs"))]
+        for job in jobs:
+            why = cron_problem(job.get("schedule")) if known(job.get("schedule")) else None
+            if why:
+                yield Finding("cron-hpa-bounds", "error", cron.describe(), f"job {str(job.get('name'))[:63]}: its schedule {why}: the "
+                              "controller cannot parse it and the job never runs", CRON_HPA_SOURCE)
+        if ref.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        hpa = hpas.get((cron.namespace or "default", str(ref.get("name"))))
+        if hpa is None:
+            continue
+        low, high = get(hpa.inputs, "spec", "minReplicas"), get(hpa.inputs, "spec", "maxReplicas")
+        for job in jobs:
+            size = job.get("targetSize")
+            if isinstance(size, int) and isinstance(high, int) and size > high:
+                yield Finding("cron-hpa-bounds", "warning", cron.describe(),
+                              f"job {str(job.get('name'))[:63]} sets {size} replicas, above {hpa.describe()}'s maxReplicas {high}: the "
+                              "controller raises maxReplicas to it, behind the stack's back", CRON_HPA_SOURCE)
+            if isinstance(size, int) and isinstance(low, int) and size < low:
+                yield Finding("cron-hpa-bounds", "warning", cron.describe(),
+                              f"job {str(job.get('name'))[:63]} sets {size} replicas, below {hpa.describe()}'s minReplicas {low}: the "
+                              "controller lowers the floor under what the stack declares", CRON_HPA_SOURCE)
+        if str(as_map(get(hpa.inputs, "metadata", "annotations")).get(PATCH_FORCE, "")).lower() != "true":
+            yield Finding("cron-hpa-bounds", "warning", hpa.describe(),
+                          f"is scaled by {cron.describe()}, which updates its minReplicas: a later `pulumi up` that changes this HPA "
+                          f"fails with a Server-Side Apply conflict on that field; annotate it {PATCH_FORCE}: \"true\"", CRON_HPA_SOURCE)

@@ -1,0 +1,124 @@
+"""Scheduled floors: named cron entries that raise and lower an HPA's minimum ahead of known peaks.
+
+ACK's ``ack-kubernetes-cronhpa-controller`` (AliyunContainerService/kubernetes-cronhpa-controller)
+runs a ``CronHorizontalPodAutoscaler``'s jobs. Pointed at an HPA (its "HPA-compatible" mode,
+``pkg/controller/cronjob.go`` ``ScaleHPA``), a job with ``targetSize`` N, when it fires:
+
+- sets the HPA's ``minReplicas`` to N when the HPA runs fewer than N replicas, and scales the
+  workload to N; lowers ``minReplicas`` to N when N is below it, or when the HPA sits at its
+  minimum above N; so the HPA keeps scaling on QPS above the floor, and the floor holds when
+  the QPS metric cannot be read;
+- raises the HPA's ``maxReplicas`` to N when N is above it: refused here, a schedule never
+  widens the HPA's bounds behind its back (entries stay within ``min_replicas``..``max_replicas``).
+
+The schedule is go-cron's (the controller's README): six fields, seconds first
+(``0 0 8 * * MON-FRI``), or ``@daily``-style, ``@every <duration>`` and ``@date YYYY-MM-DD
+hh:mm:ss``, in the controller's time zone (its chart's ``controller.timezone``, default
+``Asia/Shanghai``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import problems as checks
+from ._annotations import with_skips
+from .problems import ArgProblem
+
+CRD = "cronhorizontalpodautoscalers.autoscaling.alibabacloud.com"
+API_VERSION = "autoscaling.alibabacloud.com/v1beta1"
+KIND = "CronHorizontalPodAutoscaler"
+ADDON = "ack-kubernetes-cronhpa-controller"
+PREREQUISITE = (f"the {ADDON} add-on serves CronHorizontalPodAutoscaler (autoscaling.schedule: scheduled floors; "
+                "AliyunContainerService/kubernetes-cronhpa-controller)")
+#: The controller updates the HPA's minReplicas itself, so a later apply of the HPA by Pulumi (Server-Side
+#: Apply) would conflict on that field: the provider forces its apply when the resource carries this
+#: annotation (pulumi_kubernetes Provider ``enable_patch_force``: "1. The `pulumi.com/patchForce`
+#: annotation on the resource"). Such an apply resets the floor to min_replicas until the next entry fires.
+PATCH_FORCE = "pulumi.com/patchForce"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
+_PREDEFINED = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_EVERY = re.compile(r"^@every ((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
+_DATE = re.compile(r"^@date \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledFloor:
+    """One entry of a schedule: from ``cron`` on, the HPA's floor is ``min_replicas``."""
+
+    name: str
+    """Unique in the schedule (a DNS label): the controller reports each job's state by it."""
+    cron: str
+    """When: six fields, seconds first (``0 0 8 * * MON-FRI``), or ``@daily``, ``@every 1h``, ``@date 2026-11-11 08:00:00``."""
+    min_replicas: int
+    """The floor from then on, within the HPA's ``min_replicas``..``max_replicas``."""
+
+
+def cron_problem(cron: Any) -> Optional[str]:
+    """Why ``cron`` is not a schedule the controller's go-cron parses, or None."""
+    if not isinstance(cron, str) or not cron.strip():
+        return "must be a cron schedule"
+    text = " ".join(cron.split())
+    if text.startswith("@"):
+        if text in _PREDEFINED or _EVERY.match(text) or _DATE.match(text):
+            return None
+        return "must be one of @yearly, @monthly, @weekly, @daily, @hourly, '@every <duration>' or '@date YYYY-MM-DD hh:mm:ss'"
+    fields = text.split(" ")
+    if len(fields) == 5:
+        return "has 5 fields; the controller's cron has 6, seconds first: put '0 ' before it (e.g. '0 0 8 * * *' for 08:00)"
+    if len(fields) != 6 or not all(_FIELD.match(f) for f in fields):
+        return "must have 6 fields, seconds first (seconds minutes hours day-of-month month day-of-week), e.g. '0 0 8 * * MON-FRI'"
+    return None
+
+
+def schedule_problems(schedule: Sequence[ScheduledFloor], min_replicas: int, max_replicas: int, arg: str = "schedule") -> list[ArgProblem]:
+    """What is wrong with ``schedule`` for an HPA of ``min_replicas``..``max_replicas``."""
+    found: list[ArgProblem] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(schedule):
+        at = f"{arg}[{i}]"
+        if not isinstance(entry.name, str) or not _NAME.match(entry.name):
+            found.append(ArgProblem(f"{at}.name", "must be a DNS label (lowercase letters, digits, '-', at most 63)"))
+        elif entry.name in seen:
+            found.append(ArgProblem(f"{at}.name", "is used twice: each entry needs its own name"))
+        else:
+            seen.add(entry.name)
+        why = cron_problem(entry.cron)
+        if why:
+            found.append(ArgProblem(f"{at}.cron", why))
+        bad = checks.whole_number(f"{at}.min_replicas", entry.min_replicas, 1)
+        if bad:
+            found.append(bad)
+        elif not min_replicas <= entry.min_replicas <= max_replicas:
+            found.append(ArgProblem(f"{at}.min_replicas", f"must be within min_replicas..max_replicas ({min_replicas}..{max_replicas}): "
+                                                          "above the maximum the controller would raise the HPA's maxReplicas, below the "
+                                                          "minimum it would lower the floor"))
+    floors = [e.min_replicas for e in schedule if isinstance(e.min_replicas, int)]
+    if floors and min(floors) > min_replicas and not found:
+        found.append(ArgProblem(arg, f"no entry returns the floor to min_replicas ({min_replicas}): once raised it would stay raised; "
+                                     f"add an entry with min_replicas {min_replicas} for after the peak"))
+    return found
+
+
+def cron_hpa(name: str, namespace: str, hpa_name: str, schedule: Sequence[ScheduledFloor], parent: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+    """The CronHorizontalPodAutoscaler that runs ``schedule`` against the HPA ``hpa_name``."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-cron-hpa",
+        api_version=API_VERSION,
+        kind=KIND,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels={"app.kubernetes.io/managed-by": "pulumi"},
+                                            annotations=with_skips(None, namespace=namespace)),
+        spec={
+            # The controller reads the HPA through autoscaling/v1 whatever the version named here; it only
+            # needs group and version present (cronjob.go CronHPAJobFactory, checkRefValid).
+            "scaleTargetRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": hpa_name},
+            "jobs": [{"name": e.name, "schedule": " ".join(e.cron.split()), "targetSize": e.min_replicas} for e in schedule],
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
