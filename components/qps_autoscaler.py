@@ -274,5 +274,7 @@ class QpsAutoscaler(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.schedule:
-            cron_hpa(name, args.namespace, self.hpa_name, args.schedule, parent=self)
+            # Its kind is served once the controller's CRD exists: the dependencies given to this component
+            # (ModelEndpoint passes the cluster's add-ons) are the CronHPA's own, not only its parent's.
+            cron_hpa(name, args.namespace, self.hpa_name, args.schedule, parent=self, depends_on=opts.depends_on if opts else None)
         self.register_outputs({"hpaName": self.hpa_name})

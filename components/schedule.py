@@ -4,23 +4,29 @@ ACK's ``ack-kubernetes-cronhpa-controller`` (AliyunContainerService/kubernetes-c
 runs a ``CronHorizontalPodAutoscaler``'s jobs. Pointed at an HPA (its "HPA-compatible" mode,
 ``pkg/controller/cronjob.go`` ``ScaleHPA``), a job with ``targetSize`` N, when it fires:
 
-- sets the HPA's ``minReplicas`` to N when the HPA runs fewer than N replicas, and scales the
-  workload to N; lowers ``minReplicas`` to N when N is below it, or when the HPA sits at its
-  minimum above N; so the HPA keeps scaling on QPS above the floor, and the floor holds when
-  the QPS metric cannot be read;
+- sets the HPA's ``minReplicas`` to N only when the HPA runs fewer than N replicas at that
+  moment, and scales the workload to N; when it already runs N or more, the floor is left
+  as it was (so repeat a raising entry through its window, e.g. ``0 */15 8-19 * * MON-FRI``:
+  each firing sets the floor once the count has fallen below N);
+- lowers ``minReplicas`` to N when N is below it, or when the HPA sits at its minimum above N;
+- so the HPA keeps scaling on QPS above the floor, and the floor holds when the QPS metric
+  cannot be read;
 - raises the HPA's ``maxReplicas`` to N when N is above it: refused here, a schedule never
   widens the HPA's bounds behind its back (entries stay within ``min_replicas``..``max_replicas``).
 
-The schedule is go-cron's (the controller's README): six fields, seconds first
-(``0 0 8 * * MON-FRI``), or ``@daily``-style, ``@every <duration>`` and ``@date YYYY-MM-DD
-hh:mm:ss``, in the controller's time zone (its chart's ``controller.timezone``, default
-``Asia/Shanghai``).
+The schedule is go-cron's (the controller's README; ringtail/go-cron parser.go, spec.go): six
+fields, seconds first (``0 0 8 * * MON-FRI``; day of week 0-6 or SUN-SAT, 7 is not Sunday), or
+``@daily``-style, ``@every <duration>`` and ``@date YYYY-MM-DD hh:mm:ss``, in the controller's
+time zone (its chart's ``controller.timezone``, default ``Asia/Shanghai``). go-cron also takes
+five fields, but as seconds-first with the day of week left out, so a crontab line would fire at
+the wrong times: it is refused here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Optional, Sequence
 
 import pulumi
@@ -57,23 +63,66 @@ class ScheduledFloor:
     cron: str
     """When: six fields, seconds first (``0 0 8 * * MON-FRI``), or ``@daily``, ``@every 1h``, ``@date 2026-11-11 08:00:00``."""
     min_replicas: int
-    """The floor from then on, within the HPA's ``min_replicas``..``max_replicas``."""
+    """The floor from then on (set when the HPA runs fewer replicas as the entry fires), within the HPA's
+    ``min_replicas``..``max_replicas``."""
+
+
+#: go-cron's fields (ringtail/go-cron spec.go bounds, parser.go names; names are case-insensitive).
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (("seconds", 0, 59, {}), ("minutes", 0, 59, {}), ("hours", 0, 23, {}), ("day of month", 1, 31, {}),
+           ("month", 1, 12, {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}),
+           ("day of week", 0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))
+
+
+def _field_problem(text: str, index: int) -> Optional[str]:
+    name, low, high, names = _FIELDS[index]
+    for item in text.split(","):
+        span, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) < 1):
+            return f"its {name} field has a step that is not a positive number"
+        if span in ("*", "?"):
+            if span == "?" and index not in (3, 5):
+                return f"'?' is only for day of month or day of week, not {name}"
+            continue
+        ends = span.split("-")
+        if len(ends) > 2 or not all(ends):
+            return f"its {name} field is not a value, a range or '*'"
+        values = []
+        for end in ends:
+            value = names.get(end.lower()) if not end.isdigit() else int(end)
+            if value is None or not low <= value <= high:
+                extra = " (0 is Sunday; 7 is not a day)" if index == 5 else ""
+                return f"its {name} field must be within {low}-{high}{' or names' if names else ''}{extra}"
+            values.append(value)
+        if len(values) == 2 and values[0] > values[1]:
+            return f"its {name} field has a range that runs backwards"
+    return None
 
 
 def cron_problem(cron: Any) -> Optional[str]:
-    """Why ``cron`` is not a schedule the controller's go-cron parses, or None."""
+    """Why ``cron`` is not a schedule the controller's go-cron reads as meant, or None."""
     if not isinstance(cron, str) or not cron.strip():
         return "must be a cron schedule"
     text = " ".join(cron.split())
     if text.startswith("@"):
-        if text in _PREDEFINED or _EVERY.match(text) or _DATE.match(text):
+        if text in _PREDEFINED or _EVERY.match(text):
+            return None
+        if _DATE.match(text):
+            try:
+                datetime.strptime(text[len("@date "):], "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                return "names a date that does not exist"
             return None
         return "must be one of @yearly, @monthly, @weekly, @daily, @hourly, '@every <duration>' or '@date YYYY-MM-DD hh:mm:ss'"
     fields = text.split(" ")
     if len(fields) == 5:
-        return "has 5 fields; the controller's cron has 6, seconds first: put '0 ' before it (e.g. '0 0 8 * * *' for 08:00)"
+        return ("has 5 fields: the controller reads them seconds first (seconds minutes hours day-of-month month), so a crontab "
+                "line fires at the wrong times; put '0 ' before it (e.g. '0 0 8 * * *' for 08:00)")
     if len(fields) != 6 or not all(_FIELD.match(f) for f in fields):
         return "must have 6 fields, seconds first (seconds minutes hours day-of-month month day-of-week), e.g. '0 0 8 * * MON-FRI'"
+    for i, field in enumerate(fields):
+        why = _field_problem(field, i)
+        if why:
+            return why
     return None
 
 
@@ -106,7 +155,8 @@ def schedule_problems(schedule: Sequence[ScheduledFloor], min_replicas: int, max
     return found
 
 
-def cron_hpa(name: str, namespace: str, hpa_name: str, schedule: Sequence[ScheduledFloor], parent: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+def cron_hpa(name: str, namespace: str, hpa_name: str, schedule: Sequence[ScheduledFloor], parent: pulumi.Resource,
+             depends_on: Any = None) -> k8s.apiextensions.CustomResource:
     """The CronHorizontalPodAutoscaler that runs ``schedule`` against the HPA ``hpa_name``."""
     return k8s.apiextensions.CustomResource(
         f"{name}-cron-hpa",
@@ -120,5 +170,5 @@ def cron_hpa(name: str, namespace: str, hpa_name: str, schedule: Sequence[Schedu
             "scaleTargetRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "name": hpa_name},
             "jobs": [{"name": e.name, "schedule": " ".join(e.cron.split()), "targetSize": e.min_replicas} for e in schedule],
         },
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )

@@ -365,6 +365,9 @@ def test_seldons_preflight_facts_are_the_seldon_runtimes():
     ("-o uid=0 -o gid=0 -o file_mode=0440 -o dir_mode=0550", "error"),  # root only
     ("-o file_mode=444", "error"),  # not ossfs2's 4-digit form
     ("-o uid=0 -o gid=10001 -o file_mode=0440 -o dir_mode=0550", None),  # the server's group may read
+    ("-o file_mode=0000", "error"),  # 0000 is a mode, not "unset"
+    ("-o allow_other=no", "error"), ("-o noallow_other", "error"),  # gflags' other spellings of false
+    ("-o uid=abc", "error"),
 ])
 def test_an_ossfs2_mount_is_judged_by_ossfs2s_own_options(options, level):
     from components.model_volume import OSSFS2_MOUNT_OPTIONS
@@ -388,6 +391,13 @@ def _ossfs2_plan(auth, version, eci):
             "containers": [{"name": "s", "volumeMounts": [{"name": "model", "mountPath": "/models"}]}],
             "volumes": [{"name": "model", "persistentVolumeClaim": {"claimName": "m-model"}}]}}}}}
     return [pv, deployment], {"kubernetesVersion": version}
+
+
+def test_ossfs2_refuses_encryption():
+    resources, outputs = _ossfs2_plan("secret", "1.30", eci=False)
+    resources[0]["inputs"]["spec"]["csi"]["volumeAttributes"]["encrypted"] = "aes256"
+    found = [f for f in run(resources, outputs) if f.check == "ossfs2-requirements"]
+    assert [f.level for f in found] == ["error"] and "encrypted" in found[0].message
 
 
 def test_ossfs2_with_rrsa_needs_kubernetes_1_26_and_on_eci_is_flagged():

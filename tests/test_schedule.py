@@ -23,6 +23,10 @@ NIGHT = ScheduledFloor(name="night", cron="0 0 20 * * *", min_replicas=2)
     ("0 30 8 * * MON-FRI", None), ("@daily", None), ("@every 1h30m", None), ("@date 2026-11-11 08:00:00", None),
     ("30 8 * * MON-FRI", "has 5 fields"),  # a crontab line: the controller's cron has seconds first
     ("0 30 8 * * MON-FRI *", "6 fields"), ("@sometimes", "must be one of"), ("", "must be a cron schedule"),
+    # go-cron's bounds (ringtail/go-cron spec.go, parser.go): crontab's 7 for Sunday, out-of-range values, bad names, dates.
+    ("0 0 8 * * 7", "7 is not a day"), ("0 0 8 * * 1-7", "7 is not a day"), ("0 60 8 * * *", "minutes field"),
+    ("0 0 8 * * MON-FRY", "day of week"), ("0 0 8 * * 5-1", "runs backwards"), ("@date 2026-02-30 08:00:00", "does not exist"),
+    ("0 */15 8-19 * * MON-FRI", None), ("0 0 8 ? * MON", None), ("0 0 8 1 JAN ?", None), ("0 0 8 ? * *", None),
 ])
 def test_a_schedule_is_what_the_controllers_go_cron_parses(cron, fragment):
     why = cron_problem(cron)
@@ -99,6 +103,8 @@ def test_prod_renders_its_schedule_with_the_controller_it_installs(tmp_path, cap
     assert "cronhorizontalpodautoscalers.autoscaling.alibabacloud.com" not in plan["outputs"]["clusterPrerequisites"]
     assert (out / "manifests" / "cronhorizontalpodautoscaler_inference_bert.yaml").exists()  # validated against the CRD's schema
     assert "cron-hpa-bounds" not in capsys.readouterr().err
+    (cron,) = [r for r in plan["resources"] if r["name"] == "bert-cron-hpa"]
+    assert any(urn.endswith("::cluster-cron-hpa-controller") for urn in cron["options"]["dependsOn"])  # created after its CRD
 
 
 def _cron_plan(size, annotations, schedule="0 0 8 * * *"):
@@ -119,7 +125,8 @@ def test_the_preflight_reads_any_programs_cron_hpa_as_the_controller_would():
     assert ["raises maxReplicas" in f.message for f in _cron_plan(12, forced)] == [True]
     assert ["lowers the floor" in f.message for f in _cron_plan(1, forced)] == [True]
     assert ["Server-Side Apply conflict" in f.message for f in _cron_plan(5, {})] == [True]
-    assert [(f.level, "cannot parse" in f.message) for f in _cron_plan(5, forced, "0 8 * * *")] == [("error", True)]
+    assert [(f.level, "wrong times" in f.message) for f in _cron_plan(5, forced, "0 8 * * *")] == [("warning", True)]
+    assert [(f.level, "never runs" in f.message) for f in _cron_plan(5, forced, "0 0 8 * * 7")] == [("error", True)]
 
 
 def test_the_example_stack_documents_its_schedule():

@@ -133,8 +133,8 @@ def _seconds(value: Any, default: int) -> Any:
 
 
 CRON_HPA_SOURCE = ("AliyunContainerService/kubernetes-cronhpa-controller pkg/controller/cronjob.go (ScaleHPA: a targetSize above the "
-                   "HPA's maxReplicas raises it, below minReplicas lowers it; the floor is set by updating the HPA), README (go-cron: "
-                   "six fields, seconds first); Kubernetes 'Server-Side Apply' (conflicts on a field another manager set); "
+                   "HPA's maxReplicas raises it, below minReplicas lowers it; the floor is set by updating the HPA), README and "
+                   "ringtail/go-cron parser.go/spec.go (six fields, seconds first, their bounds); Kubernetes 'Server-Side Apply' (conflicts on a field another manager set); "
                    "pulumi-kubernetes Provider enable_patch_force (the pulumi.com/patchForce annotation)")
 
 
@@ -146,8 +146,13 @@ def cron_hpa_bounds(plan: Plan) -> Iterator[Finding]:
         ref = as_map(get(cron.inputs, "spec", "scaleTargetRef"))
         jobs = [as_map(j) for j in as_list(get(cron.inputs, "spec", "jobs"))]
         for job in jobs:
-            why = cron_problem(job.get("schedule")) if known(job.get("schedule")) else None
-            if why:
+            schedule = job.get("schedule")
+            why = cron_problem(schedule) if known(schedule) else None
+            if why and len(str(schedule).split()) == 5:
+                # go-cron takes 5 fields as seconds-first with the day of week left out (parser.go DowOptional).
+                yield Finding("cron-hpa-bounds", "warning", cron.describe(), f"job {str(job.get('name'))[:63]}: its schedule {why}",
+                              CRON_HPA_SOURCE)
+            elif why:
                 yield Finding("cron-hpa-bounds", "error", cron.describe(), f"job {str(job.get('name'))[:63]}: its schedule {why}: the "
                               "controller cannot parse it and the job never runs", CRON_HPA_SOURCE)
         if ref.get("kind") != "HorizontalPodAutoscaler":

@@ -163,7 +163,9 @@ OSSFS2_SOURCE = ("aliyun/ossfs 2.0 src/options.cpp (uid, gid, dir_mode, file_mod
                  "(each -o k=v becomes --k=v, no FUSE arguments)")
 # ossfs 1.x's (and FUSE's) options that ossfs 2.0 does not define (none is a DEFINE_OPTION in aliyun/ossfs
 # main, 2.0's src/, read at a0567057), carried over from a 1.x otherOpts; ossfs2 parses its options with
-# gflags::ParseCommandLineFlags (src/main.cpp), which stops on a flag it does not know.
+# gflags::ParseCommandLineFlags (src/main.cpp), which stops on a flag it does not know. A list of what 2.0
+# lacks rather than of what it has: ACK's build (csi-driver pkg/mounter/fuse_pod_manager/oss/utils.go:
+# 2.0.9.ack) takes options the public source does not define (the driver itself passes use_metrics).
 OSSFS1_ONLY = frozenset({"umask", "mp_umask", "max_stat_cache_size", "stat_cache_expire", "dbglevel", "url", "passwd_file",
                          "kernel_cache", "use_cache", "del_cache", "use_path_request_style", "sigv4"})
 _MODE = re.compile(r"^0[0-7]{3}$")
@@ -185,10 +187,14 @@ def ossfs2_readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Opti
         value = options.get(key)
         if key in options and (value is None or not _MODE.match(value)):
             return "error", f"{key} must be 4 octal digits from 0 (e.g. 0444): ossfs2 refuses the value and the mount fails"
-    if str(options.get("allow_other", "true")).lower() in ("false", "0"):
-        return "error", "allow_other=false lets no user but the mounting root into the mount"
+    # gflags reads a bool's false as f, n, no, false or 0 (any case), and --noallow_other as false.
+    if "noallow_other" in options or str(options.get("allow_other", "true")).lower() in ("false", "f", "no", "n", "0"):
+        return "error", "allow_other is false: no user but the mounting root gets into the mount"
+    for key in ("uid", "gid"):
+        if key in options and _int(options.get(key)) is None:
+            return "error", f"{key} must be a number: ossfs2 refuses the value and the mount fails"
     owner, group = _int(options.get("uid")) or 0, _int(options.get("gid")) or 0
-    file_mode, dir_mode = (_octal(options.get(k)) or 0o777 for k in ("file_mode", "dir_mode"))
+    file_mode, dir_mode = (0o777 if _octal(options.get(k)) is None else _octal(options.get(k)) for k in ("file_mode", "dir_mode"))
     shift = 6 if uid == owner else 3 if gid is not None and gid == group else 0
     if not ((file_mode >> shift) & 0o4 and (dir_mode >> shift) & 0o5 == 0o5):
         return "error", (f"file_mode {oct(file_mode)[2:]} / dir_mode {oct(dir_mode)[2:]} for owner {owner} and group {group} "
