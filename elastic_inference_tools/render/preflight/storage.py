@@ -194,12 +194,18 @@ def ossfs2_readable_by(options: Mapping[str, Optional[str]], uid: int, gid: Opti
         if key in options and _int(options.get(key)) is None:
             return "error", f"{key} must be a number: ossfs2 refuses the value and the mount fails"
     owner, group = _int(options.get("uid")) or 0, _int(options.get("gid")) or 0
-    file_mode, dir_mode = (0o777 if _octal(options.get(k)) is None else _octal(options.get(k)) for k in ("file_mode", "dir_mode"))
+    file_mode, dir_mode = (_mode_or_default(options.get(k)) for k in ("file_mode", "dir_mode"))
     shift = 6 if uid == owner else 3 if gid is not None and gid == group else 0
     if not ((file_mode >> shift) & 0o4 and (dir_mode >> shift) & 0o5 == 0o5):
         return "error", (f"file_mode {oct(file_mode)[2:]} / dir_mode {oct(dir_mode)[2:]} for owner {owner} and group {group} "
                          "give it no read access")
     return None
+
+
+def _mode_or_default(value: Optional[str]) -> int:
+    """An ossfs2 mode option, or its default 0777 (src/options.cpp) when unset."""
+    mode = _octal(value)
+    return 0o777 if mode is None else mode
 
 
 def _int(value: Optional[str]) -> Optional[int]:
