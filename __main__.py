@@ -75,6 +75,7 @@ for name, svc in settings.services.items():
         model_name=svc.model.name,
         version_policy=svc.model.version_policy,
         mount_client=svc.model.client,
+        image_cache=svc.image_cache.choice() if svc.image_cache else None,
         resources=svc.resources.args(),
         placement=svc.placement.choice(),
         node_pool=pool,

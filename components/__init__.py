@@ -14,6 +14,7 @@ CHANGELOG.md.
 __version__ = "0.4.0"
 
 from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
+from .image_cache import ImageCacheChoice
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
 from .model_endpoint import (
     Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, PlacementChoice, ServerResources, default_of, wiring_problems,
@@ -37,6 +38,7 @@ __all__ = [
     "CRD_ADDONS",
     "ClusterAddons", "ClusterAddonsArgs",
     "EciTier",
+    "ImageCacheChoice",
     "INGRESS_LOGSTORE",
     "InferenceService", "InferenceServiceArgs",
     "IngressChoice",

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from .problems import ArgProblem
 from .runtimes.seldon import CRD as SELDON_CRD, OPERATOR_CHART as SELDON_OPERATOR_CHART
+from .image_cache import CRD as IMAGE_CACHE_CRD
 from .schedule import ADDON as CRON_HPA_ADDON
 from .schedule import CRD as CRON_HPA_CRD
 from .types import LogCollector, choices
@@ -43,7 +44,7 @@ SELDON_CORE_CRD = SELDON_CRD
 # ACK's ingress dashboard writes the NGINX ingress access logs to this logstore.
 INGRESS_LOGSTORE = "nginx-ingress"
 # Which argument installs which CRD: a runtime that needs one (its required_crds) finds it here.
-CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller"}
+CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller", IMAGE_CACHE_CRD: "virtual_node"}
 
 
 def default_sls_project(cluster_id: str) -> str:

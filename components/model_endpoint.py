@@ -12,7 +12,7 @@ wiring.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping, Optional, Sequence
 
@@ -20,6 +20,9 @@ import pulumi
 
 from . import problems as checks
 from .cluster_addons import INGRESS_LOGSTORE, ClusterAddons
+from .image_cache import AUTO_MATCH, ImageCacheChoice, image_cache
+from .image_cache import CRD as IMAGE_CACHE_CRD
+from .image_cache import PREREQUISITE as IMAGE_CACHE_PREREQUISITE
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
 from .model_store import ModelStore
 from .model_volume import ModelVolume, ModelVolumeArgs
@@ -132,6 +135,9 @@ class ModelEndpointArgs:
     """``latest``, ``latest:N``, ``all`` or ``specific:V[,V...]``."""
     mount_client: MountClient = default_of(ModelVolumeArgs, "client")
     """The model mount's FUSE client: ``ossfs`` (1.x) or ``ossfs2`` (ossfs 2.0, faster sequential reads; ``ModelVolumeArgs.client``)."""
+    image_cache: Optional[ImageCacheChoice] = None
+    """An ECI image cache of the server's image, built when the stack deploys, for a placement that uses ECI; None: none
+    (ECI still creates one at the first pod, which pays the pull)."""
     resources: ServerResources = field(default_factory=ServerResources)
     placement: PlacementChoice = field(default_factory=PlacementChoice)
     node_pool: Optional[SpotNodePool] = None
@@ -144,7 +150,9 @@ class ModelEndpointArgs:
 
     def problems(self) -> list[ArgProblem]:
         """The wiring problems these arguments have (each component checks its own part)."""
-        found = wiring_problems(self.runtime, self.placement.mode, self.node_pool is not None, self.autoscaling, self.ingress is not None)
+        found = wiring_problems(self.runtime, self.placement.mode, self.node_pool is not None, self.autoscaling, self.ingress is not None,
+                                self.image_cache is not None)
+        found += self.image_cache.problems() if self.image_cache is not None else []
         found += checks.collect(checks.one_of("mount_client", self.mount_client, choices(MountClient)))
         if self.addons is None and self.sls_project is None and self.autoscaling.enabled:
             found.append(ArgProblem("sls_project", "required without addons while autoscaling is enabled: the SLS project of the "
@@ -152,7 +160,8 @@ class ModelEndpointArgs:
         return found
 
 
-def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, autoscaling: Autoscaling, has_ingress: bool) -> list[ArgProblem]:
+def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, autoscaling: Autoscaling, has_ingress: bool,
+                    has_image_cache: bool = False) -> list[ArgProblem]:
     """What is wrong with how one endpoint's parts fit together (the stack config checks its
     settings with this too, before any component exists)."""
     found = checks.collect(checks.one_of("runtime", runtime_name, RUNTIMES), checks.one_of("placement.mode", mode_name, PLACEMENTS))
@@ -160,6 +169,8 @@ def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, auto
     if mode is not None and mode.uses_node_pool and not has_node_pool:
         found.append(ArgProblem("node_pool", f"placement mode {mode.name!r} places pods on the ECS node pool: give a node pool "
                                              "(the stack's nodePool section), or choose a mode without one such as 'eci'"))
+    if has_image_cache and mode is not None and not mode.uses_eci:
+        found.append(ArgProblem("image_cache", f"is for pods on ECI, and placement mode {mode.name!r} places none there; remove it"))
     if autoscaling.enabled and not has_ingress:
         found.append(ArgProblem("ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress "
                                            "(or disable autoscaling)"))
@@ -213,6 +224,16 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.prerequisites = {**self.volume.prerequisites, **self.placement.prerequisites}
         autoscaled = scaling.enabled and args.ingress is not None
 
+        pod, cached = self.placement.pod, []
+        if args.image_cache is not None:
+            # The image as the pods name it (ECI matches a cache by the image reference).
+            image = args.image or rt.default_image(args.resources.gpu)
+            # Cluster-scoped: named with the namespace, like the model's PersistentVolume.
+            cached = [image_cache(f"{name}-image-cache", f"{args.namespace}-{name}", [image], args.image_cache, parent=self,
+                                  depends_on=after_addons or None)]
+            pod = replace(pod, annotations={**pod.annotations, AUTO_MATCH: "true"})
+            self.prerequisites[IMAGE_CACHE_CRD] = IMAGE_CACHE_PREREQUISITE
+
         hpa_spec = None
         if rt.scaling == "hpa-spec" and autoscaled:
             # The route is known beforehand: the Service is the runtime's, not one read back.
@@ -225,8 +246,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             version_policy=args.version_policy, claim_name=self.volume.claim_name,
             gpu=args.resources.gpu, cpu=args.resources.cpu, memory=args.resources.memory,
             replicas=scaling.min_replicas, autoscaled=scaling.enabled, hpa_spec=hpa_spec,
-            scheduling=self.placement.pod, allow_from_namespaces=args.allow_from_namespaces,
-        ), opts=child(self.volume, *self.placement.resources, *after_addons))
+            scheduling=pod, allow_from_namespaces=args.allow_from_namespaces,
+        ), opts=child(self.volume, *self.placement.resources, *after_addons, *cached))
 
         self.endpoint, self.autoscaler, self.url = None, None, None
         if args.ingress is not None:

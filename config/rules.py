@@ -172,8 +172,9 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     scaling, placement, ingress = svc.autoscaling, svc.placement, svc.ingress
     rt = RUNTIMES[svc.runtime]
     service_name, port = rt.service_endpoint(name)
-    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None), f"{at}.",
-                      {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None})
+    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None,
+                                      svc.image_cache is not None), f"{at}.",
+                      {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None, "image_cache": f"{at}.imageCache"})
     server = InferenceServiceArgs(
         namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
         version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,

@@ -18,7 +18,7 @@ from components import (
     EciTier,
     NodeTaint,
     PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
-    PlacementChoice, ScheduledFloor, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
+    ImageCacheChoice, PlacementChoice, ScheduledFloor, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
 )
 from components.placement import MAX_ECI_SPECS
 from components.problems import QUANTITY as _QUANTITY
@@ -337,6 +337,15 @@ class NetworkPolicy(_Section):
                                                    min_length=1, max_length=20)
 
 
+class ImageCache(_Section):
+    size_gib: int = Field(default=default_of(ImageCacheChoice, "size_gib"), ge=20, le=32768, alias="sizeGiB")  # ECI imageCacheSize bounds
+    retention_days: Optional[int] = Field(default=None, ge=1, le=65536)
+
+    def choice(self) -> ImageCacheChoice:
+        """These settings as the component takes them."""
+        return ImageCacheChoice(size_gib=self.size_gib, retention_days=self.retention_days)
+
+
 class Service(_Section):
     namespace: Namespace = default_of(ModelEndpointArgs, "namespace")
     runtime: Runtime = default_of(ModelEndpointArgs, "runtime")
@@ -347,6 +356,8 @@ class Service(_Section):
     autoscaling: Autoscaling = Autoscaling()
     ingress: Optional[Ingress] = None
     network_policy: NetworkPolicy = NetworkPolicy()
+    # An ECI image cache of the server's image (placements that use ECI); absent: none.
+    image_cache: Optional[ImageCache] = None
 
     @property
     def serving_image(self) -> str:

@@ -11,6 +11,7 @@ import pulumi
 from elastic_inference import (
     Autoscaling,
     EciTier,
+    ImageCacheChoice,
     IngressChoice,
     ModelEndpoint,
     ModelEndpointArgs,
@@ -69,6 +70,8 @@ for name, (model_path, url_path, mode) in MODELS.items():
         # ossfs 2.0 for the ECS service: faster sequential reads of the model (ACK 'Client selection reference');
         # ECI mounts OSS itself, and its support of ossfs 2.0 is not documented, so the ECI service keeps ossfs 1.x.
         mount_client="ossfs" if tiered else "ossfs2",
+        # The GPU image (several GB) cached for the ECI service, so its first burst does not pay the pull.
+        image_cache=ImageCacheChoice(size_gib=40) if tiered else None,
         image="tensorflow/serving:2.14.1-gpu",
         # ecs.gn6i-c4g1.xlarge has 4 vCPU and 15 GiB, less ACK's reservation and the node's DaemonSets.
         resources=ServerResources(gpu=1, cpu="3", memory="10Gi"),

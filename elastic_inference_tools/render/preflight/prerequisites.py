@@ -26,6 +26,8 @@ KNOWN: dict[tuple[str, str], Provider] = {
     ),
     # ACK's add-on list for Terraform: addons { name = "ack-kubernetes-cronhpa-controller" } (its CRD:
     # AliyunContainerService/kubernetes-cronhpa-controller config/crds).
+    # ACK 'Accelerate pod creation with ImageCache': the ack-virtual-node add-on serves it.
+    ("eci.alibabacloud.com", "ImageCache"): Provider("imagecaches.eci.alibabacloud.com", addons=("ack-virtual-node",)),
     ("autoscaling.alibabacloud.com", "CronHorizontalPodAutoscaler"): Provider(
         "cronhorizontalpodautoscalers.autoscaling.alibabacloud.com", addons=("ack-kubernetes-cronhpa-controller",),
     ),
