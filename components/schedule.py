@@ -73,15 +73,21 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (("seconds", 0, 59, 
            ("day of week", 0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))
 
 
-def _field_problem(text: str, index: int) -> Optional[str]:
+def _field_values(text: str, index: int) -> frozenset[int] | str:
+    """The values field ``index`` of a six-field spec allows, or why go-cron refuses it (parser.go getRange)."""
     name, low, high, names = _FIELDS[index]
+    allowed: set[int] = set()
+    star = False
     for item in text.split(","):
         span, _, step = item.partition("/")
         if step and (not step.isdigit() or int(step) < 1):
             return f"its {name} field has a step that is not a positive number"
+        every = int(step) if step else 1
         if span in ("*", "?"):
             if span == "?" and index not in (3, 5):
                 return f"'?' is only for day of month or day of week, not {name}"
+            star = star or not step
+            allowed.update(range(low, high + 1, every))
             continue
         ends = span.split("-")
         if len(ends) > 2 or not all(ends):
@@ -95,7 +101,38 @@ def _field_problem(text: str, index: int) -> Optional[str]:
             values.append(value)
         if len(values) == 2 and values[0] > values[1]:
             return f"its {name} field has a range that runs backwards"
-    return None
+        # "N/step" runs from N to the field's maximum (the README's "N-MAX/...").
+        first, last = values[0], values[-1] if len(values) == 2 else (high if step else values[0])
+        allowed.update(range(first, last + 1, every))
+    return frozenset(allowed | ({-1} if star else set()))  # -1 marks '*' or '?' (go-cron's starBit)
+
+
+#: The predefined schedules as six fields (go-cron parser.go parseDescriptor).
+_DESCRIPTORS = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *", "@weekly": "0 0 0 * * 0",
+                "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *", "@hourly": "0 0 * * * *"}
+
+
+def cron_fields(cron: str) -> tuple[frozenset[int], ...]:
+    """The six value sets of a six-field spec or a predefined schedule; ValueError (its reason) otherwise."""
+    text = _DESCRIPTORS.get(" ".join(cron.split()), " ".join(cron.split()))
+    fields = text.split(" ")
+    if len(fields) != 6:
+        raise ValueError("must have 6 fields")
+    found = [_field_values(f, i) for i, f in enumerate(fields)]
+    for value in found:
+        if isinstance(value, str):
+            raise ValueError(value)
+    return tuple(v for v in found if not isinstance(v, str))
+
+
+def fires(fields: tuple[frozenset[int], ...], at: datetime) -> bool:
+    """Whether a spec of :func:`cron_fields` fires at the whole second ``at`` (go-cron spec.go Next, dayMatches)."""
+    second, minute, hour, dom, month, dow = fields
+    if at.second not in second or at.minute not in minute or at.hour not in hour or at.month not in month:
+        return False
+    dom_match, dow_match = at.day in dom, (at.isoweekday() % 7) in dow
+    # Day of month and day of week: both must match when either is '*' or '?', one suffices otherwise.
+    return dom_match and dow_match if (-1 in dom or -1 in dow) else dom_match or dow_match
 
 
 def cron_problem(cron: Any) -> Optional[str]:
@@ -120,8 +157,8 @@ def cron_problem(cron: Any) -> Optional[str]:
     if len(fields) != 6 or not all(_FIELD.match(f) for f in fields):
         return "must have 6 fields, seconds first (seconds minutes hours day-of-month month day-of-week), e.g. '0 0 8 * * MON-FRI'"
     for i, field in enumerate(fields):
-        why = _field_problem(field, i)
-        if why:
+        why = _field_values(field, i)
+        if isinstance(why, str):
             return why
     return None
 

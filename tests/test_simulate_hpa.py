@@ -298,3 +298,26 @@ def test_the_split_leaves_the_models_numbers_as_they_were():
         10.555000000000435, 15511.908750000224, 7750, 8400, 9500.0)
     assert tl.cost_ecs_nodes[-1] == pytest.approx(9.0) and tl.cost_eci_pods[-1] == pytest.approx(1.555)
     assert all(e + i == pytest.approx(c, rel=1e-12) for e, i, c in zip(tl.cost_ecs_nodes, tl.cost_eci_pods, tl.cost, strict=True))
+
+
+def test_a_scheduled_floor_raises_the_replicas_and_holds_them_as_cronhpa_does():
+    """kubernetes-cronhpa-controller cronjob.go ScaleHPA: below the floor, minReplicas is raised and the target scaled
+    to it; the HPA does not scale below it until an entry lowers it."""
+    hpa = HpaSpec(min_replicas=1, max_replicas=10, target_milli=10_000)
+    model = ServiceModel(name="s", hpa=hpa, fixed_replicas=1, units=(Unit("eci"),), pool=None, replica_capacity_qps=15,
+                         eci_price_on_demand=1.0, eci_price_spot=0.5, floor_events=((100, 6), (2000, 1)))
+    timeline = simulate(model, [1.0] * 3000)
+    assert timeline.desired_replicas[99] == 1 and timeline.desired_replicas[100] == 6
+    assert min(timeline.desired_replicas[100:2000]) == 6  # no load, but the floor holds
+    assert timeline.desired_replicas[-1] == 1  # lowered at 2000, then the HPA scales down (its stabilization window passed)
+
+
+def test_eci_pods_pull_their_image_until_a_cache_is_ready():
+    hpa = HpaSpec(min_replicas=1, max_replicas=10, target_milli=10_000)
+    common = dict(name="s", hpa=hpa, fixed_replicas=1, units=(Unit("eci"),), pool=None, replica_capacity_qps=15,
+                  eci_price_on_demand=1.0, eci_price_spot=0.5, eci_pod_start=40, model_load=30)
+    qps = [1.0] * 60 + [80.0] * 600
+    cached = simulate(ServiceModel(**common), qps)
+    pulling = simulate(ServiceModel(**common, eci_uncached_pod_start=180, eci_auto_cache_ready=600), qps)
+    first_ready = next(t for t, r in enumerate(cached.ready_replicas) if r > 1)
+    assert next(t for t, r in enumerate(pulling.ready_replicas) if r > 1) == first_ready + 140  # 180 s to start instead of 40

@@ -140,3 +140,48 @@ def test_an_hpa_without_a_namespace_is_in_default():
     del hpa["inputs"]["metadata"]["namespace"]
     model = service_model(_plan(deployment, hpa, _pool()), "api", PRICES, assumptions(None))
     assert model.hpa is not None and model.hpa.max_replicas == 9
+
+
+# -- what shortens or lengthens a cold start, and the scheduled floors -----------------------------------
+
+
+def _eci_deployment(image="tensorflow/serving:2.14.1-gpu", claim=None):
+    body = _deployment({"labels": {**POD_LABELS, "alibabacloud.com/eci": "true"}})
+    spec = body["inputs"]["spec"]["template"]["spec"]
+    spec["containers"][0]["image"] = image
+    if claim:
+        spec["volumes"] = [{"name": "model", "persistentVolumeClaim": {"claimName": claim}}]
+    return body
+
+
+def test_an_image_cache_of_the_pods_images_spares_the_pull():
+    cache = _k8s("ImageCache", "ml-api", {"images": ["tensorflow/serving:2.14.1-gpu"], "imageCacheSize": 20}, parent=STACK, api="eci.alibabacloud.com/v1")
+    assumed = assumptions(None)
+    uncached = service_model(_plan(_eci_deployment(), _hpa()), "api", PRICES, assumed)
+    assert uncached.eci_uncached_pod_start == assumed["eci"]["uncached_pod_start_seconds"]
+    assert service_model(_plan(_eci_deployment(), _hpa(), cache), "api", PRICES, assumed).eci_uncached_pod_start is None
+    other = service_model(_plan(_eci_deployment(image="tensorflow/serving:2.15.0-gpu"), _hpa(), cache), "api", PRICES, assumed)
+    assert other.eci_uncached_pod_start is not None  # a cache of another image does not match
+
+
+def test_a_model_on_ossfs2_loads_at_the_ossfs2_assumption():
+    pv = {"urn": "urn:pv", "type": "kubernetes:core/v1:PersistentVolume", "name": "pv", "parent": SVC, "inputs": {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "ml-api-model"},
+        "spec": {"claimRef": {"namespace": "ml", "name": "api-model"}, "csi": {"driver": "ossplugin.csi.alibabacloud.com",
+                                                                          "volumeAttributes": {"fuseType": "ossfs2"}}}}}
+    assumed = assumptions(None)
+    model = service_model(_plan(_eci_deployment(claim="api-model"), _hpa(), pv), "api", PRICES, assumed)
+    assert model.model_load == assumed["serving"]["model_load_seconds_ossfs2"] != assumed["serving"]["model_load_seconds"]
+
+
+def test_scheduled_floors_fire_at_their_wall_clock_times():
+    from datetime import datetime
+
+    from elastic_inference_tools.simulate.build import floor_events
+
+    jobs = (("peak", "0 */15 8-9 * * MON-FRI", 8), ("evening", "0 0 20 * * *", 2), ("once", "@date 2026-11-23 08:05:00", 5))
+    monday = floor_events(jobs, datetime(2026, 11, 23, 7, 59, 0), 3600)
+    assert monday == ((60, 8), (360, 5), (960, 8), (1860, 8), (2760, 8))
+    assert floor_events(jobs[:1], datetime(2026, 11, 22, 7, 59, 0), 3600) == ()  # a Sunday
+    with pytest.raises(SimulationInputError, match="@every"):
+        floor_events((("x", "@every 1h", 3),), datetime(2026, 11, 23), 10)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Mapping, Optional, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Mapping, Optional, Sequence, TypeVar
 
 import yaml
 
 from ..components import INFERENCE_SERVICE_TYPE as SERVICE_TYPE
+from ..components import cron_fields, fires
 from ..render import RenderError, render_stack
 from ..render.preflight import Plan, Resource, as_list, as_map, get
 from ..render.preflight import run as preflight
@@ -127,6 +129,8 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
         raise SimulationInputError(f"--service {name}: it has no QPS autoscaling to size a replica from: "
                                    "give serving.replica_capacity_qps in an --assumptions file")
     replicas = _int(get(workload.inputs, "spec", "replicas"), 1, f"--service {name}: its workload's spec.replicas")
+    ossfs2 = any(str(get(pv.inputs, "spec", "csi", "volumeAttributes", "fuseType")).lower() == "ossfs2" for pv in _model_volumes(plan, template))
+    cached = _image_cached(plan, template)
     return ServiceModel(
         name=name,
         hpa=hpa,
@@ -139,19 +143,80 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
         query_interval=_adapter_label(rendered, "sls.query.interval", assumed["metric"]["query_interval_seconds"]),
         query_delay=_adapter_label(rendered, "sls.query.delay", assumed["metric"]["query_delay_seconds"]),
         sync_period=int(assumed["hpa"]["sync_period_seconds"]),
-        model_load=int(assumed["serving"]["model_load_seconds"]),
+        # ossfs 2.0 reads the model faster (ACK's ossfs 2.0 overview); both figures are assumptions.
+        model_load=int(assumed["serving"]["model_load_seconds_ossfs2" if ossfs2 else "model_load_seconds"]),
         node_scale_out=int(assumed["ecs"]["node_scale_out_seconds"]),
         ecs_pod_start=int(assumed["ecs"]["pod_start_seconds"]),
         # pods_per_node counts one-GPU (or CPU) pods: a pod with N GPUs takes N of those slots.
         pods_per_node=max(1, int(assumed["ecs"]["pods_per_node"]) // max(1, int(requests.get(GPU, 0)))),
         node_scale_in=int(assumed["ecs"]["node_scale_in_seconds"]),
         eci_pod_start=int(assumed["eci"]["pod_start_seconds"]),
+        eci_uncached_pod_start=None if cached else int(assumed["eci"]["uncached_pod_start_seconds"]),
+        eci_auto_cache_ready=int(assumed["eci"]["auto_cache_ready_seconds"]),
+        schedule=_schedule(plan, rendered, workload),
         cpu_percent_at_capacity=float(assumed["serving"]["cpu_percent_at_capacity"]),
     )
 
 
 def _target_qps(hpa: Optional[HpaSpec]) -> float:
     return hpa.target_milli / 1000 if hpa is not None else 0.0
+
+
+def _model_volumes(plan: Plan, template: PodTemplate) -> list[Resource]:
+    """The PersistentVolumes bound to the claims the pod template mounts."""
+    claims = {(template.owner.namespace, str(get(v, "persistentVolumeClaim", "claimName")))
+              for v in map(as_map, as_list(template.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
+    return [pv for pv in plan.kubernetes("PersistentVolume")
+            if (str(get(pv.inputs, "spec", "claimRef", "namespace")), str(get(pv.inputs, "spec", "claimRef", "name"))) in claims]
+
+
+def _image_cached(plan: Plan, template: PodTemplate) -> bool:
+    """Whether an ImageCache of the plan holds every image of the pod (ECI matches a cache by the image references)."""
+    images = {str(c.get("image")) for c in template.containers if c.get("image")}
+    return any(images and images <= {str(i) for i in as_list(get(cache.inputs, "spec", "images"))} for cache in plan.kubernetes("ImageCache"))
+
+
+def _schedule(plan: Plan, hpa: Optional[Mapping[str, Any]], workload: Resource) -> tuple[tuple[str, str, int], ...]:
+    """``(name, schedule, targetSize)`` of the CronHPA jobs aimed at the service's HPA."""
+    if hpa is None:
+        return ()
+    hpa_name = str(get(hpa, "metadata", "name"))
+    jobs: list[tuple[str, str, int]] = []
+    for cron in plan.kubernetes("CronHorizontalPodAutoscaler"):
+        ref = as_map(get(cron.inputs, "spec", "scaleTargetRef"))
+        if (cron.namespace or "default") != (workload.namespace or "default") or ref.get("kind") != "HorizontalPodAutoscaler" \
+                or ref.get("name") != hpa_name:
+            continue
+        for job in map(as_map, as_list(get(cron.inputs, "spec", "jobs"))):
+            size = job.get("targetSize")
+            if isinstance(size, int) and isinstance(job.get("schedule"), str):
+                jobs.append((str(job.get("name")), str(job["schedule"]), size))
+    return tuple(jobs)
+
+
+def floor_events(jobs: Sequence[tuple[str, str, int]], start: datetime, seconds: int) -> tuple[tuple[int, int], ...]:
+    """``(second, floor)`` of ``jobs`` firing in the ``seconds`` from wall-clock ``start`` (the controller's time zone)."""
+    specs: list[tuple[int, Optional[tuple[frozenset[int], ...]], Optional[datetime]]] = []
+    for name, schedule, size in jobs:
+        text = " ".join(schedule.split())
+        if text.startswith("@date "):
+            when = datetime.strptime(text[len("@date "):], "%Y-%m-%d %H:%M:%S")
+            specs.append((size, None, when))
+            continue
+        if text.startswith("@every "):
+            raise SimulationInputError(f"the schedule entry {name[:63]} is '@every ...', which runs from the controller's own start: "
+                                       "the simulator cannot place it in time")
+        try:
+            specs.append((size, cron_fields(text), None))
+        except ValueError as exc:
+            raise SimulationInputError(f"the schedule entry {name[:63]}: {exc}") from None
+    events = []
+    for t in range(seconds):
+        now = start + timedelta(seconds=t)
+        for size, fields, once in specs:
+            if (fields is not None and fires(fields, now)) or (once is not None and now == once):
+                events.append((t, size))
+    return tuple(events)
 
 
 def _hpa(plan: Plan, workload: Resource) -> Optional[Mapping[str, Any]]:

@@ -21,7 +21,8 @@ import argparse
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..outputs import OutputDirError, Outputs
@@ -123,12 +124,27 @@ class _Run:
 
 
 def _run(stack: str, service: str, trace: Callable[[ServiceModel, str], traces.Trace], program_dir: str,
-         prices: Mapping[str, Any], assumed: Mapping[str, Any], outages: Sequence[tuple[int, int]] = ()) -> tuple[_Run, traces.Trace]:
-    """Simulate ``stack``'s ``service`` under ``trace(model, "STACK/SERVICE")``."""
+         prices: Mapping[str, Any], assumed: Mapping[str, Any], outages: Sequence[tuple[int, int]] = (),
+         start: Optional[datetime] = None) -> tuple[_Run, traces.Trace]:
+    """Simulate ``stack``'s ``service`` under ``trace(model, "STACK/SERVICE")``; its scheduled floors from wall-clock ``start``."""
     model = build.service_model(build.rendered_stack(program_dir, stack), service, prices, assumed)
     played = trace(model, f"{stack}/{service}")
+    if model.schedule and start is not None:
+        model = replace(model, floor_events=build.floor_events(model.schedule, start, len(played.qps)))
     timeline = simulate(model, played.qps, outages)
-    return _Run(stack, service, model, timeline, summarize(model, timeline, prices.get("currency", ""))), played
+    summary = summarize(model, timeline, prices.get("currency", ""))
+    if model.schedule:
+        summary["schedule"] = {"entries": [{"name": n, "cron": c, "minReplicas": size} for n, c, size in model.schedule],
+                               "applied": start is not None, "start": start.isoformat() if start else None,
+                               "floors_set": [list(e) for e in model.floor_events]}
+    return _Run(stack, service, model, timeline, summary), played
+
+
+def _start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a start is a date and time like 2026-11-23T08:00 (the CronHPA controller's time zone)") from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -145,6 +161,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             help=f"size a shape from the first stack's HPA instead ({traces.RELATIVE_RULE}); the outputs say so, "
                                  "with the QPS it came to")
     parser.add_argument("--out", help="output directory (default PROGRAM/build/simulate/STACK-SERVICE)")
+    parser.add_argument("--start", type=_start, metavar="YYYY-MM-DDTHH:MM",
+                        help="the wall-clock time of the trace's first second, in the CronHPA controller's time zone: a service's "
+                             "scheduled floors (autoscaling.schedule) fire as they would then; without it they are not applied (said)")
     parser.add_argument("--compare", type=_compare, metavar="OTHER_STACK[:SERVICE]",
                         help="also simulate a service of another stack (default: the same --service) under the same traffic, side by side")
     parser.add_argument("--prices", default=build.DEFAULT_PRICES, help="hourly prices (default: the prices.yaml shipped with the simulator, example figures)")
@@ -163,13 +182,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         prices = build.load_yaml(args.prices, "prices file")
         assumed = build.assumptions(args.assumptions)
         first, trace = _run(args.stack, args.service, lambda model, label: _trace(args.trace, model, label, args.duration, args.qps),
-                            args.dir, prices, assumed, args.outage)
+                            args.dir, prices, assumed, args.outage, args.start)
         runs = [first]
         if args.compare:
             # The same traffic for both: a relative shape is sized from the first stack's service.
             other_stack, other_service = args.compare
             runs.append(_run(other_stack, other_service or args.service, lambda _model, _label: trace, args.dir, prices, assumed,
-                             args.outage)[0])
+                             args.outage, args.start)[0])
     except RenderError as exc:
         print("\n".join(f"simulate: {line}" for line in exc.lines), file=sys.stderr)
         return EXIT_INPUT
@@ -215,5 +234,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{run.label}: served {sm['served_fraction'] * 100:.2f}%, turned away {sm['requests_turned_away']:,} requests, "
               f"replicas {sm['replicas']['min']}-{sm['replicas']['max']}, cost {sm['cost']:,.2f} {sm['currency']} "
               f"(ECS nodes {split['ecs']['cost']:,.2f}, ECI pods {split['eci']['cost']:,.2f})")
+        schedule = sm.get("schedule")
+        if schedule and not schedule["applied"]:
+            print(f"{run.label}: its {len(schedule['entries'])} scheduled floor(s) are not applied: give --start (the trace's wall-clock start)")
+        elif schedule:
+            print(f"{run.label}: scheduled floors fired {len(schedule['floors_set'])} time(s) from {schedule['start']}")
     print(f"Wrote {out}/{TIMELINE}, {SUMMARY}" + ("" if args.no_plot else f", {PLOT}"))
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
 from .hpa import HpaController, HpaSpec
@@ -59,6 +59,15 @@ class ServiceModel:
     eci_pod_start: int = 40
     cpu_percent_at_capacity: float = 100.0
     """CPU utilization (percent of the request) of a replica serving its capacity; it scales with load."""
+    eci_uncached_pod_start: Optional[int] = None
+    """ECI pod start while no image cache of the pod's images is ready (it pulls them): None, a cache was built
+    ahead (the service's ImageCache); otherwise it applies until ``eci_auto_cache_ready`` seconds after the
+    first ECI pod, when the cache ECI builds with that pod is ready (eci-auto-imc)."""
+    eci_auto_cache_ready: int = 0
+    schedule: tuple[tuple[str, str, int], ...] = ()
+    """``(name, schedule, targetSize)`` of the CronHPA jobs against the service's HPA (scheduled floors)."""
+    floor_events: tuple[tuple[int, int], ...] = ()
+    """``(second, floor)`` of those jobs firing during the run, in order (``build.floor_events``; empty: not applied)."""
 
 
 @dataclass
@@ -119,6 +128,7 @@ class Simulation:
             wanted = math.ceil(initial_qps * 1000 / model.hpa.target_milli)
             start = min(max(start, wanted), model.hpa.max_replicas)
         self.spec_replicas = start
+        self._first_eci: Optional[int] = None
         self._add_pods(start, now=0, ready_now=True)
 
     # -- placement --------------------------------------------------------------------------
@@ -167,7 +177,7 @@ class Simulation:
                     break
                 if unit.max is None or self._unit_count(index) < unit.max:
                     pod.unit = index
-                    pod.ready_at = now if ready_now else now + waited + self.m.eci_pod_start + self.m.model_load
+                    pod.ready_at = now if ready_now else now + waited + self._eci_start(now) + self.m.model_load
                     break
             self.pods.append(pod)  # unplaced pods stay Pending (unit -1): they count in status.replicas
             if pod.ready_at is not None:
@@ -175,6 +185,35 @@ class Simulation:
                     self._count_ready(pod, 1)
                 else:
                     heapq.heappush(self._heap, (pod.ready_at, pod.id))
+
+    def _eci_start(self, now: int) -> int:
+        """Seconds from an ECI pod's creation to its container start: with the image cache, or pulling the image."""
+        if self._first_eci is None:
+            self._first_eci = now
+        uncached = self.m.eci_uncached_pod_start
+        if uncached is None or now >= self._first_eci + self.m.eci_auto_cache_ready:
+            return self.m.eci_pod_start
+        return uncached
+
+    def _scheduled_floor(self, floor: int, now: int) -> bool:
+        """A CronHPA job against the HPA fires (kubernetes-cronhpa-controller pkg/controller/cronjob.go ScaleHPA):
+        maxReplicas up to ``floor`` if below it; minReplicas down to it if above it, or if the HPA sits at its
+        minimum above it; minReplicas up to it, and the target scaled to it, when fewer replicas run. Whether
+        the replicas changed."""
+        assert self.hpa is not None
+        spec, current = self.hpa.spec, self.spec_replicas
+        low, high = spec.min_replicas, max(spec.max_replicas, floor)
+        low = min(low, floor)
+        if current == low and floor < current:
+            low = floor
+        if current < floor:
+            low = floor
+        self.hpa.spec = replace(spec, min_replicas=low, max_replicas=high)
+        if current < floor:
+            self._add_pods(floor - current, now)
+            self.spec_replicas = floor
+            return True
+        return False
 
     def _remove_pods(self, count: int, now: int) -> None:
         """A ReplicaSet deletes unscheduled, then not-ready pods first; a ResourcePolicy empties later units first."""
@@ -258,8 +297,13 @@ class Simulation:
         cost = cost_ecs = cost_eci = 0.0
         rate = self.cost_rate()
         rate_ecs, rate_eci = self.cost_rates_by_kind()
+        floors = list(m.floor_events)
         for t, offered in enumerate(qps):
             changed = False
+            while floors and floors[0][0] <= t:
+                _, floor = floors.pop(0)
+                if self.hpa is not None:
+                    changed |= self._scheduled_floor(floor, t)
             while self._heap and self._heap[0][0] <= t:
                 _, pod_id = heapq.heappop(self._heap)
                 pod = next((p for p in self.pods if p.id == pod_id), None)
