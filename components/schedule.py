@@ -153,7 +153,8 @@ def cron_problem(cron: Any) -> Optional[str]:
     fields = text.split(" ")
     if len(fields) == 5:
         return ("has 5 fields: the controller reads them seconds first (seconds minutes hours day-of-month month), so a crontab "
-                "line fires at the wrong times; put '0 ' before it (e.g. '0 0 8 * * *' for 08:00)")
+                "line fires at the wrong times; write 6 fields, seconds first (a crontab line takes '0 ' in front: "
+                "'0 */15 8-19 * * 1-5')")
     if len(fields) != 6 or not all(_FIELD.match(f) for f in fields):
         return "must have 6 fields, seconds first (seconds minutes hours day-of-month month day-of-week), e.g. '0 0 8 * * MON-FRI'"
     for i, field in enumerate(fields):

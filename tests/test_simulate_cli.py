@@ -57,7 +57,7 @@ def test_csv_trace(tmp_path):
     (["prod", "--service", "bert", "--trace", "sawtooth"], "sawtooth"),
     (["missing", "--service", "bert", "--trace", "step", "--qps", "1:2"], "Pulumi.missing.yaml"),
     (["prod", "--service", "bert", "--trace", "step"], "give its load, --qps LOW:HIGH"),
-    (["prod", "--service", "bert", "--trace", "step", "--qps", "5:10", "--compare", "staging:nope"], "--service nope"),
+    (["prod", "--service", "bert", "--trace", "step", "--qps", "5:10", "--compare", "staging:nope"], "--compare staging:nope"),
 ])
 def test_unusable_input_exits_2(tmp_path, capsys, args, says):
     assert main([*args, "--out", str(tmp_path / "o")]) == 2
@@ -199,3 +199,12 @@ def test_the_summary_splits_replicas_and_cost_between_ecs_and_eci(tmp_path):
             assert float(row["cost_ecs_nodes"]) + float(row["cost_eci_pods"]) == pytest.approx(float(row["cost"]), abs=2e-4)
         assert split["ecs"]["max_nodes"] == max(int(r["ecs_nodes"]) for r in rows)
     assert summary["by_capacity"]["ecs"]["max_nodes"] == 16 and summary["compare"]["by_capacity"]["ecs"]["max_nodes"] == 0
+
+
+def test_a_start_is_a_time_in_the_controllers_zone_and_a_compare_error_names_compare(tmp_path, capsys):
+    base = ["prod", "--service", "bert", "--trace", "step", "--qps", "10:160", "--no-plot", "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit):
+        main([*base, "--start", "2026-11-23T07:55+08:00"])  # an offset the plan cannot place: refused
+    assert "without a UTC offset" in capsys.readouterr().err
+    assert main([*base, "--compare", "staging:nope"]) == 2
+    assert "--compare staging:nope: the stack has no such service" in capsys.readouterr().err

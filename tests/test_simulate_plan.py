@@ -170,8 +170,13 @@ def test_a_model_on_ossfs2_loads_at_the_ossfs2_assumption():
         "spec": {"claimRef": {"namespace": "ml", "name": "api-model"}, "csi": {"driver": "ossplugin.csi.alibabacloud.com",
                                                                           "volumeAttributes": {"fuseType": "ossfs2"}}}}}
     assumed = assumptions(None)
-    model = service_model(_plan(_eci_deployment(claim="api-model"), _hpa(), pv), "api", PRICES, assumed)
+    on_ecs = _deployment({"labels": POD_LABELS}, {"pool": "gpu"})
+    on_ecs["inputs"]["spec"]["template"]["spec"]["volumes"] = [{"name": "model", "persistentVolumeClaim": {"claimName": "api-model"}}]
+    model = service_model(_plan(on_ecs, _hpa(), pv, _pool()), "api", PRICES, assumed)
     assert model.model_load == assumed["serving"]["model_load_seconds_ossfs2"] != assumed["serving"]["model_load_seconds"]
+    # On ECI, which mounts OSS itself and does not document ossfs 2.0, the faster load is not credited.
+    on_eci = service_model(_plan(_eci_deployment(claim="api-model"), _hpa(), pv), "api", PRICES, assumed)
+    assert on_eci.model_load == assumed["serving"]["model_load_seconds"]
 
 
 def test_scheduled_floors_fire_at_their_wall_clock_times():

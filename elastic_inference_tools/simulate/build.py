@@ -129,6 +129,8 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
         raise SimulationInputError(f"--service {name}: it has no QPS autoscaling to size a replica from: "
                                    "give serving.replica_capacity_qps in an --assumptions file")
     replicas = _int(get(workload.inputs, "spec", "replicas"), 1, f"--service {name}: its workload's spec.replicas")
+    # ossfs 2.0's faster load is credited only where it is documented: not to pods that may run on ECI, which mounts OSS
+    # itself (the preflight's ossfs2-requirements warns there).
     ossfs2 = any(str(get(pv.inputs, "spec", "csi", "volumeAttributes", "fuseType")).lower() == "ossfs2" for pv in _model_volumes(plan, template))
     cached = _image_cached(plan, template)
     return ServiceModel(
@@ -144,7 +146,7 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
         query_delay=_adapter_label(rendered, "sls.query.delay", assumed["metric"]["query_delay_seconds"]),
         sync_period=int(assumed["hpa"]["sync_period_seconds"]),
         # ossfs 2.0 reads the model faster (ACK's ossfs 2.0 overview); both figures are assumptions.
-        model_load=int(assumed["serving"]["model_load_seconds_ossfs2" if ossfs2 else "model_load_seconds"]),
+        model_load=int(assumed["serving"]["model_load_seconds_ossfs2" if ossfs2 and not any(u.kind == "eci" for u in units) else "model_load_seconds"]),
         node_scale_out=int(assumed["ecs"]["node_scale_out_seconds"]),
         ecs_pod_start=int(assumed["ecs"]["pod_start_seconds"]),
         # pods_per_node counts one-GPU (or CPU) pods: a pod with N GPUs takes N of those slots.

@@ -142,9 +142,13 @@ def _run(stack: str, service: str, trace: Callable[[ServiceModel, str], traces.T
 
 def _start(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text)
+        start = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("a start is a date and time like 2026-11-23T08:00 (the CronHPA controller's time zone)") from None
+    if start.tzinfo is not None:
+        # The controller fires in its own zone (its chart's timezone, Asia/Shanghai by default), which the plan does not say.
+        raise argparse.ArgumentTypeError("give the start without a UTC offset, as a time in the CronHPA controller's time zone")
+    return start
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -184,11 +188,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         first, trace = _run(args.stack, args.service, lambda model, label: _trace(args.trace, model, label, args.duration, args.qps),
                             args.dir, prices, assumed, args.outage, args.start)
         runs = [first]
+        if args.start is not None and not first.model.schedule:
+            print(f"simulate: {first.label}: --start is not used: the service has no scheduled floors", file=sys.stderr)
         if args.compare:
             # The same traffic for both: a relative shape is sized from the first stack's service.
             other_stack, other_service = args.compare
-            runs.append(_run(other_stack, other_service or args.service, lambda _model, _label: trace, args.dir, prices, assumed,
-                             args.outage, args.start)[0])
+            try:
+                runs.append(_run(other_stack, other_service or args.service, lambda _model, _label: trace, args.dir, prices, assumed,
+                                 args.outage, args.start)[0])
+            except build.SimulationInputError as exc:
+                if isinstance(exc, build.PreflightRefusedError):
+                    raise
+                # The other stack's service is --compare's, not --service's.
+                raise build.SimulationInputError(str(exc).replace(f"--service {other_service or args.service}:",
+                                                                  f"--compare {other_stack}:{other_service or args.service}:", 1)) from None
     except RenderError as exc:
         print("\n".join(f"simulate: {line}" for line in exc.lines), file=sys.stderr)
         return EXIT_INPUT

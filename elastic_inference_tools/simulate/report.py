@@ -74,7 +74,9 @@ def plot(path: str, runs: Sequence[tuple[str, ServiceModel, Timeline, dict[str, 
         # maxReplicas labelled at the left, minReplicas at the right: apart when the two lines are close.
         bounds = [(high, "maxReplicas" if model.hpa else "replicas (no HPA)", "tab:red", 0.01, "left")]
         if model.hpa:
-            bounds.append((low, "minReplicas", "dimgray", 0.99, "right"))
+            bounds.append((low, "minReplicas (before scheduled floors)" if model.floor_events else "minReplicas", "dimgray", 0.99, "right"))
+        for second, floor in model.floor_events:  # each firing of a scheduled floor, at its time and floor
+            bottom.plot([second / scale], [floor], marker="v", color="tab:purple", ls="none", label="scheduled floor fires")
         for value, name, color, where, align in bounds:
             bottom.axhline(value, color=color, lw=0.9, ls=":")
             bottom.annotate(f"{name} {value}", (where, value), xycoords=("axes fraction", "data"), xytext=(0, 2), ha=align,
