@@ -234,7 +234,9 @@ class QpsAutoscaler(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         self.hpa_name = name
         self.prerequisites = {CRON_HPA_CRD: CRON_HPA_PREREQUISITE} if args.schedule else {}
-        annotations = with_skips({PATCH_FORCE: "true"} if args.schedule else None, namespace=args.namespace)
+        # Always forced: a CronHPA's controller (now, or one a later update removes) and hand edits take ownership of
+        # minReplicas; the stack's apply must win over them rather than fail on a Server-Side Apply conflict.
+        annotations = with_skips({PATCH_FORCE: "true"}, namespace=args.namespace)
         metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
                               args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(

@@ -46,6 +46,7 @@ PREREQUISITE = (f"the {ADDON} add-on serves CronHorizontalPodAutoscaler (autosca
 #: Apply) would conflict on that field: the provider forces its apply when the resource carries this
 #: annotation (pulumi_kubernetes Provider ``enable_patch_force``: "1. The `pulumi.com/patchForce`
 #: annotation on the resource"). Such an apply resets the floor to min_replicas until the next entry fires.
+#: QpsAutoscaler's HPA always carries it, so removing a schedule cannot leave a conflict behind either.
 PATCH_FORCE = "pulumi.com/patchForce"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")

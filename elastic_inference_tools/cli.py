@@ -9,6 +9,7 @@ dependency of the ``tools`` extra is missing (before anything is imported).
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 from importlib import metadata
@@ -41,7 +42,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"pip install \"{DISTRIBUTION}[tools]\"", file=sys.stderr)
         return EXIT_USAGE
     command: Callable[[list[str]], int] = importlib.import_module(COMMANDS[args[0]][0], __package__).main
-    return command(args[1:])
+    try:
+        return command(args[1:])
+    except BrokenPipeError:
+        # A reader that stopped early (`elastic-inference diff ... --json | head`): nothing left to tell it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def missing_tools() -> list[str]:

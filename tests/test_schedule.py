@@ -132,3 +132,17 @@ def test_the_preflight_reads_any_programs_cron_hpa_as_the_controller_would():
 def test_the_example_stack_documents_its_schedule():
     text = open(os.path.join(ROOT, "Pulumi.prod.yaml")).read()
     assert "schedule:" in text and "cronHpaController: true" in text
+
+
+@pulumi.runtime.test
+def test_every_qps_hpa_is_forced_so_a_removed_schedule_leaves_no_conflict(mocks):
+    """After a CronHPA has set minReplicas, its controller owns that field; an update that removes the schedule must still
+    apply the HPA (Server-Side Apply would refuse the unforced change): the annotation does not depend on the schedule."""
+    hpa = QpsAutoscaler("plain", QpsAutoscalerArgs(
+        namespace="inference", scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "plain"}, route="r", sls_project="p"))
+
+    def check(_):
+        assert mocks.resources["plain-hpa"].inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+        assert "plain-cron-hpa" not in mocks.resources
+
+    return after(hpa.urn).apply(check)
