@@ -19,7 +19,8 @@ from ..components import INFERENCE_SERVICE_TYPE as SERVICE_TYPE
 from ..components import cron_fields, fires
 from ..render import RenderError, render_stack
 from ..render.preflight import Plan, Resource, as_list, as_map, get
-from ..render.preflight import run as preflight
+from ..render.preflight import check_plan
+from ..render.preflight.storage import mount_client, oss_volumes_of
 from ..render.preflight.capacity import ECI_LABEL, ECI_SPOT_STRATEGY, WAIT_FOR_ECS, WAIT_POLICY, governing_policy, pools_for, specs
 from ..render.preflight.pods import GPU, PodTemplate, pod_templates
 from ..render.preflight.runtimes import runtime_of_kind
@@ -80,12 +81,12 @@ def rendered_stack(program_dir: str, stack: str) -> Plan:
         rendered = render_stack(program_dir, stack)
     except RenderError as exc:
         raise SimulationInputError("\n".join(exc.lines)) from None
-    plan = rendered.plan
+    plan = Plan(rendered.plan["resources"], rendered.outputs)
     # What the render would refuse is not simulated: its figures would describe a stack that does not work.
-    errors = [f.line() for f in preflight(plan["resources"], plan["outputs"]) if f.level == "error"]
+    errors = [f.line() for f in check_plan(plan) if f.level == "error"]
     if errors:
         raise PreflightRefusedError([f"{stack}: the render's preflight refuses this stack; fix it first:", *errors])
-    return Plan(plan["resources"], plan["outputs"])
+    return plan
 
 
 def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Mapping[str, Any]) -> ServiceModel:
@@ -131,7 +132,7 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
     replicas = _int(get(workload.inputs, "spec", "replicas"), 1, f"--service {name}: its workload's spec.replicas")
     # ossfs 2.0's faster load is credited only where it is documented: not to pods that may run on ECI, which mounts OSS
     # itself (the preflight's ossfs2-requirements warns there).
-    ossfs2 = any(str(get(pv.inputs, "spec", "csi", "volumeAttributes", "fuseType")).lower() == "ossfs2" for pv in _model_volumes(plan, template))
+    ossfs2 = any(mount_client(pv) == "ossfs2" for pv in oss_volumes_of(plan, template).values())
     cached = _image_cached(plan, template)
     return ServiceModel(
         name=name,
@@ -162,14 +163,6 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
 
 def _target_qps(hpa: Optional[HpaSpec]) -> float:
     return hpa.target_milli / 1000 if hpa is not None else 0.0
-
-
-def _model_volumes(plan: Plan, template: PodTemplate) -> list[Resource]:
-    """The PersistentVolumes bound to the claims the pod template mounts."""
-    claims = {(template.owner.namespace, str(get(v, "persistentVolumeClaim", "claimName")))
-              for v in map(as_map, as_list(template.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
-    return [pv for pv in plan.kubernetes("PersistentVolume")
-            if (str(get(pv.inputs, "spec", "claimRef", "namespace")), str(get(pv.inputs, "spec", "claimRef", "name"))) in claims]
 
 
 def _image_cached(plan: Plan, template: PodTemplate) -> bool:

@@ -143,7 +143,11 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
 
 def run(resources: Iterable[Mapping[str, Any]], outputs: Optional[Mapping[str, Any]] = None) -> list[Finding]:
     """Every finding of every registered check over a plan, errors first."""
-    plan = Plan(resources, outputs)
+    return check_plan(Plan(resources, outputs))
+
+
+def check_plan(plan: Plan) -> list[Finding]:
+    """:func:`run` over a :class:`Plan` already built (its derived views, pod templates and hosts, stay for the caller)."""
     found = [finding for fn in CHECKS.values() for finding in fn(plan)]
     return sorted(found, key=lambda f: (f.level != "error", f.check, f.subject))
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Mapping, Optional
 
 from . import KUBERNETES_VERSION_OUTPUT, Finding, Level, Plan, Resource, as_list, as_map, check, get, known
 from .capacity import hosts
-from .pods import pod_templates, run_as
+from .pods import PodTemplate, pod_templates, run_as
 
 OSS_CSI_DRIVER = "ossplugin.csi.alibabacloud.com"
 
@@ -220,15 +220,36 @@ def _octal(value: Optional[str]) -> Optional[int]:
 
 
 def _oss_volumes(plan: Plan) -> dict[tuple[str, str], Resource]:
-    """``(namespace, claim name)`` -> the OSS CSI PersistentVolume bound to it."""
-    volumes = {}
-    for pv in plan.kubernetes("PersistentVolume"):
-        if get(pv.inputs, "spec", "csi", "driver") != OSS_CSI_DRIVER:
-            continue
-        claim = as_map(get(pv.inputs, "spec", "claimRef"))
-        if claim.get("name"):
-            volumes[(str(claim.get("namespace", "")), str(claim["name"]))] = pv
-    return volumes
+    """``(namespace, claim name)`` -> the OSS CSI PersistentVolume bound to it (built once per plan)."""
+
+    def build() -> dict[tuple[str, str], Resource]:
+        volumes = {}
+        for pv in plan.kubernetes("PersistentVolume"):
+            if get(pv.inputs, "spec", "csi", "driver") != OSS_CSI_DRIVER:
+                continue
+            claim = as_map(get(pv.inputs, "spec", "claimRef"))
+            if claim.get("name"):
+                volumes[(str(claim.get("namespace", "")), str(claim["name"]))] = pv
+        return volumes
+
+    found: dict[tuple[str, str], Resource] = plan.memo("oss_volumes", build)
+    return found
+
+
+def oss_volumes_of(plan: Plan, template: PodTemplate) -> dict[str, Resource]:
+    """The pod's volume name -> the OSS CSI PersistentVolume its claim is bound to."""
+    volumes = _oss_volumes(plan)
+    found = {}
+    for volume in map(as_map, as_list(template.spec.get("volumes"))):
+        pv = volumes.get((template.owner.namespace, str(get(volume, "persistentVolumeClaim", "claimName"))))
+        if get(volume, "persistentVolumeClaim") and pv is not None:
+            found[str(volume.get("name"))] = pv
+    return found
+
+
+def mount_client(pv: Resource) -> str:
+    """The OSS volume's FUSE client: its ``fuseType``, lower-cased as the driver does (pkg/oss/utils.go), default ossfs."""
+    return str(get(pv.inputs, "spec", "csi", "volumeAttributes", "fuseType") or "ossfs").lower()
 
 
 ECI_MOUNT_SOURCE = ("kubernetes-sigs/alibaba-cloud-csi-driver deploy/charts values.yaml (csi-plugin kept off virtual-kubelet "
@@ -238,13 +259,11 @@ ECI_MOUNT_SOURCE = ("kubernetes-sigs/alibaba-cloud-csi-driver deploy/charts valu
 @check("eci-oss-auth")
 def eci_oss_auth(plan: Plan) -> Iterator[Finding]:
     """RRSA on an ECI pod's OSS volume: documented for ACK's csi-plugin, not for ECI's own mount."""
-    volumes = _oss_volumes(plan)
     for template in pod_templates(plan):
         if not any(h.kind == "eci" for h in hosts(plan, template)):
             continue
-        for volume in map(as_map, as_list(template.spec.get("volumes"))):
-            pv = volumes.get((template.owner.namespace, str(get(volume, "persistentVolumeClaim", "claimName"))))
-            if pv is not None and get(pv.inputs, "spec", "csi", "volumeAttributes", "authType") == "rrsa":
+        for pv in oss_volumes_of(plan, template).values():
+            if get(pv.inputs, "spec", "csi", "volumeAttributes", "authType") == "rrsa":
                 yield Finding("eci-oss-auth", "warning", template.owner.describe(),
                               f"may run on ECI and mounts {pv.describe()} with authType rrsa: ECI mounts OSS volumes itself, and its "
                               "docs name AccessKey or ECS-trusted RAM role authentication, not RRSA; verify on your cluster, or use "
@@ -253,20 +272,18 @@ def eci_oss_auth(plan: Plan) -> Iterator[Finding]:
 
 @check("model-mount-readable")
 def model_mount_readable(plan: Plan) -> Iterator[Finding]:
-    volumes = _oss_volumes(plan)
     for template in pod_templates(plan):
-        claims = {str(v.get("name")): str(get(v, "persistentVolumeClaim", "claimName"))
-                  for v in map(as_map, as_list(template.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
+        volumes = oss_volumes_of(plan, template)
         for container in template.containers:
             for mount in map(as_map, as_list(container.get("volumeMounts"))):
-                pv = volumes.get((template.owner.namespace, claims.get(str(mount.get("name")), "")))
+                pv = volumes.get(str(mount.get("name")))
                 if pv is None:
                     continue
                 uid, gid, _ = run_as(template, container)
                 if not isinstance(uid, int) or uid == 0:
                     continue
                 attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
-                client = str(attributes.get("fuseType", "ossfs")).lower()  # the driver lower-cases it (pkg/oss/utils.go)
+                client = mount_client(pv)
                 options = mount_options(attributes.get("otherOpts"))
                 group = gid if isinstance(gid, int) else None
                 if client == "ossfs":
@@ -291,12 +308,10 @@ OSSFS2_REQUIREMENTS = ("ACK 'Mount a static OSS persistent volume by using ossfs
 def ossfs2_requirements(plan: Plan) -> Iterator[Finding]:
     """What an ossfs 2.0 volume needs of the cluster and the driver, as far as the plan tells."""
     version = _minor(plan.outputs.get(KUBERNETES_VERSION_OUTPUT))
-    eci_claims = {(t.owner.namespace, str(get(v, "persistentVolumeClaim", "claimName")))
-                  for t in pod_templates(plan) if any(h.kind == "eci" for h in hosts(plan, t))
-                  for v in map(as_map, as_list(t.spec.get("volumes"))) if get(v, "persistentVolumeClaim")}
-    for key, pv in sorted(_oss_volumes(plan).items()):
+    on_eci = {pv.urn for t in pod_templates(plan) if any(h.kind == "eci" for h in hosts(plan, t)) for pv in oss_volumes_of(plan, t).values()}
+    for _, pv in sorted(_oss_volumes(plan).items()):
         attributes = as_map(get(pv.inputs, "spec", "csi", "volumeAttributes"))
-        if str(attributes.get("fuseType", "")).lower() != "ossfs2":
+        if mount_client(pv) != "ossfs2":
             continue
         if attributes.get("authType") == "rrsa" and version is not None and version < (1, 26):
             yield Finding("ossfs2-requirements", "error", pv.describe(),
@@ -305,7 +320,7 @@ def ossfs2_requirements(plan: Plan) -> Iterator[Finding]:
         if attributes.get("encrypted"):
             yield Finding("ossfs2-requirements", "error", pv.describe(), "sets encrypted, which ossfs 2.0 does not support: the "
                           "driver refuses the volume", OSSFS2_REQUIREMENTS)
-        if key in eci_claims:
+        if pv.urn in on_eci:
             yield Finding("ossfs2-requirements", "warning", pv.describe(),
                           "may be mounted by ECI, which mounts OSS volumes itself; that it honours fuseType ossfs2 is not documented: "
                           "verify on your cluster, or keep ossfs for ECI services", ECI_MOUNT_SOURCE)
