@@ -50,7 +50,6 @@ PREREQUISITE = (f"the {ADDON} add-on serves CronHorizontalPodAutoscaler (autosca
 PATCH_FORCE = "pulumi.com/patchForce"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
-_PREDEFINED = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 _EVERY = re.compile(r"^@every ((\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
 _DATE = re.compile(r"^@date \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
@@ -109,7 +108,7 @@ def _field_values(text: str, index: int) -> frozenset[int] | str:
 
 
 #: The predefined schedules as six fields (go-cron parser.go parseDescriptor).
-_DESCRIPTORS = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *", "@weekly": "0 0 0 * * 0",
+_DESCRIPTORS: dict[str, str] = {"@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *", "@weekly": "0 0 0 * * 0",
                 "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *", "@hourly": "0 0 * * * *"}
 
 
@@ -124,6 +123,14 @@ def cron_fields(cron: str) -> tuple[frozenset[int], ...]:
         if isinstance(value, str):
             raise ValueError(value)
     return tuple(v for v in found if not isinstance(v, str))
+
+
+def date_of(cron: str) -> Optional[datetime]:
+    """The moment of an ``@date YYYY-MM-DD hh:mm:ss`` schedule, None for another; ValueError for a date that does not exist."""
+    text = " ".join(cron.split())
+    if not _DATE.match(text):
+        return None
+    return datetime.strptime(text[len("@date "):], "%Y-%m-%d %H:%M:%S")
 
 
 def fires(fields: tuple[frozenset[int], ...], at: datetime) -> bool:
@@ -142,14 +149,13 @@ def cron_problem(cron: Any) -> Optional[str]:
         return "must be a cron schedule"
     text = " ".join(cron.split())
     if text.startswith("@"):
-        if text in _PREDEFINED or _EVERY.match(text):
+        if text in _DESCRIPTORS or _EVERY.match(text):
             return None
-        if _DATE.match(text):
-            try:
-                datetime.strptime(text[len("@date "):], "%Y-%m-%d %H:%M:%S")
-            except ValueError:
-                return "names a date that does not exist"
-            return None
+        try:
+            if date_of(text) is not None:
+                return None
+        except ValueError:
+            return "names a date that does not exist"
         return "must be one of @yearly, @monthly, @weekly, @daily, @hourly, '@every <duration>' or '@date YYYY-MM-DD hh:mm:ss'"
     fields = text.split(" ")
     if len(fields) == 5:
@@ -158,10 +164,10 @@ def cron_problem(cron: Any) -> Optional[str]:
                 "'0 */15 8-19 * * 1-5')")
     if len(fields) != 6 or not all(_FIELD.match(f) for f in fields):
         return "must have 6 fields, seconds first (seconds minutes hours day-of-month month day-of-week), e.g. '0 0 8 * * MON-FRI'"
-    for i, field in enumerate(fields):
-        why = _field_values(field, i)
-        if isinstance(why, str):
-            return why
+    try:
+        cron_fields(text)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 

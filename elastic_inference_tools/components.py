@@ -17,17 +17,17 @@ if TYPE_CHECKING:
     # mypy cannot follow the editable install's import hook; the installed package is components/.
     from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-    from components.schedule import PATCH_FORCE, cron_fields, cron_problem, fires
+    from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 else:
     try:
         from elastic_inference.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-        from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, fires
+        from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
     except ModuleNotFoundError as exc:
         if exc.name != "elastic_inference":
             raise
         from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-        from components.schedule import PATCH_FORCE, cron_fields, cron_problem, fires
+        from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 
-__all__ = ["INFERENCE_SERVICE_TYPE", "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "fires"]
+__all__ = ["INFERENCE_SERVICE_TYPE", "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Optional, Sequence, TypeVar
 import yaml
 
 from ..components import INFERENCE_SERVICE_TYPE as SERVICE_TYPE
-from ..components import cron_fields, fires
+from ..components import cron_fields, date_of, fires
 from ..render import RenderError, render_stack
 from ..render.preflight import Plan, Resource, as_list, as_map, get
 from ..render.preflight import check_plan
@@ -194,9 +194,12 @@ def floor_events(jobs: Sequence[tuple[str, str, int]], start: datetime, seconds:
     specs: list[tuple[int, Optional[tuple[frozenset[int], ...]], Optional[datetime]]] = []
     for name, schedule, size in jobs:
         text = " ".join(schedule.split())
-        if text.startswith("@date "):
-            when = datetime.strptime(text[len("@date "):], "%Y-%m-%d %H:%M:%S")
-            specs.append((size, None, when))
+        try:
+            once = date_of(text)
+        except ValueError as exc:
+            raise SimulationInputError(f"the schedule entry {name[:63]}: {exc}") from None
+        if once is not None:
+            specs.append((size, None, once))
             continue
         if text.startswith("@every "):
             raise SimulationInputError(f"the schedule entry {name[:63]} is '@every ...', which runs from the controller's own start: "
