@@ -64,10 +64,11 @@ def missing_tools() -> list[str]:
         if "extra" not in marker or '"tools"' not in marker:
             continue
         found = re.match(r"[A-Za-z0-9._-]+", name.strip())
+        distribution = found.group(0) if found else name.strip()
         try:
-            metadata.distribution(found.group(0) if found else name.strip())
+            metadata.distribution(distribution)
         except metadata.PackageNotFoundError:
-            missing.append(found.group(0) if found else name.strip())
+            missing.append(distribution)
     return missing
 
 

@@ -68,6 +68,10 @@ class Outputs:
         if not self.unmarked(entries):
             raise OutputDirError(f"{out_dir}: exists and is not a {self.tool} output (it has no {MARKER}); "
                                  f"the {self.tool} replaces only its own outputs: remove it or choose another --out")
+        self._check_recorded(out_dir, project)
+
+    def _check_recorded(self, out_dir: str, project: str) -> None:
+        """An output from before markers named a project: refused when what it wrote names another one."""
         if self.recorded(out_dir) not in (None, project):
             raise OutputDirError(f"{out_dir}: holds the {self.tool} output of another program (its plan.json names another "
                                  "project); it is not replaced: choose another --out")
@@ -80,9 +84,7 @@ class Outputs:
         except (OSError, UnicodeDecodeError):
             text = ""
         if self.old_marker and text == OLD_MARKER_TEXT:
-            if self.recorded(out_dir) not in (None, project):
-                raise OutputDirError(f"{out_dir}: holds the {self.tool} output of another program (its plan.json names another "
-                                     "project); it is not replaced: choose another --out")
+            self._check_recorded(out_dir, project)
             return
         try:
             owner = json.loads(text)
