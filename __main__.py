@@ -8,7 +8,9 @@ decisions live in `config/` (what is allowed, defaults) and `components/`
 import pulumi
 
 import config
-from components import ClusterAddons, ClusterAddonsArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs, SpotNodePool
+from components import (
+    AlbGateway, ClusterAddons, ClusterAddonsArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs, SpotNodePool,
+)
 
 try:
     settings = config.load()
@@ -32,6 +34,7 @@ addons_args = ClusterAddonsArgs(
     metrics_adapter_namespace=adapter_chart.namespace,
     ingress_controller=cluster.addons.ingress_controller,
     cron_hpa_controller=cluster.addons.cron_hpa_controller,
+    alb_ingress_controller=cluster.addons.alb_ingress_controller,
     seldon_core=cluster.addons.seldon_core,
     seldon_core_chart=cluster.addons.seldon_core_chart.name,
     seldon_core_repository=cluster.addons.seldon_core_chart.repository,
@@ -62,6 +65,13 @@ if pool_cfg is not None:
     prerequisites.update(pool.prerequisites)
 prerequisites.update(store.prerequisites)
 
+# The stack's ALB (its AlbConfig and IngressClass), for the services whose ingress.className names it.
+alb = None
+alb_args = settings.alb_args()
+if alb_args is not None and settings.alb is not None:
+    alb = AlbGateway(settings.alb.name, alb_args, pulumi.ResourceOptions(depends_on=addons.dependencies))
+    prerequisites.update(alb.prerequisites)
+
 endpoints = {}
 for name, svc in settings.services.items():
     model = ModelEndpoint(name, ModelEndpointArgs(
@@ -79,7 +89,8 @@ for name, svc in settings.services.items():
         resources=svc.resources.args(),
         placement=svc.placement.choice(),
         node_pool=pool,
-        ingress=svc.ingress.choice() if svc.ingress else None,
+        ingress=svc.ingress.choice(settings.alb) if svc.ingress else None,
+        alb=alb if name in settings.alb_services() else None,
         autoscaling=svc.autoscaling.args(),
         allow_from_namespaces=svc.network_policy.allow_from_namespaces,
     ))

@@ -4,18 +4,21 @@ Each module holds one component with a typed, keyword-only ``*Args``
 dataclass; none of them needs this project's stack config, so other Pulumi
 programs can import them directly. :class:`ModelEndpoint` wires one model end
 to end; the lower-level components are public for other wirings. Runtimes
-(``runtimes/``) and placement modes (``placements/``) are registered variants,
+(``runtimes/``), placement modes (``placements/``) and ingress controllers
+(``ingresses/``) are registered variants,
 one module each. Installed with pip, the package is ``elastic_inference``
 (distribution ``elastic-inference-components``); in this repository it is the
 ``components/`` directory. Versions follow semantic versioning: see
 CHANGELOG.md.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
+from .alb_gateway import AlbGateway, AlbGatewayArgs
 from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
 from .image_cache import ImageCacheChoice
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
+from .ingresses import INGRESS_CONTROLLERS, IngressController, ingress_controller
 from .model_endpoint import (
     Autoscaling, IngressChoice, ModelEndpoint, ModelEndpointArgs, PlacementChoice, ServerResources, default_of, wiring_problems,
 )
@@ -33,6 +36,7 @@ from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
     "__version__",
+    "AlbGateway", "AlbGatewayArgs",
     "ArgProblem", "ArgsError",
     "Autoscaling",
     "CRD_ADDONS",
@@ -41,7 +45,8 @@ __all__ = [
     "ImageCacheChoice",
     "INGRESS_LOGSTORE",
     "InferenceService", "InferenceServiceArgs",
-    "IngressChoice",
+    "INGRESS_CONTROLLERS",
+    "IngressChoice", "IngressController",
     "MAX_POLICY_LENGTH",
     "ModelEndpoint", "ModelEndpointArgs",
     "ModelStore", "ModelStoreArgs",
@@ -58,7 +63,7 @@ __all__ = [
     "ServerResources",
     "SpotNodePool", "SpotNodePoolArgs",
     "UploadError",
-    "cpu_metric", "default_of", "default_sls_project", "ingress_route", "longest_read_policy", "path_problems",
+    "cpu_metric", "default_of", "default_sls_project", "ingress_controller", "ingress_route", "longest_read_policy", "path_problems",
     "placement_mode", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
     "service_endpoint", "upload_files", "wiring_problems",
 ]

@@ -20,6 +20,8 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from .problems import ArgProblem
 from .runtimes.seldon import CRD as SELDON_CRD, OPERATOR_CHART as SELDON_OPERATOR_CHART
+from .alb_gateway import ADDON as ALB_ADDON
+from .alb_gateway import CRD as ALB_CRD
 from .image_cache import CRD as IMAGE_CACHE_CRD
 from .schedule import ADDON as CRON_HPA_ADDON
 from .schedule import CRD as CRON_HPA_CRD
@@ -44,7 +46,8 @@ SELDON_CORE_CRD = SELDON_CRD
 # ACK's ingress dashboard writes the NGINX ingress access logs to this logstore.
 INGRESS_LOGSTORE = "nginx-ingress"
 # Which argument installs which CRD: a runtime that needs one (its required_crds) finds it here.
-CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller", IMAGE_CACHE_CRD: "virtual_node"}
+CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller", IMAGE_CACHE_CRD: "virtual_node",
+              ALB_CRD: "alb_ingress_controller"}
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -81,6 +84,9 @@ class ClusterAddonsArgs:
     """Install ACK's ``nginx-ingress-controller`` add-on behind an internet-facing SLB."""
     cron_hpa_controller: bool = False
     """Install ACK's ``ack-kubernetes-cronhpa-controller`` add-on (serves CronHorizontalPodAutoscaler: scheduled floors)."""
+    alb_ingress_controller: bool = False
+    """Install ACK's ``alb-ingress-controller`` add-on (serves AlbConfig and ALB Ingresses: :class:`AlbGateway`), without the
+    default AlbConfig it could create (the stack declares its own)."""
     addon_versions: Optional[Mapping[str, str]] = None
     """Add-on name -> version to pin; unlisted add-ons get ACK's default version."""
     seldon_core: bool = False
@@ -131,7 +137,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 cluster_id=args.cluster_id,
                 name=addon_name,
                 version=versions.get(addon_name),
-                # ACK reads add-on config as a JSON object of strings.
+                # ACK reads add-on config as a JSON object: strings, but for the ALB controller's nested object.
                 config=json.dumps(config, sort_keys=True) if config else None,
                 # An add-on serves the whole cluster. The provider adopts one that is already
                 # installed and uninstalls it on delete (terraform-provider-alicloud
@@ -153,6 +159,10 @@ class ClusterAddons(pulumi.ComponentResource):
             addon("logtail", args.log_collector, config)
         if args.ingress_controller:
             addon("ingress-controller", "nginx-ingress-controller", {"IngressSlbNetworkType": "internet"})
+        if args.alb_ingress_controller:
+            # ACK 'Use Terraform to manage components': {"albIngress":{"CreateDefaultALBConfig":false}} installs the
+            # controller without creating an ALB; AlbGateway declares the AlbConfig.
+            addon("alb-ingress-controller", ALB_ADDON, {"albIngress": {"CreateDefaultALBConfig": False}})
         if args.cron_hpa_controller:
             # The add-on's name in ACK's add-on list for Terraform (addons { name = "ack-kubernetes-cronhpa-controller" }).
             addon("cron-hpa-controller", CRON_HPA_ADDON)

@@ -88,7 +88,13 @@ class InferenceServiceArgs:
     A count rather than ``minAvailable`` so that a single replica never blocks a drain."""
     allow_from_namespaces: Sequence[str] = ("kube-system",)
     """NetworkPolicy: namespaces whose pods may reach the model server (ACK runs the NGINX
-    ingress controller in ``kube-system``). Empty: create no NetworkPolicy."""
+    ingress controller in ``kube-system``). Empty, with no ``allow_from_cidrs``: create no NetworkPolicy."""
+    allow_from_cidrs: Sequence[pulumi.Input[str]] = ()
+    """NetworkPolicy: CIDR blocks whose traffic may reach the model server, for a proxy outside the cluster
+    (an ALB: :attr:`AlbGateway.source_cidrs`)."""
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations of the Service in front of the pods (an ingress controller's, e.g. ALB's
+    ``service.beta.kubernetes.io/backend-type: eni``); a runtime whose operator creates the Service takes none."""
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
@@ -155,7 +161,7 @@ class InferenceService(pulumi.ComponentResource):
         self.service_port = workload.service_port
         self.scale_target = workload.scale_target
         self.disruption_budget = self._disruption_budget(name, args, labels)
-        self.network_policy = self._network_policy(name, args, labels) if args.allow_from_namespaces else None
+        self.network_policy = self._network_policy(name, args, labels) if args.allow_from_namespaces or args.allow_from_cidrs else None
         self.register_outputs({"serviceName": self.service_name, "servicePort": self.service_port,
                                "scaleTarget": dict(self.scale_target) if self.scale_target else None})
 
@@ -187,6 +193,9 @@ class InferenceService(pulumi.ComponentResource):
                                 namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
                             )
                             for namespace in args.allow_from_namespaces
+                        ] + [
+                            k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+                            for cidr in args.allow_from_cidrs
                         ],
                         ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP") for port in ports] if ports else None,
                     )

@@ -19,11 +19,13 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 
 from . import problems as checks
+from .alb_gateway import AlbGateway
 from .cluster_addons import INGRESS_LOGSTORE, ClusterAddons
 from .image_cache import AUTO_MATCH, ImageCacheChoice, image_cache
 from .image_cache import CRD as IMAGE_CACHE_CRD
 from .image_cache import PREREQUISITE as IMAGE_CACHE_PREREQUISITE
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels
+from .ingresses import INGRESS_CONTROLLERS
 from .model_store import ModelStore
 from .model_volume import ModelVolume, ModelVolumeArgs
 from .placement import EciTier, Placement, PlacementArgs
@@ -74,12 +76,17 @@ class PlacementChoice:
 
 @dataclass(frozen=True, kw_only=True)
 class IngressChoice:
-    """The public host and path of the endpoint (see :class:`PublicEndpointArgs`)."""
+    """The public host and path of the endpoint, and the controller that serves it (see :class:`PublicEndpointArgs`)."""
 
     host: str
     path: str = default_of(PublicEndpointArgs, "path")
     tls_secret: Optional[str] = None
-    class_name: str = default_of(PublicEndpointArgs, "ingress_class")
+    certificate_id: Optional[str] = None
+    """``alb`` only: a certificate of the ALB's HTTPS listener (``AlbGatewayArgs.certificate_ids``) instead of a Secret."""
+    controller: str = default_of(PublicEndpointArgs, "controller")
+    """``nginx`` or ``alb`` (``ingresses.INGRESS_CONTROLLERS``); ``alb`` needs ``ModelEndpointArgs.alb``."""
+    class_name: Optional[str] = None
+    """The IngressClass; None: ``nginx``, or the ALB gateway's class."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +151,9 @@ class ModelEndpointArgs:
     """The ECS node pool, for placements that use one (its labels and taints)."""
     ingress: Optional[IngressChoice] = None
     """The public endpoint; None: reachable inside the cluster only (and not autoscaled)."""
+    alb: Optional[AlbGateway] = None
+    """The ALB that serves the endpoint when ``ingress.controller`` is ``alb``: its IngressClass, its access logs (the
+    autoscaler's ``sls_alb_ingress_qps``) and its addresses (the NetworkPolicy)."""
     autoscaling: Autoscaling = field(default_factory=Autoscaling)
     allow_from_namespaces: Sequence[str] = default_of(InferenceServiceArgs, "allow_from_namespaces")
     """Namespaces whose pods may reach the server (the ingress controller's)."""
@@ -154,10 +164,35 @@ class ModelEndpointArgs:
                                 self.image_cache is not None)
         found += self.image_cache.problems() if self.image_cache is not None else []
         found += checks.collect(checks.one_of("mount_client", self.mount_client, choices(MountClient)))
-        if self.addons is None and self.sls_project is None and self.autoscaling.enabled:
+        found += alb_problems(self.ingress, self.alb)
+        if self.addons is None and self.sls_project is None and self.autoscaling.enabled and not self.behind_alb:
             found.append(ArgProblem("sls_project", "required without addons while autoscaling is enabled: the SLS project of the "
                                                    "ingress logs (default_sls_project(cluster_id) on ACK)"))
         return found
+
+    @property
+    def behind_alb(self) -> bool:
+        """The endpoint's Ingress is served by an ALB."""
+        return self.ingress is not None and self.ingress.controller == "alb"
+
+
+def alb_problems(ingress: Optional[IngressChoice], alb: Optional[AlbGateway]) -> list[ArgProblem]:
+    """How an endpoint's ingress and the ALB gateway given to it fit together."""
+    controller = ingress.controller if ingress is not None else None
+    if controller != "alb":
+        return [ArgProblem("alb", "is given, but the ingress is not served by ALB: set ingress.controller='alb', or drop alb")] if alb else []
+    assert ingress is not None
+    if alb is None:
+        return [ArgProblem("alb", "is required for ingress.controller='alb': the AlbGateway (AlbConfig and IngressClass) that serves it")]
+    found = []
+    if ingress.class_name is not None and ingress.class_name != alb.class_name:
+        found.append(ArgProblem("ingress.class_name", f"must be the ALB gateway's IngressClass ({alb.class_name}) or None"))
+    if (ingress.tls_secret or ingress.certificate_id) and not alb.https:
+        found.append(ArgProblem("alb", "has no HTTPS listener (AlbGatewayArgs.https=False) for this TLS endpoint"))
+    if ingress.certificate_id is not None and ingress.certificate_id not in alb.certificate_ids:
+        found.append(ArgProblem("ingress.certificate_id", "is not one of the ALB's listener certificates: add it to "
+                                                          "AlbGatewayArgs.certificate_ids (the listener serves it)"))
+    return found
 
 
 def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, autoscaling: Autoscaling, has_ingress: bool,
@@ -210,6 +245,11 @@ class ModelEndpoint(pulumi.ComponentResource):
         after_addons = list(args.addons.dependencies) if args.addons else []
         sls_project = args.addons.sls_project if args.addons else str(args.sls_project)
         sls_logstore = args.addons.sls_logstore if args.addons else INGRESS_LOGSTORE
+        controller = INGRESS_CONTROLLERS[args.ingress.controller if args.ingress else "nginx"]
+        alb = args.alb if args.behind_alb else None
+        if alb is not None:
+            # The ALB writes its own access logs: the QPS of sls_alb_ingress_qps is read there.
+            sls_project, sls_logstore = alb.log_project, alb.log_store
 
         def child(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, aliases=_WAS_AT_ROOT, depends_on=list(depends_on) or None)
@@ -221,7 +261,7 @@ class ModelEndpoint(pulumi.ComponentResource):
         ), opts=child())
         self.placement = Placement(name, args.placement.args(args.namespace, selector_labels(name), pool.labels if pool else {},
                                                              pool.taints if pool else ()), opts=child(*after_addons))
-        self.prerequisites = {**self.volume.prerequisites, **self.placement.prerequisites}
+        self.prerequisites = {**self.volume.prerequisites, **self.placement.prerequisites, **(alb.prerequisites if alb else {})}
         autoscaled = scaling.enabled and args.ingress is not None
 
         pod, cached = self.placement.pod, []
@@ -240,13 +280,14 @@ class ModelEndpoint(pulumi.ComponentResource):
             route = ingress_route(args.namespace, *rt.service_endpoint(name))
             hpa_spec = seldon_hpa_spec(scaling.min_replicas, scaling.max_replicas, *hpa_metrics(
                 route, sls_project, scaling.target_qps_per_replica, sls_logstore, scaling.query_interval_seconds,
-                scaling.query_delay_seconds, scaling.cpu_utilization_percent))
+                scaling.query_delay_seconds, scaling.cpu_utilization_percent, controller.metric))
         self.server = InferenceService(name, InferenceServiceArgs(
             namespace=args.namespace, runtime=args.runtime, image=args.image, model_name=args.model_name or name,
             version_policy=args.version_policy, claim_name=self.volume.claim_name,
             gpu=args.resources.gpu, cpu=args.resources.cpu, memory=args.resources.memory,
             replicas=scaling.min_replicas, autoscaled=scaling.enabled, hpa_spec=hpa_spec,
             scheduling=pod, allow_from_namespaces=args.allow_from_namespaces,
+            allow_from_cidrs=alb.source_cidrs if alb is not None else (), service_annotations=dict(controller.service_annotations),
         ), opts=child(self.volume, *self.placement.resources, *after_addons, *cached))
 
         self.endpoint, self.autoscaler, self.url = None, None, None
@@ -254,13 +295,15 @@ class ModelEndpoint(pulumi.ComponentResource):
             ingress = args.ingress
             self.endpoint = PublicEndpoint(name, PublicEndpointArgs(
                 namespace=args.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
-                ingress_class=ingress.class_name, service_name=self.server.service_name, service_port=self.server.service_port,
-            ), opts=child())
+                certificate_id=ingress.certificate_id, controller=ingress.controller,
+                ingress_class=alb.class_name if alb is not None else ingress.class_name,
+                service_name=self.server.service_name, service_port=self.server.service_port,
+            ), opts=child(*(alb.dependencies if alb is not None else ())))
             self.url = self.endpoint.url
             if autoscaled and self.server.scale_target is not None:
                 self.autoscaler = QpsAutoscaler(name, QpsAutoscalerArgs(
                     namespace=args.namespace, scale_target=self.server.scale_target, route=self.endpoint.route,
-                    sls_project=sls_project, sls_logstore=sls_logstore,
+                    sls_project=sls_project, sls_logstore=sls_logstore, metric=controller.metric,
                     min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
                     target_qps_per_replica=scaling.target_qps_per_replica,
                     query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,

@@ -1,8 +1,9 @@
-"""PublicEndpoint: an internet-facing NGINX Ingress in front of an inference service.
+"""PublicEndpoint: an internet-facing Ingress in front of an inference service.
 
 Replaces the seeds' console steps "Services and Ingresses > Create Ingress".
-The Ingress is what SLS measures: its backend determines the
-``sls.ingress.route`` the autoscaler scales on, exposed here as :attr:`route`.
+The Ingress is written for its controller (``ingresses/``: NGINX or ALB). It
+is what SLS measures: its backend determines the ``sls.ingress.route`` the
+autoscaler scales on, exposed here as :attr:`route`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from .problems import ArgProblem
 from ._annotations import with_skips
+from .ingresses import INGRESS_CONTROLLERS
 from .qps_autoscaler import ingress_route
 
 TYPE = "elastic-inference:network:PublicEndpoint"
@@ -38,14 +40,35 @@ class PublicEndpointArgs:
     """Path prefix routed to the service. Below a prefix other than ``/``, the prefix is stripped
     before the request reaches the server (TF Serving answers ``/v1/models/...`` only)."""
     tls_secret: Optional[str] = None
-    """Secret with the host's certificate; None serves plain HTTP."""
-    ingress_class: str = "nginx"
-    """IngressClass of the controller."""
+    """Secret with the host's certificate (the ALB controller uploads it to Certificate Management Service); None, without
+    ``certificate_id``: plain HTTP."""
+    certificate_id: Optional[str] = None
+    """``alb`` only: the host's certificate is this one of the ALB's HTTPS listener (``AlbGatewayArgs.certificate_ids``),
+    instead of a Secret."""
+    controller: str = "nginx"
+    """The ingress controller that serves it, a registered one (``ingresses.INGRESS_CONTROLLERS``: ``nginx``, ``alb``)."""
+    ingress_class: Optional[str] = None
+    """IngressClass of the controller; None: the controller's usual class (``nginx``, ``alb``)."""
+
+    @property
+    def class_name(self) -> str:
+        """The IngressClass the Ingress names."""
+        return self.ingress_class or INGRESS_CONTROLLERS[self.controller].default_class
+
+    @property
+    def tls(self) -> bool:
+        """Served over HTTPS (HTTP redirected)."""
+        return bool(self.tls_secret or self.certificate_id)
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
-        found = checks.collect(checks.dns_label("namespace", self.namespace), checks.whole_number("service_port", self.service_port, 1, 65535))
+        found = checks.collect(checks.dns_label("namespace", self.namespace), checks.whole_number("service_port", self.service_port, 1, 65535),
+                               checks.one_of("controller", self.controller, INGRESS_CONTROLLERS),
+                               checks.dns_label("ingress_class", self.ingress_class) if self.ingress_class is not None else None)
         found += [ArgProblem("path", reason) for reason in path_problems(self.path)]
+        controller = INGRESS_CONTROLLERS.get(self.controller)
+        if controller is not None and not any(p.arg == "path" for p in found):
+            found += controller.problems(self.path, self.tls_secret, self.certificate_id)
         if not self.host or "*" in self.host:
             found.append(ArgProblem("host", "must be a concrete host name"))
         elif IPV4.match(self.host):
@@ -76,23 +99,19 @@ class PublicEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: PublicEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("PublicEndpointArgs", [*checks.collect(checks.dns_label("name", name)), *args.problems()])
         super().__init__(TYPE, name, None, opts)
-        tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls_secret else None
-        annotations = {"nginx.ingress.kubernetes.io/ssl-redirect": "true"} if args.tls_secret else {}
-        path, path_type = args.path, "Prefix"
-        if args.path.rstrip("/"):
-            # `/ranker/v1/models/m:predict` must reach TF Serving as `/v1/models/m:predict`.
-            path, path_type = f"{re.escape(args.path.rstrip('/'))}(/|$)(.*)", "ImplementationSpecific"
-            annotations["nginx.ingress.kubernetes.io/rewrite-target"] = "/$2"
+        # With a certificate id the host is listed without a Secret: the ALB's listener holds the certificate.
+        tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls else None
+        routing = INGRESS_CONTROLLERS[args.controller].routing(args.path, tls=args.tls)
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=name,
                 namespace=args.namespace,
                 labels={"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi"},
-                annotations=with_skips(annotations, namespace=args.namespace),
+                annotations=with_skips(dict(routing.annotations), namespace=args.namespace),
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
-                ingress_class_name=args.ingress_class,
+                ingress_class_name=args.class_name,
                 tls=tls,
                 rules=[
                     k8s.networking.v1.IngressRuleArgs(
@@ -100,8 +119,8 @@ class PublicEndpoint(pulumi.ComponentResource):
                         http=k8s.networking.v1.HTTPIngressRuleValueArgs(
                             paths=[
                                 k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=path,
-                                    path_type=path_type,
+                                    path=routing.path,
+                                    path_type=routing.path_type,
                                     backend=k8s.networking.v1.IngressBackendArgs(
                                         service=k8s.networking.v1.IngressServiceBackendArgs(
                                             name=args.service_name,
@@ -114,9 +133,9 @@ class PublicEndpoint(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
-        scheme = "https" if args.tls_secret else "http"
+        scheme = "https" if args.tls else "http"
         self.url = pulumi.Output.from_input(f"{scheme}://{args.host}{args.path}")
         backend = ingress.spec.rules[0].http.paths[0].backend.service
         self.route = pulumi.Output.all(ingress.metadata.namespace, backend.name, backend.port.number).apply(

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from ._annotations import with_skips
 from .cluster_addons import INGRESS_LOGSTORE
+from .ingresses import INGRESS_CONTROLLERS
 from .problems import ArgProblem
 from .schedule import CRD as CRON_HPA_CRD
 from .schedule import PATCH_FORCE
@@ -25,7 +26,9 @@ from .schedule import PREREQUISITE as CRON_HPA_PREREQUISITE
 from .schedule import ScheduledFloor, cron_hpa, schedule_problems
 
 TYPE = "elastic-inference:scaling:QpsAutoscaler"
-METRIC = "sls_ingress_qps"
+# The adapter's QPS metric of each ingress controller's access logs (ingresses/: a controller's `metric`).
+QPS_METRICS = tuple(dict.fromkeys(c.metric for c in INGRESS_CONTROLLERS.values()))
+METRIC = INGRESS_CONTROLLERS["nginx"].metric
 DEFAULT_LOGSTORE = INGRESS_LOGSTORE
 # The adapter parses sls.query.interval as whole seconds and raises less than 15 to 15
 # (AliyunContainerService/alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go getSLSParams);
@@ -76,13 +79,17 @@ def qps_metric(
     sls_logstore: str = DEFAULT_LOGSTORE,
     query_interval_seconds: Optional[int] = None,
     query_delay_seconds: Optional[int] = None,
+    metric: str = METRIC,
 ) -> dict[str, Any]:
-    """The ``autoscaling/v2`` External MetricSpec on ``sls_ingress_qps`` (API field names).
+    """The ``autoscaling/v2`` External MetricSpec on the ingress QPS (API field names).
 
-    The label keys are those the metrics adapter reads (alibaba-cloud-metrics-adapter
-    pkg/metrics/sls/sls.go): ``sls.project``, ``sls.logstore``, ``sls.ingress.route``,
-    and ``sls.query.interval``/``sls.query.delay`` as whole seconds.
+    ``metric`` is ``sls_ingress_qps`` (NGINX Ingress logs) or ``sls_alb_ingress_qps`` (ALB
+    access logs). Both take the same label keys, those the metrics adapter reads
+    (alibaba-cloud-metrics-adapter pkg/metrics/sls/sls.go): ``sls.project``, ``sls.logstore``,
+    ``sls.ingress.route``, and ``sls.query.interval``/``sls.query.delay`` as whole seconds.
     """
+    if metric not in QPS_METRICS:
+        raise ValueError(f"no QPS metric {metric!r}; the metrics adapter serves {', '.join(QPS_METRICS)}")
     labels: dict[str, pulumi.Input[str]] = {"sls.project": sls_project, "sls.logstore": sls_logstore, "sls.ingress.route": route}
     if query_interval_seconds is not None:
         labels["sls.query.interval"] = str(query_interval_seconds)
@@ -91,7 +98,7 @@ def qps_metric(
     return {
         "type": "External",
         "external": {
-            "metric": {"name": METRIC, "selector": {"matchLabels": labels}},
+            "metric": {"name": metric, "selector": {"matchLabels": labels}},
             "target": {"type": "AverageValue", "averageValue": target_quantity(target_qps_per_replica)},
         },
     }
@@ -113,9 +120,9 @@ def cpu_metric(utilization_percent: int) -> dict[str, Any]:
 
 def hpa_metrics(route: pulumi.Input[str], sls_project: str, target_qps_per_replica: float, sls_logstore: str = DEFAULT_LOGSTORE,
                 query_interval_seconds: Optional[int] = None, query_delay_seconds: Optional[int] = None,
-                cpu_utilization_percent: Optional[int] = None) -> list[dict[str, Any]]:
+                cpu_utilization_percent: Optional[int] = None, metric: str = METRIC) -> list[dict[str, Any]]:
     """The metrics of a QPS autoscaler: the ingress QPS, and the CPU fallback when it is given."""
-    metrics = [qps_metric(route, sls_project, target_qps_per_replica, sls_logstore, query_interval_seconds, query_delay_seconds)]
+    metrics = [qps_metric(route, sls_project, target_qps_per_replica, sls_logstore, query_interval_seconds, query_delay_seconds, metric)]
     if cpu_utilization_percent is not None:
         metrics.append(cpu_metric(cpu_utilization_percent))
     return metrics
@@ -153,7 +160,10 @@ class QpsAutoscalerArgs:
     target_qps_per_replica: float = 10
     """Average QPS per replica the HPA steers towards."""
     sls_logstore: str = DEFAULT_LOGSTORE
-    """Logstore of the ingress logs."""
+    """Logstore of the ingress logs (an ALB's ``accessLogConfig.logStore`` for ``sls_alb_ingress_qps``)."""
+    metric: str = METRIC
+    """The adapter's QPS metric: ``sls_ingress_qps`` (NGINX Ingress) or ``sls_alb_ingress_qps`` (ALB Ingress): the ingress
+    controller's ``metric`` (``ingresses.INGRESS_CONTROLLERS``)."""
     query_interval_seconds: Optional[int] = None
     """``sls.query.interval``: the window the QPS is averaged over (>= 15 s); None keeps the adapter's default."""
     query_delay_seconds: Optional[int] = None
@@ -182,6 +192,7 @@ class QpsAutoscalerArgs:
             *(checks.whole_number(arg, getattr(self, arg)) for arg in ("query_interval_seconds", "query_delay_seconds", "cpu_utilization_percent")
               if getattr(self, arg) is not None),
             checks.number("target_qps_per_replica", self.target_qps_per_replica),
+            checks.one_of("metric", self.metric, QPS_METRICS),
         )
         if found:
             return found
@@ -222,7 +233,7 @@ class QpsAutoscalerArgs:
 
 
 class QpsAutoscaler(pulumi.ComponentResource):
-    """An ``autoscaling/v2`` HPA on the External metric ``sls_ingress_qps``."""
+    """An ``autoscaling/v2`` HPA on the ingress QPS (External metric ``sls_ingress_qps`` or ``sls_alb_ingress_qps``)."""
 
     hpa_name: str
     """Name of the HorizontalPodAutoscaler."""
@@ -238,7 +249,7 @@ class QpsAutoscaler(pulumi.ComponentResource):
         # minReplicas; the stack's apply must win over them rather than fail on a Server-Side Apply conflict.
         annotations = with_skips({PATCH_FORCE: "true"}, namespace=args.namespace)
         metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
-                              args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent)
+                              args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent, args.metric)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(

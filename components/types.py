@@ -28,6 +28,9 @@ MountClient = Literal["ossfs", "ossfs2"]
 """The OSS CSI driver's FUSE client for a model mount (the PV's ``fuseType``): ossfs 1.x, or ossfs 2.0, which ACK's
 client-selection guide recommends for read-only workloads such as inference (ACK 'Client selection reference')."""
 
+NetworkPlugin = Literal["terway", "flannel"]
+"""The cluster's container network plug-in: Terway gives pods VPC addresses (an ALB can reach them directly), Flannel
+an overlay (ACK 'Access Services by using an ALB Ingress': with Flannel, ALB backends must be NodePort or LoadBalancer)."""
 
 def choices(literal: Any) -> tuple[str, ...]:
     """The values of one of the ``Literal`` types above, in their declared order."""

@@ -16,7 +16,7 @@ from .errors import ConfigError, Problem
 from .schema import Service, Settings
 
 PROJECT = "elastic-inference"
-SECTIONS = ("cluster", "modelStore", "nodePool", "services")
+SECTIONS = ("cluster", "modelStore", "nodePool", "alb", "services")
 _MAX_SHOWN = 60
 
 

@@ -20,6 +20,8 @@ from components import (
     QpsAutoscalerArgs, ingress_route, selector_labels, wiring_problems,
 )
 
+from components.alb_gateway import CRD as ALB_CRD, RESERVED_PREFIX as ALB_RESERVED_PREFIX
+from components.ingresses import INGRESS_CONTROLLERS
 from components.schedule import CRD as CRON_HPA_CRD
 
 from .errors import Problem
@@ -45,6 +47,7 @@ def check(settings: Settings, base_dir: str = ".") -> list[Problem]:
         *_cluster(settings),
         *_model_store(settings, base_dir),
         *_node_pool(settings),
+        *_alb(settings),
         *_services(settings),
     ]
 
@@ -125,8 +128,26 @@ def _node_pool(s: Settings) -> Iterator[Problem]:
                           {"vswitch_ids": "cluster.vswitchIds", "node_pool_name": "nodePool.name", "cluster_id": None})
 
 
+def _alb(s: Settings) -> Iterator[Problem]:
+    behind = s.alb_services()
+    args = s.alb_args()
+    if s.alb is None or args is None:
+        return
+    if not behind:
+        yield Problem("alb", f"no service's ingress.className is '{s.alb.name}', so no service uses this ALB (which would still be "
+                             f"created and billed); set a service's ingress.className: {s.alb.name}, or remove the alb section")
+    if s.alb.name.startswith(ALB_RESERVED_PREFIX):
+        yield Problem("alb.name", f"must not start with '{ALB_RESERVED_PREFIX}' (ACK reserves it for AlbConfigs)")
+    if not (s.cluster.addons.alb_ingress_controller or ALB_CRD in s.cluster.prerequisites):
+        yield Problem("cluster.addons.albIngressController", "the ALB section needs ACK's ALB Ingress controller: set it to true, or "
+                                                             f"list {ALB_CRD} in cluster.prerequisites if the cluster already runs it")
+    vswitches = "alb.vswitchIds" if s.alb.vswitch_ids else "cluster.vswitchIds"
+    yield from mapped(args.problems(), "alb.", {"vswitch_ids": vswitches, "log_project": "cluster.slsProject", "load_balancer_id": "alb.id",
+                                                "certificate_ids": "services", "https": None})
+
+
 def _services(s: Settings) -> Iterator[Problem]:
-    routes: dict[tuple[str, str], str] = {}
+    routes: dict[tuple[str, str, str], str] = {}
     for name, svc in s.services.items():
         at = f"services.{name}"
         yield from _components(s, name, svc)
@@ -158,12 +179,30 @@ def _services(s: Settings) -> Iterator[Problem]:
                                            "cluster.prerequisites if the cluster already serves it")
         if svc.autoscaling.enabled and not s.cluster.addons.metrics_adapter:
             yield Problem(f"{at}.autoscaling", "the QPS autoscaler needs cluster.addons.metricsAdapter: true (or set autoscaling.enabled: false)")
+        if svc.ingress is not None and svc.ingress.controller(s.alb) == "alb":
+            yield from _behind_alb(s, name, svc)
         if svc.ingress is not None:
-            key = (svc.ingress.host, svc.ingress.path)
+            # Per IngressClass: during a move to ALB, one host is served by both controllers (DNS chooses).
+            key = (svc.ingress.class_name, svc.ingress.host, svc.ingress.path)
             if key in routes:
-                yield Problem(f"{at}.ingress.path", f"host {key[0]} path {key[1]} is already served by services.{routes[key]}")
+                yield Problem(f"{at}.ingress.path", f"host {key[1]} path {key[2]} is already served by services.{routes[key]} "
+                                                    f"through the same IngressClass ({key[0]})")
             else:
                 routes[key] = name
+
+
+def _behind_alb(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
+    at = f"services.{name}"
+    if s.alb is None:
+        yield Problem(f"{at}.ingress.className", f"'{svc.ingress.class_name if svc.ingress else ''}' is the ALB Ingress class: add the "
+                                                 "elastic-inference:alb section (a new ALB, or an existing one by id), or use 'nginx'")
+    # ALB attaches the pods' own IPs (ENI mode: alibaba-load-balancer-controller pkg/controller/helper/service_utils.go);
+    # pods on ECS nodes have VPC addresses only with Terway (ECI pods always do).
+    if PLACEMENTS[svc.placement.mode].uses_node_pool and s.cluster.network_plugin != "terway":
+        stated = "runs Flannel" if s.cluster.network_plugin == "flannel" else "does not state its network plug-in"
+        yield Problem(f"{at}.placement.mode", f"'{svc.placement.mode}' puts pods on ECS nodes, which an ALB reaches by their own IPs "
+                                              f"only with Terway, and the cluster {stated}: set cluster.networkPlugin: terway if it "
+                                              "runs Terway; with Flannel use placement 'eci' or the NGINX Ingress")
 
 
 def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
@@ -179,8 +218,9 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
         namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
         version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,
         replicas=scaling.min_replicas, autoscaled=scaling.enabled, allow_from_namespaces=svc.network_policy.allow_from_namespaces,
+        service_annotations=dict(INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].service_annotations),
     )
-    yield from mapped(server.problems(), f"{at}.", {
+    yield from mapped(server.problems(), f"{at}.", {"service_annotations": f"{at}.ingress.className",
         "version_policy": f"{at}.model.versionPolicy", "model_name": f"{at}.model.name", "gpu": f"{at}.resources.gpu",
         "cpu": f"{at}.resources.cpu", "memory": f"{at}.resources.memory", "replicas": None,
         "allow_from_namespaces": f"{at}.networkPolicy.allowFromNamespaces"})
@@ -193,13 +233,16 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
                                                               "node_labels": "nodePool.labels" if pool else None})
     if ingress is not None:
         endpoint = PublicEndpointArgs(namespace=svc.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
+                                      certificate_id=ingress.certificate_id, controller=ingress.controller(s.alb),
                                       ingress_class=ingress.class_name, service_name=service_name, service_port=port)
         yield from mapped(endpoint.problems(), f"{at}.ingress.", {"namespace": None, "service_name": None, "service_port": None,
-                                                                  "ingress_class": f"{at}.ingress.className"})
+                                                                  "ingress_class": f"{at}.ingress.className",
+                                                                  "controller": f"{at}.ingress.className"})
     if scaling.enabled:
         route = ingress_route(svc.namespace, service_name, port) if ingress is not None else ""
         hpa = QpsAutoscalerArgs(
-            namespace=svc.namespace, scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, route=route,
+            metric=INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].metric, namespace=svc.namespace,
+            scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, route=route,
             sls_project=s.cluster.sls_project_name, min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
             target_qps_per_replica=scaling.target_qps_per_replica, query_interval_seconds=scaling.query_interval_seconds,
             query_delay_seconds=scaling.query_delay_seconds, cpu_utilization_percent=scaling.cpu_utilization_percent,

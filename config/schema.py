@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 
 from components import (
+    AlbGatewayArgs,
     EciTier,
     NodeTaint,
     PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
@@ -25,7 +26,11 @@ from components.problems import QUANTITY as _QUANTITY
 from components.placements.ecs_then_eci import POOL_WAIT_RANGE
 from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
 from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
-from components.types import Access, EciSpotStrategy, Encryption, LogCollector, MountClient, MultiAzPolicy, SpotStrategy, TaintEffect
+from components.alb_gateway import AddressType as AlbAddressType, Edition as AlbEdition
+from components.ingresses import INGRESS_CONTROLLERS
+from components.types import (
+    Access, EciSpotStrategy, Encryption, LogCollector, MountClient, MultiAzPolicy, NetworkPlugin, SpotStrategy, TaintEffect,
+)
 
 # The Kubernetes version a stack's cluster runs when cluster.kubernetesVersion is not set.
 DEFAULT_KUBERNETES_VERSION = "1.30"
@@ -93,6 +98,8 @@ LabelKey = Annotated[str, _matching(_LABEL_KEY, "a Kubernetes label key like 'in
 LabelValue = Annotated[str, BeforeValidator(_number_as_string), _matching(_LABEL_VALUE, "a Kubernetes label value (at most 63 letters, digits, '-', '_', '.')", 63)]
 SlsProject = Annotated[str, _matching(_SLS_PROJECT, "an SLS project name: 3-63 lowercase letters, digits and '-'")]
 CrdName = Annotated[str, _matching(_CRD_NAME, "a CustomResourceDefinition name like 'seldondeployments.machinelearning.seldon.io'", 253)]
+CertificateId = Annotated[str, _matching(re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"), "a certificate id of Certificate Management Service like 12345678-cn-beijing", 128)]
+AlbId = Annotated[str, _matching(re.compile(r"^alb-[a-z0-9]+$"), "an ALB instance id like alb-2zeabc")]
 HttpPath = Annotated[str, _matching(_HTTP_PATH, "an HTTP path starting with '/' (letters, digits, '/', '_', '.', '~', '-')", 1024)]
 Price = Annotated[float, BeforeValidator(lambda v: float(v) if isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", v) else v), Field(gt=0)]
 
@@ -166,6 +173,7 @@ class Addons(_Section):
     metrics_adapter: bool = default_of(ClusterAddonsArgs, "metrics_adapter")
     ingress_controller: bool = default_of(ClusterAddonsArgs, "ingress_controller")
     cron_hpa_controller: bool = default_of(ClusterAddonsArgs, "cron_hpa_controller")
+    alb_ingress_controller: bool = default_of(ClusterAddonsArgs, "alb_ingress_controller")
     metrics_adapter_chart: MetricsAdapterChart = MetricsAdapterChart()
     seldon_core: bool = default_of(ClusterAddonsArgs, "seldon_core")
     seldon_core_chart: SeldonCoreChart = SeldonCoreChart()
@@ -176,6 +184,9 @@ class Cluster(_Section):
     kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = DEFAULT_KUBERNETES_VERSION
     vswitch_ids: list[VSwitchId] = []
     sls_project: Optional[SlsProject] = None
+    # terway | flannel: how pods get their addresses. ALB reaches pods by their own IPs, which needs Terway for pods
+    # on ECS nodes (config/rules.py); unset: not stated, required only then.
+    network_plugin: Optional[NetworkPlugin] = None
     addons: Addons = Addons()
     # CRDs the cluster already has, installed outside this stack (e.g. a Seldon Core operator
     # another team runs): `<plural>.<group>` names, published in the clusterPrerequisites output.
@@ -324,11 +335,20 @@ class Ingress(_Section):
     host: Hostname
     path: HttpPath = default_of(IngressChoice, "path")
     tls_secret: Optional[SecretName] = None
-    class_name: Dns1035 = default_of(IngressChoice, "class_name")
+    # ALB only: a Certificate Management Service certificate id, served by the ALB's HTTPS listener.
+    certificate_id: Optional[CertificateId] = None
+    # The IngressClass: the ALB section's name (default 'alb') puts the service behind the stack's ALB; any other
+    # class is an NGINX Ingress controller's (default 'nginx').
+    class_name: Dns1035 = INGRESS_CONTROLLERS["nginx"].default_class
 
-    def choice(self) -> IngressChoice:
+    def controller(self, alb: Optional["Alb"] = None) -> str:
+        """The ingress controller that serves this class in a stack with ``alb`` (the ALB section, or None)."""
+        return "alb" if self.class_name == (alb.name if alb else INGRESS_CONTROLLERS["alb"].default_class) else "nginx"
+
+    def choice(self, alb: Optional["Alb"] = None) -> IngressChoice:
         """These settings as the component takes them."""
-        return IngressChoice(host=self.host, path=self.path, tls_secret=self.tls_secret, class_name=self.class_name)
+        return IngressChoice(host=self.host, path=self.path, tls_secret=self.tls_secret, certificate_id=self.certificate_id,
+                             controller=self.controller(alb), class_name=self.class_name)
 
 
 class NetworkPolicy(_Section):
@@ -365,6 +385,26 @@ class Service(_Section):
         return self.image or RUNTIMES[self.runtime].default_image(self.resources.gpu)
 
 
+class Alb(_Section):
+    """The stack's ALB for ALB Ingresses (components.alb_gateway): its AlbConfig and IngressClass are named ``name``."""
+
+    name: Dns1035 = INGRESS_CONTROLLERS["alb"].default_class
+    id: Optional[AlbId] = None  # an existing ALB instance; absent: a new one
+    address_type: AlbAddressType = default_of(AlbGatewayArgs, "address_type")
+    edition: AlbEdition = default_of(AlbGatewayArgs, "edition")
+    vswitch_ids: list[VSwitchId] = Field(default=[], max_length=10)  # default: cluster.vswitchIds; two zones at least
+    log_store: Optional[str] = None  # default alb_<name>; the rules: AlbGatewayArgs.problems()
+    source_cidrs: list[str] = Field(default=[], max_length=10)
+
+    def args(self, cluster: Cluster, certificate_ids: list[str], https: bool) -> AlbGatewayArgs:
+        """The gateway's component arguments (the listener's certificates are the services' ``ingress.certificateId``)."""
+        return AlbGatewayArgs(
+            vswitch_ids=self.vswitch_ids or cluster.vswitch_ids, log_project=cluster.sls_project_name, log_store=self.log_store,
+            load_balancer_id=self.id, address_type=self.address_type, edition=self.edition, https=https,
+            certificate_ids=certificate_ids, source_cidrs=self.source_cidrs,
+        )
+
+
 class Settings(_Section):
     """Everything a stack configures, validated."""
 
@@ -372,4 +412,18 @@ class Settings(_Section):
     cluster: Cluster
     model_store: ModelStore
     node_pool: Optional[NodePool] = None
+    alb: Optional[Alb] = None
     services: dict[Dns1035, Service] = Field(min_length=1)
+
+    def alb_services(self) -> dict[str, Service]:
+        """The services whose Ingress the stack's ALB serves."""
+        return {n: s for n, s in self.services.items() if s.ingress is not None and s.ingress.controller(self.alb) == "alb"}
+
+    def alb_args(self) -> Optional[AlbGatewayArgs]:
+        """The ALB gateway's arguments, or None without the alb section."""
+        if self.alb is None:
+            return None
+        behind = self.alb_services().values()
+        certificates = list(dict.fromkeys(s.ingress.certificate_id for s in behind if s.ingress and s.ingress.certificate_id))
+        https = any(s.ingress is not None and (s.ingress.tls_secret or s.ingress.certificate_id) for s in behind)
+        return self.alb.args(self.cluster, certificates, https)

@@ -15,19 +15,29 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     # mypy cannot follow the editable install's import hook; the installed package is components/.
+    from components.alb_gateway import ADDON as ALB_ADDON, CRD as ALB_CRD
     from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
+    from components.ingresses import INGRESS_CONTROLLERS
+    from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
     from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 else:
     try:
+        from elastic_inference.alb_gateway import ADDON as ALB_ADDON, CRD as ALB_CRD
         from elastic_inference.inference_service import TYPE as INFERENCE_SERVICE_TYPE
+        from elastic_inference.ingresses import INGRESS_CONTROLLERS
+        from elastic_inference.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
     except ModuleNotFoundError as exc:
         if exc.name != "elastic_inference":
             raise
+        from components.alb_gateway import ADDON as ALB_ADDON, CRD as ALB_CRD
         from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
+        from components.ingresses import INGRESS_CONTROLLERS
+        from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 
-__all__ = ["INFERENCE_SERVICE_TYPE", "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]
+__all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS",
+            "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]

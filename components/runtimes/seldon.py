@@ -91,6 +91,10 @@ class Seldon(Runtime):
         found = version_policy_problems(args)  # TF Serving behind the proxy
         if args.hpa_spec is not None and not isinstance(args.hpa_spec, Mapping):
             found.append(ArgProblem("hpa_spec", "must be a mapping (see seldon_hpa_spec())"))
+        if args.service_annotations:
+            found.append(ArgProblem("service_annotations", "cannot be set: the Seldon operator creates the Service (an ALB Ingress, "
+                                                           "which needs its backend-type annotation, cannot front runtime 'seldon'; "
+                                                           "use the NGINX Ingress)"))
         return found
 
     def build(self, ctx: PodContext) -> Workload:

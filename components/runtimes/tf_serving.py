@@ -167,7 +167,8 @@ class TfServing(Runtime):
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=args.namespace, labels=dict(ctx.labels), annotations=with_skips(None, namespace=args.namespace)
+                name=name, namespace=args.namespace, labels=dict(ctx.labels),
+                annotations=with_skips(dict(args.service_annotations), namespace=args.namespace),
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",

@@ -247,6 +247,9 @@ def _cascade(by_urn: dict[str, ResourceChange], head_res: dict[str, dict[str, An
                 changed = True
 
 
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+
+
 def _annotate(rc: ResourceChange, b: Optional[dict[str, Any]], h: Optional[dict[str, Any]]) -> None:
     retain = bool((b or {}).get("options", {}).get("retainOnDelete"))
     if rc.protected and rc.op in ("replace", "delete"):
@@ -260,6 +263,10 @@ def _annotate(rc: ResourceChange, b: Optional[dict[str, Any]], h: Optional[dict[
         rc.notes.insert(0, "model data or a bucket protection: deleting it is not undone by the next `pulumi up`")
     if rc.op == "replace" and rc.type.startswith("kubernetes:") and not rc.type.startswith("kubernetes:helm.sh/"):
         rc.notes.append("explicit metadata.name: the provider deletes the object before creating its replacement")
+    if rc.type == INGRESS and rc.op == "update" and any(c.path == "spec.ingressClassName" for c in rc.changes):
+        rc.notes.insert(0, "moves to another ingress class: once applied, another controller serves its hosts at another "
+                           "address (an ALB's DNS name, or the NGINX SLB's IP); point DNS at the new one (README "
+                           "'Moving a service from NGINX to ALB Ingress')")
 
 
 def diff_plans(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StackDiff]:

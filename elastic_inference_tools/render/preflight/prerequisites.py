@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from . import Finding, Plan, check, get
+from ...components import ALB_ADDON, ALB_CRD
 from .runtimes import CrdProvider as Provider, crd_providers
 
 SOURCE = "kubernetes apiextensions: a kind is served only after its CustomResourceDefinition is established"
@@ -31,6 +32,8 @@ KNOWN: dict[tuple[str, str], Provider] = {
     ("autoscaling.alibabacloud.com", "CronHorizontalPodAutoscaler"): Provider(
         "cronhorizontalpodautoscalers.autoscaling.alibabacloud.com", addons=("ack-kubernetes-cronhpa-controller",),
     ),
+    # ACK 'Manage the ALB Ingress controller': the alb-ingress-controller add-on serves AlbConfig.
+    ("alibabacloud.com", "AlbConfig"): Provider(ALB_CRD, addons=(ALB_ADDON,)),
 }
 
 
