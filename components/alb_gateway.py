@@ -153,6 +153,9 @@ class AlbGateway(pulumi.ComponentResource):
         found = [*checks.collect(checks.dns_label("name", name)), *args.problems()]
         if name.startswith(RESERVED_PREFIX):
             found.append(ArgProblem("name", f"must not start with '{RESERVED_PREFIX}' (ACK reserves it for AlbConfigs)"))
+        if args.log_store is None and not LOGSTORE.match(default_log_store(name)):
+            found.append(ArgProblem("name", "makes the default logstore alb_<name> longer than SLS's 63 characters: shorten the "
+                                            "name or give log_store"))
         checks.raise_if_any("AlbGatewayArgs", found)
         super().__init__(TYPE, name, None, opts)
         self.class_name = name

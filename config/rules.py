@@ -20,7 +20,7 @@ from components import (
     QpsAutoscalerArgs, ingress_route, selector_labels, wiring_problems,
 )
 
-from components.alb_gateway import CRD as ALB_CRD, RESERVED_PREFIX as ALB_RESERVED_PREFIX
+from components.alb_gateway import CRD as ALB_CRD, LOGSTORE as ALB_LOGSTORE, RESERVED_PREFIX as ALB_RESERVED_PREFIX, default_log_store
 from components.ingresses import INGRESS_CONTROLLERS
 from components.schedule import CRD as CRON_HPA_CRD
 
@@ -138,6 +138,8 @@ def _alb(s: Settings) -> Iterator[Problem]:
                              f"created and billed); set a service's ingress.className: {s.alb.name}, or remove the alb section")
     if s.alb.name.startswith(ALB_RESERVED_PREFIX):
         yield Problem("alb.name", f"must not start with '{ALB_RESERVED_PREFIX}' (ACK reserves it for AlbConfigs)")
+    if s.alb.log_store is None and not ALB_LOGSTORE.match(default_log_store(s.alb.name)):
+        yield Problem("alb.name", "makes the default logstore alb_<name> longer than SLS's 63 characters: shorten it or set alb.logStore")
     if not (s.cluster.addons.alb_ingress_controller or ALB_CRD in s.cluster.prerequisites):
         yield Problem("cluster.addons.albIngressController", "the ALB section needs ACK's ALB Ingress controller: set it to true, or "
                                                              f"list {ALB_CRD} in cluster.prerequisites if the cluster already runs it")
