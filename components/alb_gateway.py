@@ -37,6 +37,7 @@ import pulumi_kubernetes as k8s
 from . import problems as checks
 from .ingresses.alb import CONTROLLER, HTTP_PORT, HTTPS_PORT
 from .problems import ArgProblem
+from .schedule import PATCH_FORCE
 from .types import choices
 
 TYPE = "elastic-inference:network:AlbGateway"
@@ -50,7 +51,8 @@ AddressType = Literal["Internet", "Intranet"]
 # pkg/provider/alibaba/alb/alb.go isAlbLoadBalancerEditionValid also knows Basic, but ReuseALB refuses it
 # ("LoadBalancer Edition: Basic can't use for ingress controller") and docs/usage.md lists these two.
 Edition = Literal["Standard", "StandardWithWaf"]
-# ACK: names of AlbConfigs, namespaces, Ingresses and Services must not start with "aliyun".
+# ACK 'Access Services by using an ALB Ingress' (usage notes): names of AlbConfigs, namespaces, Ingresses and Services
+# must not start with "aliyun".
 RESERVED_PREFIX = "aliyun"
 # SLS logstore names: 3-63 lowercase letters, digits, '-' and '_', starting and ending with a letter or digit;
 # ALB's access logs need one starting with "alb_" (ACK's QPS guide).
@@ -67,7 +69,8 @@ class AlbGatewayArgs:
 
     vswitch_ids: Sequence[str]
     """The ALB's vSwitches, in two zones or more of the cluster's VPC (its ``zoneMappings``); for an existing ALB,
-    the vSwitches it already uses (the servers' NetworkPolicy admits their CIDR blocks)."""
+    the vSwitches it already uses. The servers' NetworkPolicy admits their whole CIDR blocks: give the ALB vSwitches
+    of its own, which no node or pod uses, or those would be admitted too."""
     log_project: str
     """SLS project of the access logs, in the ALB's region (the cluster's ``k8s-log-{cluster id}`` will do)."""
     log_store: Optional[str] = None
@@ -152,7 +155,7 @@ class AlbGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlbGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         found = [*checks.collect(checks.dns_label("name", name)), *args.problems()]
         if name.startswith(RESERVED_PREFIX):
-            found.append(ArgProblem("name", f"must not start with '{RESERVED_PREFIX}' (ACK reserves it for AlbConfigs)"))
+            found.append(ArgProblem("name", f"must not start with '{RESERVED_PREFIX}' (ACK 'Access Services by using an ALB Ingress': AlbConfig names must not)"))
         if args.log_store is None and not LOGSTORE.match(default_log_store(name)):
             found.append(ArgProblem("name", "makes the default logstore alb_<name> longer than SLS's 63 characters: shorten the "
                                             "name or give log_store"))
@@ -176,7 +179,10 @@ class AlbGateway(pulumi.ComponentResource):
             f"{name}-alb-config",
             api_version=API_VERSION,
             kind=KIND,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={"app.kubernetes.io/managed-by": "pulumi"}),
+            # The controller writes the AlbConfig back (alb_controller.go syncIngress: listeners it adds, every field
+            # re-serialized): the stack's apply must win over that rather than fail on a Server-Side Apply conflict.
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={"app.kubernetes.io/managed-by": "pulumi"},
+                                                annotations={PATCH_FORCE: "true"}),
             spec={"config": config, "listeners": listeners(args.https, self.certificate_ids)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )

@@ -137,14 +137,17 @@ def _alb(s: Settings) -> Iterator[Problem]:
         yield Problem("alb", f"no service's ingress.className is '{s.alb.name}', so no service uses this ALB (which would still be "
                              f"created and billed); set a service's ingress.className: {s.alb.name}, or remove the alb section")
     if s.alb.name.startswith(ALB_RESERVED_PREFIX):
-        yield Problem("alb.name", f"must not start with '{ALB_RESERVED_PREFIX}' (ACK reserves it for AlbConfigs)")
+        yield Problem("alb.name", f"must not start with '{ALB_RESERVED_PREFIX}' (ACK 'Access Services by using an ALB Ingress': AlbConfig names must not)")
     if s.alb.log_store is None and not ALB_LOGSTORE.match(default_log_store(s.alb.name)):
         yield Problem("alb.name", "makes the default logstore alb_<name> longer than SLS's 63 characters: shorten it or set alb.logStore")
     if not (s.cluster.addons.alb_ingress_controller or ALB_CRD in s.cluster.prerequisites):
         yield Problem("cluster.addons.albIngressController", "the ALB section needs ACK's ALB Ingress controller: set it to true, or "
                                                              f"list {ALB_CRD} in cluster.prerequisites if the cluster already runs it")
-    vswitches = "alb.vswitchIds" if s.alb.vswitch_ids else "cluster.vswitchIds"
-    yield from mapped(args.problems(), "alb.", {"vswitch_ids": vswitches, "log_project": "cluster.slsProject", "load_balancer_id": "alb.id",
+    if not s.alb.vswitch_ids:
+        yield Problem("alb.vswitchIds", "required: the ALB's own vSwitches, in two zones or more of the cluster's VPC; the model "
+                                        "servers' NetworkPolicy admits their whole CIDR blocks, so give the ALB vSwitches that no "
+                                        "node or pod uses")
+    yield from mapped(args.problems(), "alb.", {"vswitch_ids": "alb.vswitchIds" if s.alb.vswitch_ids else None, "log_project": "cluster.slsProject", "load_balancer_id": "alb.id",
                                                 "certificate_ids": "services", "https": None})
 
 
@@ -183,6 +186,7 @@ def _services(s: Settings) -> Iterator[Problem]:
             yield Problem(f"{at}.autoscaling", "the QPS autoscaler needs cluster.addons.metricsAdapter: true (or set autoscaling.enabled: false)")
         if svc.ingress is not None and svc.ingress.controller(s.alb) == "alb":
             yield from _behind_alb(s, name, svc)
+        yield from _alb_class_misnamed(s, name, svc)
         if svc.ingress is not None:
             # Per IngressClass: during a move to ALB, one host is served by both controllers (DNS chooses).
             key = (svc.ingress.class_name, svc.ingress.host, svc.ingress.path)
@@ -193,11 +197,22 @@ def _services(s: Settings) -> Iterator[Problem]:
                 routes[key] = name
 
 
+def _alb_class_misnamed(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
+    """``className: alb`` in a stack whose ALB has another name: neither the ALB nor NGINX serves it."""
+    usual = INGRESS_CONTROLLERS["alb"].default_class
+    if s.alb is not None and svc.ingress is not None and svc.ingress.class_name == usual != s.alb.name:
+        yield Problem(f"services.{name}.ingress.className", f"'{usual}' is not this stack's ALB, which is named '{s.alb.name}': set "
+                                                            f"className: {s.alb.name} (or nginx)")
+
+
 def _behind_alb(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     at = f"services.{name}"
     if s.alb is None:
         yield Problem(f"{at}.ingress.className", f"'{svc.ingress.class_name if svc.ingress else ''}' is the ALB Ingress class: add the "
                                                  "elastic-inference:alb section (a new ALB, or an existing one by id), or use 'nginx'")
+    if not RUNTIMES[svc.runtime].owns_service:
+        yield Problem(f"{at}.ingress.className", f"puts the service behind ALB, which needs an annotation on its Service, but runtime "
+                                                 f"'{svc.runtime}' does not create the Service (its operator does): use className: nginx")
     # ALB attaches the pods' own IPs (ENI mode: alibaba-load-balancer-controller pkg/controller/helper/service_utils.go);
     # pods on ECS nodes have VPC addresses only with Terway (ECI pods always do).
     if PLACEMENTS[svc.placement.mode].uses_node_pool and s.cluster.network_plugin != "terway":
@@ -222,7 +237,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
         replicas=scaling.min_replicas, autoscaled=scaling.enabled, allow_from_namespaces=svc.network_policy.allow_from_namespaces,
         service_annotations=dict(INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].service_annotations),
     )
-    yield from mapped(server.problems(), f"{at}.", {"service_annotations": f"{at}.ingress.className",
+    yield from mapped(server.problems(), f"{at}.", {"service_annotations": None,  # behind ALB: _behind_alb says it for the config
         "version_policy": f"{at}.model.versionPolicy", "model_name": f"{at}.model.name", "gpu": f"{at}.resources.gpu",
         "cpu": f"{at}.resources.cpu", "memory": f"{at}.resources.memory", "replicas": None,
         "allow_from_namespaces": f"{at}.networkPolicy.allowFromNamespaces"})

@@ -392,14 +392,16 @@ class Alb(_Section):
     id: Optional[AlbId] = None  # an existing ALB instance; absent: a new one
     address_type: AlbAddressType = default_of(AlbGatewayArgs, "address_type")
     edition: AlbEdition = default_of(AlbGatewayArgs, "edition")
-    vswitch_ids: list[VSwitchId] = Field(default=[], max_length=10)  # default: cluster.vswitchIds; two zones at least
+    # Required (config/rules.py): the ALB's own vSwitches, two zones at least. The servers' NetworkPolicy admits their
+    # whole CIDR blocks, so vSwitches shared with nodes or pods would admit those too.
+    vswitch_ids: list[VSwitchId] = Field(default=[], max_length=10)
     log_store: Optional[str] = None  # default alb_<name>; the rules: AlbGatewayArgs.problems()
     source_cidrs: list[str] = Field(default=[], max_length=10)
 
     def args(self, cluster: Cluster, certificate_ids: list[str], https: bool) -> AlbGatewayArgs:
         """The gateway's component arguments (the listener's certificates are the services' ``ingress.certificateId``)."""
         return AlbGatewayArgs(
-            vswitch_ids=self.vswitch_ids or cluster.vswitch_ids, log_project=cluster.sls_project_name, log_store=self.log_store,
+            vswitch_ids=self.vswitch_ids, log_project=cluster.sls_project_name, log_store=self.log_store,
             load_balancer_id=self.id, address_type=self.address_type, edition=self.edition, https=https,
             certificate_ids=certificate_ids, source_cidrs=self.source_cidrs,
         )

@@ -117,6 +117,8 @@ def test_a_new_alb_gets_an_albconfig_in_its_zones_with_access_logs_and_an_ingres
     def check(_):
         config = mocks.resources["inference-gw-alb-config"].inputs
         assert (config["apiVersion"], config["kind"], config["metadata"]["name"]) == ("alibabacloud.com/v1", "AlbConfig", "inference-gw")
+        # The controller writes the AlbConfig back (alb_controller.go syncIngress): the stack's apply must win.
+        assert config["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
         assert config["spec"]["config"] == {
             "accessLogConfig": {"logProject": LOG_PROJECT, "logStore": "alb_inference_gw"},  # '-' as '_'
             "name": "inference-gw", "addressType": "Internet", "edition": "Standard",
@@ -358,7 +360,7 @@ def test_a_fitting_alb_has_no_problems():
 def alb_raw(raw, **alb):
     """The conftest stack with bert behind an ALB section (ECI, so that no network plug-in is needed)."""
     raw["cluster"]["addons"] = {"albIngressController": True}
-    raw["alb"] = {"name": "inference", **alb}
+    raw["alb"] = {"name": "inference", "vswitchIds": ["vsw-alba", "vsw-albb"], **alb}
     bert = raw["services"]["bert"]
     bert["placement"] = {"mode": "eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]}
     bert["ingress"] = {"host": "bert.example.com", "className": "inference", "certificateId": "1234567-cn-beijing"}
@@ -380,7 +382,7 @@ def test_the_alb_section_builds_the_gateway_and_puts_its_services_behind_it(raw)
     s = from_raw(alb_raw(raw), "cn-beijing")
     assert list(s.alb_services()) == ["bert"]
     args = s.alb_args()
-    assert (list(args.vswitch_ids), args.log_project, args.log_store) == (["vsw-aaa", "vsw-bbb"], LOG_PROJECT, None)
+    assert (list(args.vswitch_ids), args.log_project, args.log_store) == (["vsw-alba", "vsw-albb"], LOG_PROJECT, None)
     assert (list(args.certificate_ids), args.https, args.load_balancer_id) == (["1234567-cn-beijing"], True, None)
     choice = s.services["bert"].ingress.choice(s.alb)
     assert (choice.controller, choice.class_name, choice.certificate_id) == ("alb", "inference", "1234567-cn-beijing")
@@ -424,11 +426,12 @@ ALB_RULES = [
     ({f"{S}.ingress.className": "nginx", f"{S}.ingress.certificateId": None}, "alb", "no service"),  # unused section
     ({"alb": None, f"{S}.ingress.className": "alb"}, f"{S}.ingress.className", "elastic-inference:alb"),  # no section
     ({"cluster.addons.albIngressController": False}, "cluster.addons.albIngressController", "albconfigs.alibabacloud.com"),
-    ({"cluster.vswitchIds": ["vsw-aaa"]}, "cluster.vswitchIds", "2 vSwitches"),
+    ({"alb.vswitchIds": None}, "alb.vswitchIds", "no node or pod uses"),  # the ALB's own vSwitches are required
     ({"alb.vswitchIds": ["vsw-ccc"]}, "alb.vswitchIds", "2 vSwitches"),
     ({f"{S}.placement": {"mode": "ecs"}}, f"{S}.placement.mode", "does not state its network plug-in"),
     ({f"{S}.placement": {"mode": "ecs"}, "cluster.networkPlugin": "flannel"}, f"{S}.placement.mode", "runs Flannel"),
-    ({f"{S}.runtime": "seldon", "cluster.addons.seldonCore": True}, f"{S}.ingress.className", "Seldon"),
+    ({f"{S}.runtime": "seldon", "cluster.addons.seldonCore": True}, f"{S}.ingress.className", "use className: nginx"),
+    ({f"{S}.ingress.className": "alb"}, f"{S}.ingress.className", "set className: inference"),  # not this stack's ALB
     ({f"{S}.ingress.path": "/bert"}, f"{S}.ingress.path", "must be '/' behind ALB"),
     ({"alb.logStore": "nginx-ingress"}, "alb.logStore", "alb_"),
     ({"alb.id": "lb-1"}, "alb.id", "ALB instance id"),
@@ -447,11 +450,10 @@ def test_alb_settings_rules(raw, edits, where, fragment):
 
 def test_alb_problems_are_reported_at_stack_file_keys(raw):
     # Every problem key the ALB rules report names a stack-file key (camelCase), never a Python argument.
-    raw = alb_raw(raw, logStore="x", sourceCidrs=["nope"])
-    raw["cluster"]["vswitchIds"] = ["vsw-aaa"]
+    raw = alb_raw(raw, logStore="x", sourceCidrs=["nope"], vswitchIds=["vsw-aaa"])
     found = problems(raw)
     keys = [p.split(":", 1)[0] for p in found]
-    assert {"alb.logStore", "alb.sourceCidrs", "cluster.vswitchIds"} <= set(keys), found
+    assert {"alb.logStore", "alb.sourceCidrs", "alb.vswitchIds"} <= set(keys), found
     assert not any(re.search(r"[a-z]_[a-z]", k) for k in keys), keys
 
 

@@ -207,7 +207,7 @@ def rendered(tmp_path_factory):
     raw = copy.deepcopy(BASE)
     del raw["nodePool"]
     raw["cluster"].update(networkPlugin="terway", addons={"albIngressController": True, "ingressController": True})
-    raw["alb"] = {"name": "inference"}
+    raw["alb"] = {"name": "inference", "vswitchIds": ["vsw-alba", "vsw-albb"]}
     bert = raw["services"]["bert"]
     bert.update(image="tensorflow/serving:2.14.1", resources={"cpu": "1", "memory": "2Gi"},
                 placement={"mode": "eci", "eciInstanceTypes": ["ecs.c7.large"]}, autoscaling={"minReplicas": 1, "maxReplicas": 3},

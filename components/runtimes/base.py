@@ -131,6 +131,9 @@ class Runtime(ABC):
     """CustomResourceDefinitions the cluster must serve (an operator's)."""
     option_defaults: ClassVar[Mapping[str, Any]] = {}
     """The runtime's own options (``InferenceServiceArgs.runtime_options``) and their defaults."""
+    owns_service: ClassVar[bool] = True
+    """The runtime creates the Service in front of the pods (it takes ``InferenceServiceArgs.service_annotations``);
+    False: an operator does, and an ingress controller that needs Service annotations (ALB) cannot front it."""
 
     # -- what the render's preflight reads of a rendered plan (none of it is needed for a core workload kind) --
     unscalable_kinds: ClassVar[Mapping[tuple[str, str], str]] = {}

@@ -71,6 +71,7 @@ def proxy_container(image: str) -> dict[str, Any]:
 
 class Seldon(Runtime):
     name = "seldon"
+    owns_service = False
     scaling = "hpa-spec"
     workload_kinds = (KIND,)
     required_crds = (CRD,)
@@ -91,7 +92,7 @@ class Seldon(Runtime):
         found = version_policy_problems(args)  # TF Serving behind the proxy
         if args.hpa_spec is not None and not isinstance(args.hpa_spec, Mapping):
             found.append(ArgProblem("hpa_spec", "must be a mapping (see seldon_hpa_spec())"))
-        if args.service_annotations:
+        if args.service_annotations and not self.owns_service:
             found.append(ArgProblem("service_annotations", "cannot be set: the Seldon operator creates the Service (an ALB Ingress, "
                                                            "which needs its backend-type annotation, cannot front runtime 'seldon'; "
                                                            "use the NGINX Ingress)"))

@@ -18,7 +18,8 @@ from .scaling import hpa_specs
 ADAPTER_SOURCE = ("alibaba-cloud-metrics-adapter pkg/metrics/sls/ingress.go (sls_ingress_qps filters NGINX logs by proxy_upstream_name, "
                   "sls_alb_ingress_qps ALB access logs by slb_pool_name)")
 LISTEN_SOURCE = ("alibaba-load-balancer-controller albconfig_manager/model_builder.go (ComputeIngressListenPorts; a listen port the "
-                 "AlbConfig has no listener for is skipped)")
+                 "AlbConfig has no listener for is skipped) and alb_controller.go syncIngress (which then adds the listener to "
+                 "the AlbConfig)")
 CERT_SOURCE = ("alibaba-load-balancer-controller pkg/provider/alibaba/alb/listener.go buildSDKCreateListenerRequest "
                "(\"empty https listener default certs\"); albconfig_manager/model_builder.go (the listener's certificates and the "
                "Ingresses' TLS Secrets)")
@@ -134,8 +135,9 @@ def alb_ingress_served(plan: Plan) -> Iterator[Finding]:
             for proto, port in ports or []:
                 if (proto, port) not in listeners:
                     yield Finding("alb-ingress-served", "error", ing.describe(), f"listens on {proto}:{port}, but "
-                                  f"{s.alb_config.describe()} has no such listener: the controller skips it and the host gets no "
-                                  "route there; add the listener or drop the port", LISTEN_SOURCE)
+                                  f"{s.alb_config.describe()} has no such listener: the controller adds one to the AlbConfig behind "
+                                  "the stack's back (the next apply removes it again, and an HTTPS one has no certificate); "
+                                  "declare the listener or drop the port", LISTEN_SOURCE)
         for rule in as_list(get(ing.inputs, "spec", "rules")):
             for path in as_list(get(rule, "http", "paths")):
                 svc = services.get((ing.namespace or "default", str(get(path, "backend", "service", "name"))))
