@@ -255,8 +255,9 @@ def ingress_has_tls(args: ResourceValidationArgs, report: ReportViolation) -> No
     for rule in _list(_get(args.props, "spec", "rules")):
         host = _get(rule, "host")
         if host not in covered:
-            report(f"host '{host}' is served over plain HTTP; give it a TLS secret "
-                   "(ingress.tlsSecret in this project's stack config; IngressChoice(tls_secret=...) with the components)", None)
+            report(f"host '{host}' is served over plain HTTP; give it a TLS secret, or behind ALB a certificate id "
+                   "(ingress.tlsSecret or ingress.certificateId in this project's stack config; IngressChoice(tls_secret=...) "
+                   "or IngressChoice(certificate_id=...) with the components)", None)
 
 
 # -- stack policies ----------------------------------------------------------------------------
