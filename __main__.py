@@ -84,6 +84,7 @@ for name, svc in settings.services.items():
         image=svc.image,
         model_name=svc.model.name,
         version_policy=svc.model.version_policy,
+        runtime_options=svc.runtime_options(),
         mount_client=svc.model.client,
         image_cache=svc.image_cache.choice() if svc.image_cache else None,
         resources=svc.resources.args(),

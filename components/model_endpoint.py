@@ -140,6 +140,9 @@ class ModelEndpointArgs:
     """The name the server serves the model under; None: the endpoint's name."""
     version_policy: str = default_of(InferenceServiceArgs, "version_policy")
     """``latest``, ``latest:N``, ``all`` or ``specific:V[,V...]``."""
+    runtime_options: Mapping[str, Any] = field(default_factory=dict)
+    """The runtime's own options (``InferenceServiceArgs.runtime_options``: for ``vllm`` the engine's, see
+    ``runtimes/vllm.py`` ``OPTION_DEFAULTS``)."""
     mount_client: MountClient = default_of(ModelVolumeArgs, "client")
     """The model mount's FUSE client: ``ossfs`` (1.x) or ``ossfs2`` (ossfs 2.0, faster sequential reads; ``ModelVolumeArgs.client``)."""
     image_cache: Optional[ImageCacheChoice] = None
@@ -283,7 +286,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 scaling.query_delay_seconds, scaling.cpu_utilization_percent, controller.metric))
         self.server = InferenceService(name, InferenceServiceArgs(
             namespace=args.namespace, runtime=args.runtime, image=args.image, model_name=args.model_name or name,
-            version_policy=args.version_policy, claim_name=self.volume.claim_name,
+            version_policy=args.version_policy, claim_name=self.volume.claim_name, runtime_options=dict(args.runtime_options),
             gpu=args.resources.gpu, cpu=args.resources.cpu, memory=args.resources.memory,
             replicas=scaling.min_replicas, autoscaled=scaling.enabled, hpa_spec=hpa_spec,
             scheduling=pod, allow_from_namespaces=args.allow_from_namespaces,

@@ -16,6 +16,7 @@ from typing import Any, Iterable, NamedTuple, Optional
 import pulumi
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 class ArgProblem(NamedTuple):
@@ -54,6 +55,14 @@ def dns_label(arg: str, value: Any) -> Optional[ArgProblem]:
     if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
         return ArgProblem(arg, "must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
                                "starting and ending with a letter or digit (e.g. 'inference')")
+    return None
+
+
+def dns_subdomain(arg: str, value: Any) -> Optional[ArgProblem]:
+    """``value`` must be a Kubernetes object name of the DNS-1123 subdomain form (a Secret, a ConfigMap)."""
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+        return ArgProblem(arg, "must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', "
+                               "starting and ending with a letter or digit")
     return None
 
 

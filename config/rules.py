@@ -235,9 +235,12 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
         namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
         version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,
         replicas=scaling.min_replicas, autoscaled=scaling.enabled, allow_from_namespaces=svc.network_policy.allow_from_namespaces,
+        runtime_options=svc.runtime_options() if svc.runtime == "vllm" else {},
         service_annotations=dict(INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].service_annotations),
     )
-    yield from mapped(server.problems(), f"{at}.", {"service_annotations": None,  # behind ALB: _behind_alb says it for the config
+    if svc.llm is not None and svc.runtime != "vllm":
+        yield Problem(f"{at}.llm", f"is the vLLM engine's settings, but the runtime is '{svc.runtime}': set runtime: vllm, or remove llm")
+    yield from mapped(server.problems(), f"{at}.", {"runtime_options": f"{at}.llm", "service_annotations": None,  # behind ALB: _behind_alb says it for the config
         "version_policy": f"{at}.model.versionPolicy", "model_name": f"{at}.model.name", "gpu": f"{at}.resources.gpu",
         "cpu": f"{at}.resources.cpu", "memory": f"{at}.resources.memory", "replicas": None,
         "allow_from_namespaces": f"{at}.networkPolicy.allowFromNamespaces"})

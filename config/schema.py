@@ -22,6 +22,7 @@ from components import (
     ImageCacheChoice, PlacementChoice, ScheduledFloor, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
 )
 from components.placement import MAX_ECI_SPECS
+from components.runtimes.vllm import OPTION_DEFAULTS as VLLM_DEFAULTS
 from components.problems import QUANTITY as _QUANTITY
 from components.placements.ecs_then_eci import POOL_WAIT_RANGE
 from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
@@ -366,6 +367,28 @@ class ImageCache(_Section):
         return ImageCacheChoice(size_gib=self.size_gib, retention_days=self.retention_days)
 
 
+class Llm(_Section):
+    """``runtime: vllm``'s engine settings (components/runtimes/vllm.py OPTION_DEFAULTS; its rules: Vllm.problems)."""
+
+    max_model_len: Optional[int] = VLLM_DEFAULTS["max_model_len"]
+    tensor_parallel_size: Optional[int] = VLLM_DEFAULTS["tensor_parallel_size"]
+    dtype: str = VLLM_DEFAULTS["dtype"]
+    gpu_memory_utilization: Optional[float] = VLLM_DEFAULTS["gpu_memory_utilization"]
+    max_num_seqs: Optional[int] = VLLM_DEFAULTS["max_num_seqs"]
+    enable_prefix_caching: Optional[bool] = VLLM_DEFAULTS["enable_prefix_caching"]
+    kv_cache_dtype: str = VLLM_DEFAULTS["kv_cache_dtype"]
+    shutdown_timeout_seconds: int = VLLM_DEFAULTS["shutdown_timeout_seconds"]
+    api_key_secret: Optional[SecretName] = VLLM_DEFAULTS["api_key_secret"]
+    api_key_secret_key: str = VLLM_DEFAULTS["api_key_secret_key"]
+    shm_size: Quantity = VLLM_DEFAULTS["shm_size"]
+
+    model_config = ConfigDict(strict=False)  # allow `gpuMemoryUtilization: 1` (int)
+
+    def options(self) -> dict[str, Any]:
+        """These settings as the runtime's options (``ModelEndpointArgs.runtime_options``)."""
+        return self.model_dump(by_alias=False)
+
+
 class Service(_Section):
     namespace: Namespace = default_of(ModelEndpointArgs, "namespace")
     runtime: Runtime = default_of(ModelEndpointArgs, "runtime")
@@ -378,6 +401,12 @@ class Service(_Section):
     network_policy: NetworkPolicy = NetworkPolicy()
     # An ECI image cache of the server's image (placements that use ECI); absent: none.
     image_cache: Optional[ImageCache] = None
+    # runtime: vllm only: the engine's settings.
+    llm: Optional[Llm] = None
+
+    def runtime_options(self) -> dict[str, Any]:
+        """The runtime's options these settings give."""
+        return self.llm.options() if self.llm is not None else {}
 
     @property
     def serving_image(self) -> str:

@@ -35,7 +35,9 @@ def services(draw):
     names = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
     out = {}
     for name in names:
-        gpu = draw(st.integers(0, 1))  # the catalog's GPU specs have one GPU: a 2-GPU pod fits none (the preflight)
+        runtime = draw(st.sampled_from(sorted(RUNTIMES)))
+        # The catalog's GPU specs have one GPU: a 2-GPU pod fits none (the preflight). vLLM serves on GPUs only.
+        gpu = 1 if runtime == "vllm" else draw(st.integers(0, 1))
         # Every registered variant is fuzzed, a new one included: the registries, not a list here.
         mode = draw(st.sampled_from(sorted(PLACEMENTS)))
         low = draw(st.integers(1, 5))
@@ -48,13 +50,15 @@ def services(draw):
             placement["tiers"] = [{"max": first}, {"spotStrategy": "SpotAsPriceGo"}] if draw(st.booleans()) else [{"max": first}, {"max": max(high, first) + 1 - first + 1}]
         service = {
             "namespace": draw(NAMESPACES),
-            "runtime": draw(st.sampled_from(sorted(RUNTIMES))),
+            "runtime": runtime,
             "model": {"path": f"models/{name}", "versionPolicy": draw(st.sampled_from(["latest", "latest:2", "all", "specific:1623831335"]))},
             "resources": {"gpu": gpu, "cpu": "2", "memory": "4Gi"},  # fits every spec below, with Seldon's two containers
             "placement": placement,
             "autoscaling": {"minReplicas": low, "maxReplicas": high, "targetQpsPerReplica": 10},
             "ingress": {"host": f"{name}.example.com", "path": "/", "tlsSecret": f"{name}-tls"},
         }
+        if runtime == "vllm":
+            service["llm"] = {"apiKeySecret": f"{name}-api-key"}  # an LLM behind an Ingress needs one (policy llm-api-key)
         out[name] = service
     return out
 
@@ -172,5 +176,5 @@ def test_render_invariants(config):
                 if namespace == ns(w) and selects(dict(selector), labels):
                     specs += more
             if any(GPU_FAMILY.match(s.strip()) for s in specs if s.strip()):
-                serving = [c for c in template["spec"]["containers"] if c["name"] == "tensorflow-serving"]
+                serving = [c for c in template["spec"]["containers"] if c["name"] in ("tensorflow-serving", "vllm")]
                 assert serving and all(int(c["resources"]["limits"]["nvidia.com/gpu"]) >= 1 for c in serving)

@@ -136,15 +136,15 @@ def test_a_table_refuses_duplicates_nameless_and_foreign_variants():
 
 
 def test_an_unregistered_runtime_or_mode_is_refused_with_the_registered_ones(raw):
-    raw["services"]["bert"]["runtime"] = "vllm"
+    raw["services"]["bert"]["runtime"] = "triton"
     raw["services"]["bert"]["placement"]["mode"] = "burst"
     with pytest.raises(ConfigError) as caught:
         from_raw(raw, "cn-beijing")
     lines = [str(p) for p in caught.value.problems]
     assert any(line.startswith("services.bert.runtime:") and "'tensorflow-serving'" in line and "'seldon'" in line for line in lines)
     assert any(line.startswith("services.bert.placement.mode:") and "'eci-tiers'" in line for line in lines)
-    with pytest.raises(ValueError, match="InferenceServiceArgs.runtime: must be one of 'tensorflow-serving', 'seldon'"):
-        InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", runtime="vllm"))
+    with pytest.raises(ValueError, match="InferenceServiceArgs.runtime: must be one of 'tensorflow-serving', 'seldon', 'vllm'"):
+        InferenceService("x", InferenceServiceArgs(namespace="d", model_name="m", claim_name="c", runtime="triton"))
 
 
 @pulumi.runtime.test

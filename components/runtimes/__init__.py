@@ -13,8 +13,9 @@ from ..registry import lookup, registry
 from .base import CrdProvider, PodContext, Runtime, Workload, WorkloadPod
 from .seldon import Seldon
 from .tf_serving import TfServing
+from .vllm import Vllm
 
-RUNTIMES: dict[str, Runtime] = registry(Runtime, (TfServing(), Seldon()))
+RUNTIMES: dict[str, Runtime] = registry(Runtime, (TfServing(), Seldon(), Vllm()))
 """Every runtime, by name."""
 
 

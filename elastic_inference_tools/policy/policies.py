@@ -318,6 +318,41 @@ def every_workload_has_a_disruption_budget(args: StackValidationArgs, report: Re
                    "a node drain could evict every replica at once", r.urn)
 
 
+def _is_llm_server(container: Mapping[str, Any]) -> bool:
+    """A vLLM OpenAI server (vLLM 0.33 docker/Dockerfile: ENTRYPOINT ["vllm", "serve"]; image vllm/vllm-openai)."""
+    command = [str(a) for a in _list(container.get("command")) + _list(container.get("args"))]
+    image = str(container.get("image") or "")
+    return image.split("@")[0].split(":")[0].endswith("vllm/vllm-openai") or command[:2] == ["vllm", "serve"]
+
+
+def _has_api_key(container: Mapping[str, Any]) -> bool:
+    """``VLLM_API_KEY`` in its environment or ``--api-key`` among its arguments (vLLM's serve/middleware/register.py)."""
+    env = {_get(e, "name") for e in _list(container.get("env"))}
+    words = [str(a) for a in _list(container.get("command")) + _list(container.get("args"))]
+    return "VLLM_API_KEY" in env or any(w == "--api-key" or w.startswith("--api-key=") for w in words)
+
+
+def llm_endpoints_need_an_api_key(args: StackValidationArgs, report: ReportViolation) -> None:
+    services = {(_namespace(r.props), _get(r.props, "metadata", "name")): _get(r.props, "spec", "selector")
+                for r in args.resources if r.resource_type == "kubernetes:core/v1:Service"}
+    keyless: list[tuple[str, Mapping[str, Any]]] = []  # (namespace, pod labels) of LLM servers without a key
+    for r in args.resources:
+        for meta, spec in pod_templates(r.resource_type, r.props):
+            if any(_is_llm_server(c) and not _has_api_key(c) for c in containers(spec)):
+                keyless.append((_namespace(r.props), _mapping(_get(meta, "labels"))))
+    for r in args.resources:
+        if not r.resource_type.endswith(":Ingress"):
+            continue
+        for rule in _list(_get(r.props, "spec", "rules")):
+            for path in _list(_get(rule, "http", "paths")):
+                selector = services.get((_namespace(r.props), _get(path, "backend", "service", "name")))
+                if isinstance(selector, Mapping) and selector and any(
+                        ns == _namespace(r.props) and all(labels.get(k) == v for k, v in selector.items()) for ns, labels in keyless):
+                    report(f"Ingress {r.name} puts an LLM server without an API key on the internet: anyone could spend its "
+                           "GPUs; give it one (llm.apiKeySecret in this project's stack config; runtime_options "
+                           "api_key_secret with the components)", r.urn)
+
+
 # What a protected bucket holds and how it is guarded: dropping one of these from the program
 # must not delete the served model or strip the bucket's encryption and public-access block.
 _GUARDED_WITH_BUCKET = (
@@ -408,6 +443,12 @@ POLICIES = [
         description="The objects and protections (encryption, public-access block, versioning, ACL) of a protected bucket are protected too.",
         enforcement_level=MANDATORY,
         validate=protected_buckets_guard_their_data,
+    ),
+    StackValidationPolicy(
+        name="llm-api-key",
+        description="An LLM server behind an Ingress requires an API key (vLLM's --api-key or VLLM_API_KEY).",
+        enforcement_level=MANDATORY,
+        validate=llm_endpoints_need_an_api_key,
     ),
     ResourceValidationPolicy(
         name="ingress-tls",

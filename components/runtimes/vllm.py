@@ -1,0 +1,223 @@
+"""``vllm``: vLLM's OpenAI-compatible server in a Deployment, behind a ClusterIP Service.
+
+Read in vLLM 0.33.0 (the PyPI source release of 2026-11-02; the image ``vllm/vllm-openai:v0.33.0``):
+
+- ``docker/Dockerfile``: ``ENTRYPOINT ["vllm", "serve"]``; the image runs as root unless told otherwise, and
+  any UID works when ``HOME`` and the caches are writable (its non-root notes). Here the pod runs as the
+  project's non-root UID with a read-only root filesystem, its home and caches on an ``emptyDir``.
+- ``vllm/entrypoints/cli/serve.py``: ``vllm serve MODEL`` (a local directory: the model mounted from OSS).
+- ``vllm/engine/arg_utils.py`` and ``vllm/entrypoints/common/cli_args.py``: ``--served-model-name``,
+  ``--max-model-len``, ``--tensor-parallel-size``, ``--dtype`` (``config/model.py`` ``ModelDType``),
+  ``--gpu-memory-utilization`` (default 0.92), ``--max-num-seqs``, ``--enable-prefix-caching``,
+  ``--kv-cache-dtype``, ``--port`` (default 8000), ``--shutdown-timeout`` (default 0: abort in-flight
+  requests on SIGTERM; N > 0: stop taking requests and drain for up to N seconds, ``config/vllm.py``).
+- ``vllm/entrypoints/serve/middleware/authenticate.py``: with ``--api-key`` or ``VLLM_API_KEY`` only paths under
+  ``/v1``, ``/v2``, ``/inference`` and ``/cohere`` need the key; ``/health`` and ``/metrics`` stay open (probes and
+  Prometheus need no key).
+- ``vllm/entrypoints/serve/instrumentator/health.py``: ``/health`` answers 200, or 503 once the engine is dead;
+  ``launchers/api_server/entry.py``: the HTTP server starts only after the model has loaded, so nothing answers
+  while a large model loads: the startup probe allows for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .._annotations import with_skips
+from .. import problems as checks
+from ..problems import ArgProblem
+from .base import MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, find, pod_spec, resources
+
+if TYPE_CHECKING:
+    from ..inference_service import InferenceServiceArgs
+
+VERSION = "v0.33.0"
+DEFAULT_IMAGE = f"vllm/vllm-openai:{VERSION}"
+HTTP_PORT = 8000
+DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")
+KV_CACHE_DTYPES = ("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2")
+CACHE_MOUNT = "/cache"
+SHM_MOUNT = "/dev/shm"
+# A large model loads for minutes (weights from OSS, then CUDA graphs): /health answers only after that.
+MIN_STARTUP_SECONDS = 1800
+# Shutdown: the preStop pause keeps the server taking requests while its endpoint is withdrawn from the Service
+# and the ingress; then SIGTERM makes vLLM refuse new requests and finish the running ones for up to
+# --shutdown-timeout seconds; the grace period covers both and a margin to exit.
+PRE_STOP_SECONDS = 15
+EXIT_MARGIN_SECONDS = 15
+API_KEY_ENV = "VLLM_API_KEY"
+
+OPTION_DEFAULTS: Mapping[str, Any] = {
+    "max_model_len": None,            # --max-model-len; None: the model's own
+    "tensor_parallel_size": None,     # --tensor-parallel-size; None: the pod's GPUs
+    "dtype": "auto",                  # --dtype
+    "gpu_memory_utilization": None,   # --gpu-memory-utilization (0-1]; None: vLLM's 0.92
+    "max_num_seqs": None,             # --max-num-seqs: concurrent sequences per replica; None: vLLM's
+    "enable_prefix_caching": None,    # --[no-]enable-prefix-caching; None: vLLM's
+    "kv_cache_dtype": "auto",         # --kv-cache-dtype
+    "shutdown_timeout_seconds": 60,   # --shutdown-timeout: how long a stopping replica drains running requests
+    "api_key_secret": None,           # a Secret in the namespace whose key `api_key_secret_key` is the API key
+    "api_key_secret_key": "api-key",
+    "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
+}
+
+
+def engine_args(args: InferenceServiceArgs, options: Mapping[str, Any]) -> list[str]:
+    """The ``vllm serve`` arguments of a replica: the model directory first, then the flags."""
+    flags = [MODEL_MOUNT, "--served-model-name", args.model_name, "--host", "0.0.0.0", "--port", str(HTTP_PORT),
+             "--tensor-parallel-size", str(options["tensor_parallel_size"] or args.gpu), "--dtype", options["dtype"],
+             "--kv-cache-dtype", options["kv_cache_dtype"], "--shutdown-timeout", str(options["shutdown_timeout_seconds"]),
+             # Each request's prompt would otherwise reach the logs.
+             "--disable-uvicorn-access-log"]
+    for key, flag in (("max_model_len", "--max-model-len"), ("gpu_memory_utilization", "--gpu-memory-utilization"),
+                      ("max_num_seqs", "--max-num-seqs")):
+        if options[key] is not None:
+            flags += [flag, str(options[key])]
+    if options["enable_prefix_caching"] is not None:
+        flags.append("--enable-prefix-caching" if options["enable_prefix_caching"] else "--no-enable-prefix-caching")
+    return flags
+
+
+def vllm_container(args: InferenceServiceArgs, image: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The vLLM container: the OpenAI API on 8000, probes on /health, draining on stop."""
+    probe = {"httpGet": {"path": "/health", "port": "http"}, "timeoutSeconds": 5}
+    env: list[dict[str, Any]] = [
+        # The root filesystem is read-only: home and every cache on the cache volume.
+        {"name": "HOME", "value": CACHE_MOUNT},
+        {"name": "XDG_CACHE_HOME", "value": CACHE_MOUNT},
+        {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/huggingface"},
+        # The model is local: never reach out to the Hugging Face hub, or report usage.
+        {"name": "HF_HUB_OFFLINE", "value": "1"},
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "VLLM_DO_NOT_TRACK", "value": "1"},
+    ]
+    if options["api_key_secret"]:
+        env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": options["api_key_secret"],
+                                                                        "key": options["api_key_secret_key"]}}})
+    startup = max(args.startup_timeout_seconds, MIN_STARTUP_SECONDS)
+    return {
+        "name": "vllm",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["vllm", "serve"],
+        "args": engine_args(args, options),
+        "env": env,
+        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "resources": resources(args),
+        "volumeMounts": [
+            {"name": "model", "mountPath": MODEL_MOUNT, "readOnly": True},
+            {"name": "cache", "mountPath": CACHE_MOUNT},
+            {"name": "shm", "mountPath": SHM_MOUNT},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "startupProbe": {**probe, "periodSeconds": 10, "failureThreshold": startup // 10},
+        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
+        "livenessProbe": {**probe, "periodSeconds": 20, "failureThreshold": 3},
+        "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", f"sleep {PRE_STOP_SECONDS}"]}}},
+        "securityContext": dict(SECURE_CONTAINER),
+    }
+
+
+def termination_grace_seconds(options: Mapping[str, Any]) -> int:
+    """The pod's grace period: the preStop pause, the drain, and a margin to exit."""
+    return PRE_STOP_SECONDS + int(options["shutdown_timeout_seconds"]) + EXIT_MARGIN_SECONDS
+
+
+class Vllm(Runtime):
+    name = "vllm"
+    scaling = "hpa"
+    workload_kinds = ("Deployment",)
+    option_defaults = OPTION_DEFAULTS
+
+    def default_image(self, gpu: int) -> str:
+        return DEFAULT_IMAGE
+
+    def service_endpoint(self, name: str) -> tuple[str, int]:
+        return name, HTTP_PORT
+
+    def network_ports(self) -> Optional[Sequence[int]]:
+        return (HTTP_PORT,)
+
+    def options(self, args: InferenceServiceArgs) -> dict[str, Any]:
+        """Every option, given or default."""
+        return {key: self.option(args, key) for key in OPTION_DEFAULTS}
+
+    def problems(self, args: InferenceServiceArgs) -> list[ArgProblem]:
+        options = self.options(args)
+        found: list[ArgProblem] = []
+        if isinstance(args.gpu, int) and args.gpu < 1:
+            found.append(ArgProblem("gpu", "must be 1 or more for runtime 'vllm' (its image serves on NVIDIA GPUs)"))
+        at = "runtime_options."
+        for key in ("max_model_len", "max_num_seqs", "tensor_parallel_size"):
+            if options[key] is not None:
+                found += checks.collect(checks.whole_number(at + key, options[key], 1))
+        found += checks.collect(
+            checks.whole_number(at + "shutdown_timeout_seconds", options["shutdown_timeout_seconds"], 0, 3600),
+            checks.one_of(at + "dtype", options["dtype"], DTYPES),
+            checks.one_of(at + "kv_cache_dtype", options["kv_cache_dtype"], KV_CACHE_DTYPES),
+            checks.quantity(at + "shm_size", options["shm_size"]),
+        )
+        tp = options["tensor_parallel_size"]
+        if isinstance(tp, int) and isinstance(args.gpu, int) and args.gpu >= 1 and tp != args.gpu:
+            found.append(ArgProblem(at + "tensor_parallel_size", f"must equal the pod's GPUs ({args.gpu}): vLLM shards the model over "
+                                                                 "that many GPUs of the replica, and a GPU it is not given sits idle"))
+        util = options["gpu_memory_utilization"]
+        if util is not None and (isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1):
+            found.append(ArgProblem(at + "gpu_memory_utilization", "must be a fraction within (0, 1]"))
+        if options["enable_prefix_caching"] is not None and not isinstance(options["enable_prefix_caching"], bool):
+            found.append(ArgProblem(at + "enable_prefix_caching", "must be true or false"))
+        secret = options["api_key_secret"]
+        if secret is not None:
+            found += checks.collect(checks.dns_subdomain(at + "api_key_secret", secret))
+        return found
+
+    def build(self, ctx: PodContext) -> Workload:
+        args, name = ctx.args, ctx.name
+        options = self.options(args)
+        image = args.image or self.default_image(args.gpu)
+        volumes = [{"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
+                   {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": options["shm_size"]}}]
+        spec = pod_spec(ctx, [vllm_container(args, image, options)], volumes, termination_grace_seconds(options))
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name, namespace=args.namespace, labels=dict(ctx.labels),
+                annotations=with_skips(None, namespace=args.namespace, image=image, pull_policy=True),
+            ),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=args.replicas,
+                revision_history_limit=5,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(ctx.selector)),
+                # A new replica must load the model before an old one goes: never below the current capacity.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
+                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations=dict(ctx.pod_annotations) or None),
+                    spec=cast(Any, spec),
+                ),
+            ),
+            opts=ctx.workload_opts(),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name, namespace=args.namespace, labels=dict(ctx.labels),
+                annotations=with_skips(dict(args.service_annotations), namespace=args.namespace),
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=dict(ctx.selector),
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=HTTP_PORT, target_port="http", protocol="TCP", app_protocol="http")],
+            ),
+            opts=pulumi.ResourceOptions(parent=ctx.owner),
+        )
+        return Workload(deployment, service.metadata.name, HTTP_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
+
+    def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
+        return find(objects, "HorizontalPodAutoscaler", name, namespace)
+

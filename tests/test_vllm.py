@@ -1,0 +1,136 @@
+"""runtime: vllm: the vLLM OpenAI server (components/runtimes/vllm.py), its settings (`llm`) and the llm-api-key policy."""
+
+import pulumi
+import pytest
+from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
+
+from components import InferenceService, InferenceServiceArgs, RUNTIMES
+from components.problems import ArgsError
+from components.runtimes.vllm import MIN_STARTUP_SECONDS, PRE_STOP_SECONDS, engine_args
+from config import ConfigError
+from config.loader import from_raw
+from elastic_inference_tools.policy import policies as P  # noqa: N812 - P.<policy> reads as the pack
+from tests.test_components import after
+
+
+def llm_args(**overrides):
+    base = dict(namespace="llm", model_name="qwen2.5-7b-instruct", claim_name="qwen-model", runtime="vllm", gpu=1, cpu="6",
+                memory="24Gi", runtime_options={"api_key_secret": "qwen-key", "max_model_len": 8192})
+    base.update(overrides)
+    return InferenceServiceArgs(**base)
+
+
+@pulumi.runtime.test
+def test_the_vllm_server_serves_the_mounted_model_with_its_engine_flags_probes_and_drain(mocks):
+    svc = InferenceService("qwen", llm_args())
+
+    def check(_):
+        pod = mocks.resources["qwen-deployment"].inputs["spec"]["template"]["spec"]
+        (c,) = pod["containers"]
+        # vLLM 0.33 `vllm serve MODEL`: the model directory mounted from OSS, the flags of engine/arg_utils.py.
+        assert c["command"] == ["vllm", "serve"] and c["args"][0] == "/models"
+        words = c["args"][1:]
+        flags = {w: (words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("--") else True)
+                 for i, w in enumerate(words) if w.startswith("--")}
+        assert flags["--disable-uvicorn-access-log"] is True  # prompts stay out of the access log
+        assert flags["--served-model-name"] == "qwen2.5-7b-instruct" and flags["--port"] == "8000"
+        assert flags["--tensor-parallel-size"] == "1" and flags["--max-model-len"] == "8192" and flags["--shutdown-timeout"] == "60"
+        assert c["image"] == "vllm/vllm-openai:v0.33.0" and c["resources"]["limits"]["nvidia.com/gpu"] == "1"
+        # The API key comes from the Secret, never from a literal.
+        env = {e["name"]: e for e in c["env"]}
+        assert env["VLLM_API_KEY"]["valueFrom"] == {"secretKeyRef": {"name": "qwen-key", "key": "api-key"}}
+        assert env["HOME"]["value"] == "/cache" and env["HF_HUB_OFFLINE"]["value"] == "1"
+        # /health needs no key (serve/middleware/authenticate.py) and answers only once the model is loaded.
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        assert c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"] >= MIN_STARTUP_SECONDS
+        # Draining: the preStop pause, then --shutdown-timeout of draining, within the grace period.
+        assert pod["terminationGracePeriodSeconds"] > PRE_STOP_SECONDS + 60
+        # Non-root with a read-only root: every path vLLM writes is a volume.
+        assert c["securityContext"]["readOnlyRootFilesystem"] and pod["securityContext"]["runAsUser"] == 10001
+        mounts = {m["mountPath"] for m in c["volumeMounts"]}
+        assert {"/models", "/cache", "/dev/shm", "/tmp"} <= mounts
+        shm = next(v for v in pod["volumes"] if v["name"] == "shm")
+        assert shm["emptyDir"]["medium"] == "Memory"
+        service = mocks.resources["qwen-service"].inputs
+        assert [p["port"] for p in service["spec"]["ports"]] == [8000]
+        assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "qwen"}
+
+    return after(svc.service_name).apply(lambda v: check(v[0]))
+
+
+def test_optional_engine_flags_appear_only_when_set():
+    options = {**RUNTIMES["vllm"].option_defaults, "enable_prefix_caching": False, "gpu_memory_utilization": 0.85}
+    args = engine_args(llm_args(), options)
+    assert "--no-enable-prefix-caching" in args and args[args.index("--gpu-memory-utilization") + 1] == "0.85"
+    assert "--max-model-len" not in args and "--max-num-seqs" not in args
+
+
+@pytest.mark.parametrize("overrides, arg", [
+    ({"gpu": 0}, "gpu"),
+    ({"gpu": 2, "runtime_options": {"tensor_parallel_size": 1}}, "runtime_options.tensor_parallel_size"),
+    ({"runtime_options": {"dtype": "int4"}}, "runtime_options.dtype"),
+    ({"runtime_options": {"gpu_memory_utilization": 1.5}}, "runtime_options.gpu_memory_utilization"),
+    ({"runtime_options": {"max_model_len": 0}}, "runtime_options.max_model_len"),
+    ({"runtime_options": {"api_key_secret": "Not_A_Name"}}, "runtime_options.api_key_secret"),
+    ({"runtime_options": {"shutdown_timeout_seconds": -1}}, "runtime_options.shutdown_timeout_seconds"),
+    ({"runtime_options": {"temperature": 0.7}}, "runtime_options"),  # not an engine setting this runtime takes
+])
+def test_bad_engine_settings_are_refused_by_argument(overrides, arg):
+    with pytest.raises(ArgsError) as caught:
+        InferenceService("qwen", llm_args(**overrides))
+    assert arg in [p.arg for p in caught.value.problems], caught.value.problems
+
+
+def vllm_raw(raw, **llm):
+    bert = raw["services"]["bert"]
+    bert.update(runtime="vllm", llm={"apiKeySecret": "bert-key", **llm})
+    bert["resources"] = {"gpu": 1, "cpu": "3", "memory": "10Gi"}
+    bert["placement"] = {"mode": "eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]}
+    return raw
+
+
+def test_the_llm_settings_become_the_runtimes_options(raw):
+    s = from_raw(vllm_raw(raw, maxModelLen=4096, gpuMemoryUtilization=0.9, enablePrefixCaching=True), "cn-beijing")
+    options = s.services["bert"].runtime_options()
+    assert set(options) == set(RUNTIMES["vllm"].option_defaults)
+    assert (options["max_model_len"], options["gpu_memory_utilization"], options["enable_prefix_caching"]) == (4096, 0.9, True)
+    assert options["api_key_secret"] == "bert-key"
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda r: r["services"]["bert"]["llm"].update(tensorParallelSize=2), "services.bert.llm.tensorParallelSize"),
+    (lambda r: r["services"]["bert"]["llm"].update(dtype="int4"), "services.bert.llm.dtype"),
+    (lambda r: r["services"]["bert"].update(runtime="tensorflow-serving"), "services.bert.llm"),
+    (lambda r: r["services"]["bert"]["resources"].update(gpu=0), "services.bert.resources.gpu"),
+])
+def test_llm_settings_problems_name_their_keys(raw, edit, key):
+    raw = vllm_raw(raw)
+    edit(raw)
+    with pytest.raises(ConfigError) as caught:
+        from_raw(raw, "cn-beijing")
+    assert any(str(p).startswith(key + ":") for p in caught.value.problems), caught.value.problems
+
+
+OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def stack(env):
+    container = {"name": "vllm", "image": "vllm/vllm-openai:v0.33.0", "command": ["vllm", "serve"], "args": ["/models"], "env": env}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+                  "spec": {"template": {"metadata": {"labels": {"app": "qwen"}}, "spec": {"containers": [container]}}}}
+    service = {"metadata": {"name": "qwen", "namespace": "llm"}, "spec": {"selector": {"app": "qwen"}}}
+    ingress = {"metadata": {"name": "qwen", "namespace": "llm"},
+               "spec": {"rules": [{"host": "llm.example.com", "http": {"paths": [{"backend": {"service": {"name": "qwen"}}}]}}]}}
+    resources = [("kubernetes:apps/v1:Deployment", deployment, "qwen-deployment"), ("kubernetes:core/v1:Service", service, "qwen-service"),
+                 ("kubernetes:networking.k8s.io/v1:Ingress", ingress, "qwen-ingress")]
+    found = []
+    objs = [PolicyResource(t, p, f"urn:{n}", n, OPTS, None, None, [], {}) for t, p, n in resources]
+    P.llm_endpoints_need_an_api_key(StackValidationArgs(objs), lambda m, u=None: found.append(m))
+    return found
+
+
+def test_an_internet_facing_llm_server_needs_an_api_key():
+    (violation,) = stack([{"name": "HOME", "value": "/cache"}])
+    assert "without an API key" in violation and "llm.apiKeySecret" in violation
+    assert stack([{"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "api-key"}}}]) == []
