@@ -9,7 +9,7 @@ import pulumi
 
 import config
 from components import (
-    AlbGateway, ClusterAddons, ClusterAddonsArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs, SpotNodePool,
+    AlbGateway, ClusterAddons, ClusterAddonsArgs, ModelEndpoint, ModelEndpointArgs, ModelStore, ModelStoreArgs, SpotNodePool, adapter_rules,
 )
 
 try:
@@ -35,6 +35,10 @@ addons_args = ClusterAddonsArgs(
     ingress_controller=cluster.addons.ingress_controller,
     cron_hpa_controller=cluster.addons.cron_hpa_controller,
     alb_ingress_controller=cluster.addons.alb_ingress_controller,
+    prometheus_url=cluster.prometheus_url,
+    # The adapter's rules for the services that scale on their server's own metrics (autoscaling.metric).
+    prometheus_rules=adapter_rules([(svc.runtime, svc.autoscaling.metric) for svc in settings.services.values()
+                                    if svc.autoscaling.enabled]),
     seldon_core=cluster.addons.seldon_core,
     seldon_core_chart=cluster.addons.seldon_core_chart.name,
     seldon_core_repository=cluster.addons.seldon_core_chart.repository,

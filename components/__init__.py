@@ -4,8 +4,8 @@ Each module holds one component with a typed, keyword-only ``*Args``
 dataclass; none of them needs this project's stack config, so other Pulumi
 programs can import them directly. :class:`ModelEndpoint` wires one model end
 to end; the lower-level components are public for other wirings. Runtimes
-(``runtimes/``), placement modes (``placements/``) and ingress controllers
-(``ingresses/``) are registered variants,
+(``runtimes/``), placement modes (``placements/``), ingress controllers
+(``ingresses/``) and autoscaling signals (``signals/``) are registered variants,
 one module each. Installed with pip, the package is ``elastic_inference``
 (distribution ``elastic-inference-components``); in this repository it is the
 ``components/`` directory. Versions follow semantic versioning: see
@@ -32,6 +32,7 @@ from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, cpu_metric, ingres
 from .registry import RegistryError
 from .runtimes import RUNTIMES, Runtime, runtime
 from .schedule import ScheduledFloor
+from .signals import SIGNALS, PrometheusSignal, Signal, adapter_rules
 from .spot_node_pool import NodeTaint, SpotNodePool, SpotNodePoolArgs
 
 __all__ = [
@@ -59,11 +60,13 @@ __all__ = [
     "RUNTIMES",
     "RegistryError",
     "Runtime",
+    "SIGNALS",
     "ScheduledFloor",
+    "PrometheusSignal", "Signal",
     "ServerResources",
     "SpotNodePool", "SpotNodePoolArgs",
     "UploadError",
-    "cpu_metric", "default_of", "default_sls_project", "ingress_controller", "ingress_route", "longest_read_policy", "path_problems",
+    "adapter_rules", "cpu_metric", "default_of", "default_sls_project", "ingress_controller", "ingress_route", "longest_read_policy", "path_problems",
     "placement_mode", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
     "service_endpoint", "upload_files", "wiring_problems",
 ]

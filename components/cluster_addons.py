@@ -10,8 +10,9 @@ metrics adapter to serve, and no HPA can scale on it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_alicloud as alicloud
@@ -48,6 +49,20 @@ INGRESS_LOGSTORE = "nginx-ingress"
 # Which argument installs which CRD: a runtime that needs one (its required_crds) finds it here.
 CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller", IMAGE_CACHE_CRD: "virtual_node",
               ALB_CRD: "alb_ingress_controller"}
+
+
+def adapter_values(prometheus_url: Optional[str], rules: Sequence[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    """The metrics adapter chart's values for Prometheus signals, or None (the chart's defaults).
+
+    The key path is the one ACK's docs give (``AlibabaCloudMetricsAdapter.prometheus.url``: "Configure auto scaling for
+    standalone or distributed LLM inference services"; ``prometheus.enabled`` and ``prometheus.adapter.rules.custom``:
+    "Horizontal pod scaling based on Prometheus metrics"); ``rules.default`` is left to the chart, so rules other
+    workloads use stay.
+    """
+    if not prometheus_url:
+        return None
+    return {"AlibabaCloudMetricsAdapter": {"prometheus": {"enabled": True, "url": prometheus_url,
+                                                          "adapter": {"rules": {"custom": [dict(r) for r in rules]}}}}}
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -87,6 +102,11 @@ class ClusterAddonsArgs:
     alb_ingress_controller: bool = False
     """Install ACK's ``alb-ingress-controller`` add-on (serves AlbConfig and ALB Ingresses: :class:`AlbGateway`), without the
     default AlbConfig it could create (the stack declares its own)."""
+    prometheus_url: Optional[str] = None
+    """The HTTP API URL of the cluster's Managed Service for Prometheus instance (its console's Settings: use the internal
+    one), for the metrics adapter to serve Prometheus signals (``signals/``: vLLM's queue, KV-cache use); None: none."""
+    prometheus_rules: Sequence[Mapping[str, Any]] = ()
+    """The adapter's rules for those signals (:func:`signals.adapter_rules`), in prometheus-adapter's format."""
     addon_versions: Optional[Mapping[str, str]] = None
     """Add-on name -> version to pin; unlisted add-ons get ACK's default version."""
     seldon_core: bool = False
@@ -106,6 +126,12 @@ class ClusterAddonsArgs:
         found = checks.collect(checks.one_of("log_collector", self.log_collector, choices(LogCollector)))
         if not self.cluster_id:
             found.append(ArgProblem("cluster_id", "is required"))
+        if self.prometheus_rules and not self.prometheus_url:
+            found.append(ArgProblem("prometheus_url", "is required with prometheus_rules: the adapter reads the series from it"))
+        if self.prometheus_url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", self.prometheus_url):
+            found.append(ArgProblem("prometheus_url", "must be an http(s) URL: the Prometheus instance's HTTP API URL"))
+        if (self.prometheus_url or self.prometheus_rules) and not self.metrics_adapter:
+            found.append(ArgProblem("metrics_adapter", "must be True to serve Prometheus signals (the adapter does)"))
         return found
 
     def installed_crds(self) -> set[str]:
@@ -122,6 +148,8 @@ class ClusterAddons(pulumi.ComponentResource):
     """Logstore of the ingress access logs (the HPA's ``sls.logstore``)."""
     dependencies: list[pulumi.Resource]
     """Resources workloads should depend on (they must exist before pods and HPAs)."""
+    prometheus_rules: list[Mapping[str, Any]]
+    """The metrics adapter's rules for Prometheus signals this component installs."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         checks.raise_if_any("ClusterAddonsArgs", args.problems())
@@ -130,6 +158,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.sls_project = args.sls_project or default_sls_project(args.cluster_id)
         self.sls_logstore = INGRESS_LOGSTORE
         self.dependencies = []
+        self.prometheus_rules = [dict(r) for r in args.prometheus_rules]
 
         def addon(role: str, addon_name: str, config: Optional[dict[str, Any]] = None, **extra: Any) -> alicloud.cs.KubernetesAddon:
             resource = alicloud.cs.KubernetesAddon(
@@ -176,6 +205,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.metrics_adapter_repository),
                 atomic=True,
                 cleanup_on_fail=True,
+                values=adapter_values(args.prometheus_url, self.prometheus_rules),
                 # It answers every External-metric HPA of the cluster: it outlives this stack.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.dependencies), retain_on_delete=True),
             )

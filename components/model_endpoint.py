@@ -34,7 +34,11 @@ from .problems import ArgProblem
 from .public_endpoint import PublicEndpoint, PublicEndpointArgs
 from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingress_route, seldon_hpa_spec
 from .runtimes import RUNTIMES
+from .pod_monitor import CRD as POD_MONITOR_CRD
+from .pod_monitor import PREREQUISITE as POD_MONITOR_PREREQUISITE
+from .pod_monitor import pod_monitor
 from .schedule import ScheduledFloor
+from .signals import SIGNALS, PrometheusSignal
 from .spot_node_pool import NodeTaint, SpotNodePool
 from .types import MountClient, choices
 
@@ -105,6 +109,18 @@ class Autoscaling:
     (``seldon``) has no scaling behaviour: it must stay None."""
     schedule: Sequence[ScheduledFloor] = ()
     """Scheduled floors (``QpsAutoscalerArgs.schedule``): raise and lower the floor ahead of known peaks."""
+    signal: str = "qps"
+    """What the HPA scales on (``signals.SIGNALS``): ``qps`` (the ingress QPS, in SLS), or a Prometheus signal of the
+    runtime's own metrics: ``queue`` (requests waiting per replica) or ``kv-cache`` (KV-cache use per replica)."""
+    target_queue_per_replica: float = SIGNALS["queue"].default_target
+    """``queue``: the average number of waiting requests per replica the HPA steers towards."""
+    target_kv_cache_usage: float = SIGNALS["kv-cache"].default_target
+    """``kv-cache``: the average KV-cache use per replica (0-1) the HPA steers towards."""
+
+    @property
+    def target(self) -> float:
+        """The target of the chosen signal."""
+        return float(getattr(self, SIGNALS[self.signal].target_key))
 
     @property
     def stabilization_seconds(self) -> int:
@@ -168,10 +184,24 @@ class ModelEndpointArgs:
         found += self.image_cache.problems() if self.image_cache is not None else []
         found += checks.collect(checks.one_of("mount_client", self.mount_client, choices(MountClient)))
         found += alb_problems(self.ingress, self.alb)
-        if self.addons is None and self.sls_project is None and self.autoscaling.enabled and not self.behind_alb:
+        found += self.adapter_problems()
+        if (self.addons is None and self.sls_project is None and self.autoscaling.enabled and not self.behind_alb
+                and self.autoscaling.signal == "qps"):
             found.append(ArgProblem("sls_project", "required without addons while autoscaling is enabled: the SLS project of the "
                                                    "ingress logs (default_sls_project(cluster_id) on ACK)"))
         return found
+
+    def adapter_problems(self) -> list[ArgProblem]:
+        """A Prometheus signal needs the metrics adapter's rule for its series among the add-ons' (when they are given)."""
+        sig, rt = SIGNALS.get(self.autoscaling.signal), RUNTIMES.get(self.runtime)
+        if not self.autoscaling.enabled or not isinstance(sig, PrometheusSignal) or rt is None or self.addons is None:
+            return []
+        series = sig.series(rt.prometheus_metrics)
+        if series is not None and sig.adapter_rule(series) not in self.addons.prometheus_rules:
+            return [ArgProblem("addons", f"the metrics adapter has no rule for {series}, which the HPA scales on: give "
+                                         "ClusterAddonsArgs prometheus_url and prometheus_rules=adapter_rules([...]) with "
+                                         f"({self.runtime!r}, {sig.name!r})")]
+        return []
 
     @property
     def behind_alb(self) -> bool:
@@ -209,9 +239,20 @@ def wiring_problems(runtime_name: str, mode_name: str, has_node_pool: bool, auto
                                              "(the stack's nodePool section), or choose a mode without one such as 'eci'"))
     if has_image_cache and mode is not None and not mode.uses_eci:
         found.append(ArgProblem("image_cache", f"is for pods on ECI, and placement mode {mode.name!r} places none there; remove it"))
-    if autoscaling.enabled and not has_ingress:
-        found.append(ArgProblem("ingress", "required while autoscaling is enabled: the QPS metric is measured at the ingress "
-                                           "(or disable autoscaling)"))
+    found += checks.collect(checks.one_of("autoscaling.signal", autoscaling.signal, SIGNALS))
+    sig = SIGNALS.get(autoscaling.signal)
+    if autoscaling.enabled and not has_ingress and sig is not None and sig.source == "ingress-logs":
+        found.append(ArgProblem("ingress", "required while autoscaling on the QPS: it is measured at the ingress (or scale on "
+                                           "the server's own metrics, or disable autoscaling)"))
+    if sig is not None:
+        found += [ArgProblem(f"autoscaling.{p.arg}", p.reason) for p in sig.problems(getattr(autoscaling, sig.target_key))]
+    if isinstance(sig, PrometheusSignal) and rt is not None:
+        if sig.series(rt.prometheus_metrics) is None:
+            offered = ", ".join(sorted(rt.prometheus_metrics)) or "none"
+            found.append(ArgProblem("autoscaling.signal", f"'{sig.name}' is a metric of the model server, and runtime {runtime_name!r} "
+                                                          f"exposes none for it (its signals: qps, {offered})"))
+        elif rt.scaling == "hpa-spec":
+            found.append(ArgProblem("autoscaling.signal", f"{runtime_name!r} scales through its own HPA spec: scale it on qps"))
     if autoscaling.schedule and (not autoscaling.enabled or (rt is not None and rt.scaling == "hpa-spec")):
         why = "autoscaling is disabled" if not autoscaling.enabled else f"{runtime_name!r} scales through its own HPA spec, whose HPA the operator names"
         found.append(ArgProblem("autoscaling.schedule", f"raises the floor of this endpoint's HPA, but {why}; remove the schedule"))
@@ -237,6 +278,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     volume: ModelVolume
     endpoint: Optional[PublicEndpoint]
     autoscaler: Optional[QpsAutoscaler]
+    monitor: Optional[pulumi.Resource]
+    """The PodMonitor that has Managed Service for Prometheus scrape the pods, for a Prometheus signal; else None."""
     prerequisites: dict[str, str]
     """What the cluster must already have for this endpoint (name -> why)."""
 
@@ -265,7 +308,9 @@ class ModelEndpoint(pulumi.ComponentResource):
         self.placement = Placement(name, args.placement.args(args.namespace, selector_labels(name), pool.labels if pool else {},
                                                              pool.taints if pool else ()), opts=child(*after_addons))
         self.prerequisites = {**self.volume.prerequisites, **self.placement.prerequisites, **(alb.prerequisites if alb else {})}
-        autoscaled = scaling.enabled and args.ingress is not None
+        signal = SIGNALS[scaling.signal]
+        series = signal.series(rt.prometheus_metrics) if isinstance(signal, PrometheusSignal) else None
+        autoscaled = scaling.enabled and (args.ingress is not None or series is not None)
 
         pod, cached = self.placement.pod, []
         if args.image_cache is not None:
@@ -293,7 +338,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             allow_from_cidrs=alb.source_cidrs if alb is not None else (), service_annotations=dict(controller.service_annotations),
         ), opts=child(self.volume, *self.placement.resources, *after_addons, *cached))
 
-        self.endpoint, self.autoscaler, self.url = None, None, None
+        self.endpoint, self.autoscaler, self.url, self.monitor = None, None, None, None
         if args.ingress is not None:
             ingress = args.ingress
             self.endpoint = PublicEndpoint(name, PublicEndpointArgs(
@@ -303,15 +348,24 @@ class ModelEndpoint(pulumi.ComponentResource):
                 service_name=self.server.service_name, service_port=self.server.service_port,
             ), opts=child(*(alb.dependencies if alb is not None else ())))
             self.url = self.endpoint.url
-            if autoscaled and self.server.scale_target is not None:
-                self.autoscaler = QpsAutoscaler(name, QpsAutoscalerArgs(
-                    namespace=args.namespace, scale_target=self.server.scale_target, route=self.endpoint.route,
-                    sls_project=sls_project, sls_logstore=sls_logstore, metric=controller.metric,
-                    min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
-                    target_qps_per_replica=scaling.target_qps_per_replica,
-                    query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,
-                    cpu_utilization_percent=scaling.cpu_utilization_percent,
-                    scale_down_stabilization_seconds=scaling.stabilization_seconds, schedule=scaling.schedule,
-                ), opts=child(self.server, *after_addons))
-                self.prerequisites.update(self.autoscaler.prerequisites)
+        if autoscaled and self.server.scale_target is not None:
+            pods_metric = None
+            if isinstance(signal, PrometheusSignal) and series is not None and rt.metrics_endpoint is not None:
+                # Managed Service for Prometheus scrapes the pods; the metrics adapter serves the series per pod.
+                port, path = rt.metrics_endpoint
+                self.monitor = pod_monitor(f"{name}-pod-monitor", name, args.namespace, self.server.selector, port, path,
+                                           parent=self, depends_on=after_addons or None)
+                self.prerequisites[POD_MONITOR_CRD] = POD_MONITOR_PREREQUISITE
+                pods_metric = signal.hpa_metric(series, scaling.target)
+            qps_route: pulumi.Input[str] = self.endpoint.route if self.endpoint is not None else ""
+            self.autoscaler = QpsAutoscaler(name, QpsAutoscalerArgs(
+                namespace=args.namespace, scale_target=self.server.scale_target, route=qps_route, pods_metric=pods_metric,
+                sls_project=sls_project, sls_logstore=sls_logstore, metric=controller.metric,
+                min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
+                target_qps_per_replica=scaling.target_qps_per_replica,
+                query_interval_seconds=scaling.query_interval_seconds, query_delay_seconds=scaling.query_delay_seconds,
+                cpu_utilization_percent=scaling.cpu_utilization_percent,
+                scale_down_stabilization_seconds=scaling.stabilization_seconds, schedule=scaling.schedule,
+            ), opts=child(self.server, *after_addons))
+            self.prerequisites.update(self.autoscaler.prerequisites)
         self.register_outputs({"url": self.url})

@@ -19,6 +19,7 @@ from . import problems as checks
 from ._annotations import with_skips
 from .cluster_addons import INGRESS_LOGSTORE
 from .ingresses import INGRESS_CONTROLLERS
+from .signals.base import quantity
 from .problems import ArgProblem
 from .schedule import CRD as CRON_HPA_CRD
 from .schedule import PATCH_FORCE
@@ -64,12 +65,8 @@ def route_problem(route: str) -> Optional[str]:
     return None
 
 
-def target_quantity(target: float) -> str:
-    """A per-replica QPS target as a Kubernetes quantity (``10``, ``2500m``); never ``0``."""
-    milli = round(target * 1000)
-    if milli < 1:
-        raise ValueError(f"a QPS target of {target} rounds to 0m: give at least 0.001")
-    return f"{milli // 1000}" if milli % 1000 == 0 else f"{milli}m"
+target_quantity = quantity
+"""A per-replica target as a Kubernetes quantity (``10``, ``2500m``); never ``0`` (``signals.base.quantity``)."""
 
 
 def qps_metric(
@@ -182,6 +179,9 @@ class QpsAutoscalerArgs:
     schedule: Sequence[ScheduledFloor] = ()
     """Scheduled floors: cron entries that raise and lower ``min_replicas`` ahead of known peaks, run by ACK's
     CronHPA controller against this HPA (``schedule.py``); empty: none."""
+    pods_metric: Optional[Mapping[str, Any]] = None
+    """Instead of the ingress QPS, scale on this ``Pods`` MetricSpec: a Prometheus signal's
+    (``signals.PrometheusSignal.hpa_metric``: vLLM's queue or KV-cache use). ``route`` and the SLS settings are then unused."""
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
@@ -225,7 +225,9 @@ class QpsAutoscalerArgs:
             found.append(ArgProblem("scale_target", f"an HPA cannot scale this kind (its scale subresource reports no label selector); "
                                                     f"target one of {', '.join(SCALABLE_KINDS)}, or for a runtime that scales through "
                                                     "its own HPA spec use seldon_hpa_spec() in InferenceServiceArgs.hpa_spec"))
-        if isinstance(self.route, str) and route_problem(self.route):
+        if self.pods_metric is not None and (not isinstance(self.pods_metric, Mapping) or self.pods_metric.get("type") != "Pods"):
+            found.append(ArgProblem("pods_metric", "must be an autoscaling/v2 MetricSpec of type Pods (see PrometheusSignal.hpa_metric)"))
+        if self.pods_metric is None and isinstance(self.route, str) and route_problem(self.route):
             found.append(ArgProblem("route", str(route_problem(self.route))))
         if self.min_replicas <= self.max_replicas:
             found += schedule_problems(self.schedule, self.min_replicas, self.max_replicas)
@@ -248,8 +250,11 @@ class QpsAutoscaler(pulumi.ComponentResource):
         # Always forced: a CronHPA's controller (now, or one a later update removes) and hand edits take ownership of
         # minReplicas; the stack's apply must win over them rather than fail on a Server-Side Apply conflict.
         annotations = with_skips({PATCH_FORCE: "true"}, namespace=args.namespace)
-        metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
-                              args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent, args.metric)
+        if args.pods_metric is not None:
+            metrics = [dict(args.pods_metric)] + ([cpu_metric(args.cpu_utilization_percent)] if args.cpu_utilization_percent else [])
+        else:
+            metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
+                                  args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent, args.metric)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
             metadata=k8s.meta.v1.ObjectMetaArgs(

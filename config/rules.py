@@ -22,6 +22,7 @@ from components import (
 
 from components.alb_gateway import CRD as ALB_CRD, LOGSTORE as ALB_LOGSTORE, RESERVED_PREFIX as ALB_RESERVED_PREFIX, default_log_store
 from components.ingresses import INGRESS_CONTROLLERS
+from components.signals import SIGNALS
 from components.schedule import CRD as CRON_HPA_CRD
 
 from .errors import Problem
@@ -269,6 +270,10 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
             scale_down_stabilization_seconds=scaling.args().stabilization_seconds, schedule=scaling.args().schedule,
         )
         yield from mapped(hpa.problems(), f"{at}.autoscaling.", {"namespace": None, "scale_target": None, "route": at})
+    sig = SIGNALS[scaling.metric]
+    if scaling.enabled and sig.source == "prometheus" and not s.cluster.prometheus_url:
+        yield Problem(f"{at}.autoscaling.metric", f"'{sig.name}' is read from Managed Service for Prometheus: set cluster.prometheusUrl "
+                                                  "(the instance's HTTP API URL, from its console's Settings), or scale on qps")
     if scaling.schedule and not (CRON_HPA_CRD in s.cluster.prerequisites or s.cluster.addons.cron_hpa_controller):
         yield Problem(f"{at}.autoscaling.schedule", "needs ACK's CronHPA controller: set cluster.addons.cronHpaController: true, or "
                                                     f"list {CRON_HPA_CRD} in cluster.prerequisites if the cluster already runs it")

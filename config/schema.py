@@ -29,6 +29,7 @@ from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTER
 from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
 from components.alb_gateway import AddressType as AlbAddressType, Edition as AlbEdition
 from components.ingresses import INGRESS_CONTROLLERS
+from components.signals import SIGNALS
 from components.types import (
     Access, EciSpotStrategy, Encryption, LogCollector, MountClient, MultiAzPolicy, NetworkPlugin, SpotStrategy, TaintEffect,
 )
@@ -118,6 +119,7 @@ def _registered(table: Any, what: str) -> Any:
 # Runtimes and placement modes are registries in the components, not lists here.
 Runtime = Annotated[str, _registered(RUNTIMES, "runtimes")]
 PlacementMode = Annotated[str, _registered(PLACEMENTS, "placement modes")]
+SignalName = Annotated[str, _registered(SIGNALS, "autoscaling signals")]
 
 
 def k8s_minor(version: str) -> tuple[int, int]:
@@ -185,6 +187,9 @@ class Cluster(_Section):
     kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = DEFAULT_KUBERNETES_VERSION
     vswitch_ids: list[VSwitchId] = []
     sls_project: Optional[SlsProject] = None
+    # Managed Service for Prometheus's HTTP API URL (its console's Settings, the internal one): the metrics adapter reads
+    # Prometheus signals (autoscaling.metric queue | kv-cache) from it.
+    prometheus_url: Optional[Annotated[str, _matching(re.compile(r"^https?://[^\s/]+(/\S*)?$"), "an http(s) URL", 1024)]] = None
     # terway | flannel: how pods get their addresses. ALB reaches pods by their own IPs, which needs Terway for pods
     # on ECS nodes (config/rules.py); unset: not stated, required only then.
     network_plugin: Optional[NetworkPlugin] = None
@@ -318,6 +323,10 @@ class Autoscaling(_Section):
     cpu_utilization_percent: Optional[int] = Field(default=None, ge=1, le=100)
     # Scheduled floors (ACK's CronHPA against this HPA): raise and lower minReplicas ahead of known peaks.
     schedule: list[ScheduleEntry] = Field(default=[], max_length=50)
+    # What the HPA scales on: qps (the ingress QPS, SLS) or the server's own queue | kv-cache (Prometheus).
+    metric: SignalName = default_of(AutoscalingArgs, "signal")
+    target_queue_per_replica: float = Field(default=default_of(AutoscalingArgs, "target_queue_per_replica"), ge=0.001, le=10000)
+    target_kv_cache_usage: float = Field(default=default_of(AutoscalingArgs, "target_kv_cache_usage"), ge=0.001, le=1)
 
     model_config = ConfigDict(strict=False)  # allow `targetQpsPerReplica: 10` (int)
 
@@ -329,6 +338,7 @@ class Autoscaling(_Section):
             query_delay_seconds=self.query_delay_seconds, cpu_utilization_percent=self.cpu_utilization_percent,
             scale_down_stabilization_seconds=self.scale_down_stabilization_seconds,
             schedule=tuple(ScheduledFloor(name=e.name, cron=e.cron, min_replicas=e.min_replicas) for e in self.schedule),
+            signal=self.metric, target_queue_per_replica=self.target_queue_per_replica, target_kv_cache_usage=self.target_kv_cache_usage,
         )
 
 

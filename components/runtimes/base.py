@@ -131,6 +131,11 @@ class Runtime(ABC):
     """CustomResourceDefinitions the cluster must serve (an operator's)."""
     option_defaults: ClassVar[Mapping[str, Any]] = {}
     """The runtime's own options (``InferenceServiceArgs.runtime_options``) and their defaults."""
+    prometheus_metrics: ClassVar[Mapping[str, str]] = {}
+    """Autoscaling signal -> the Prometheus series of the server that measures it (``signals/``: ``queue``,
+    ``kv-cache``); a signal the runtime does not list cannot scale it."""
+    metrics_endpoint: ClassVar[Optional[tuple[str, str]]] = None
+    """``(container port name, path)`` where the server serves Prometheus metrics, or None."""
     owns_service: ClassVar[bool] = True
     """The runtime creates the Service in front of the pods (it takes ``InferenceServiceArgs.service_annotations``);
     False: an operator does, and an ingress controller that needs Service annotations (ALB) cannot front it."""

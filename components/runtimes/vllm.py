@@ -131,6 +131,9 @@ class Vllm(Runtime):
     scaling = "hpa"
     workload_kinds = ("Deployment",)
     option_defaults = OPTION_DEFAULTS
+    # vllm/v1/metrics/loggers.py (gauges); /metrics needs no API key (serve/instrumentator/metrics.py).
+    prometheus_metrics = {"queue": "vllm:num_requests_waiting", "kv-cache": "vllm:kv_cache_usage_perc"}
+    metrics_endpoint = ("http", "/metrics")
 
     def default_image(self, gpu: int) -> str:
         return DEFAULT_IMAGE

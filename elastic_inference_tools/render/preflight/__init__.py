@@ -182,4 +182,4 @@ def known(value: Any) -> bool:
 
 
 # The checks register themselves on import.
-from . import capacity, identity, ingress, lifecycle, labels, prerequisites, scaling, storage  # noqa: E402,F401
+from . import capacity, identity, ingress, lifecycle, labels, prerequisites, prometheus, scaling, storage  # noqa: E402,F401
