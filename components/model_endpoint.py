@@ -36,9 +36,10 @@ from .qps_autoscaler import QpsAutoscaler, QpsAutoscalerArgs, hpa_metrics, ingre
 from .runtimes import RUNTIMES
 from .pod_monitor import CRD as POD_MONITOR_CRD
 from .pod_monitor import PREREQUISITE as POD_MONITOR_PREREQUISITE
+from .pod_monitor import SCRAPER_NAMESPACE
 from .pod_monitor import pod_monitor
 from .schedule import ScheduledFloor
-from .signals import SIGNALS, PrometheusSignal
+from .signals import SIGNALS, PrometheusSignal, pods_metrics, scaled_on
 from .spot_node_pool import NodeTaint, SpotNodePool
 from .types import MountClient, choices
 
@@ -123,6 +124,11 @@ class Autoscaling:
         return float(getattr(self, SIGNALS[self.signal].target_key))
 
     @property
+    def targets(self) -> dict[str, float]:
+        """Every signal's target, by name."""
+        return {name: float(getattr(self, sig.target_key)) for name, sig in SIGNALS.items()}
+
+    @property
     def stabilization_seconds(self) -> int:
         """The scale-down stabilization window the HPA gets."""
         if self.scale_down_stabilization_seconds is None:
@@ -196,11 +202,12 @@ class ModelEndpointArgs:
         sig, rt = SIGNALS.get(self.autoscaling.signal), RUNTIMES.get(self.runtime)
         if not self.autoscaling.enabled or not isinstance(sig, PrometheusSignal) or rt is None or self.addons is None:
             return []
-        series = sig.series(rt.prometheus_metrics)
-        if series is not None and sig.adapter_rule(series) not in self.addons.prometheus_rules:
-            return [ArgProblem("addons", f"the metrics adapter has no rule for {series}, which the HPA scales on: give "
-                                         "ClusterAddonsArgs prometheus_url and prometheus_rules=adapter_rules([...]) with "
-                                         f"({self.runtime!r}, {sig.name!r})")]
+        for each in scaled_on(sig.name):
+            series = each.series(rt.prometheus_metrics)
+            if series is not None and each.adapter_rule(series) not in self.addons.prometheus_rules:
+                return [ArgProblem("addons", f"the metrics adapter has no rule for {series}, which the HPA scales on: give "
+                                             "ClusterAddonsArgs prometheus_url and prometheus_rules=adapter_rules([...]) with "
+                                             f"({self.runtime!r}, {sig.name!r})")]
         return []
 
     @property
@@ -334,7 +341,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             version_policy=args.version_policy, claim_name=self.volume.claim_name, runtime_options=dict(args.runtime_options),
             gpu=args.resources.gpu, cpu=args.resources.cpu, memory=args.resources.memory,
             replicas=scaling.min_replicas, autoscaled=scaling.enabled, hpa_spec=hpa_spec,
-            scheduling=pod, allow_from_namespaces=args.allow_from_namespaces,
+            # Prometheus's agent scrapes the pods for a Prometheus signal: the NetworkPolicy must let it in.
+            scheduling=pod, allow_from_namespaces=[*args.allow_from_namespaces, *([SCRAPER_NAMESPACE] if series else [])],
             allow_from_cidrs=alb.source_cidrs if alb is not None else (), service_annotations=dict(controller.service_annotations),
         ), opts=child(self.volume, *self.placement.resources, *after_addons, *cached))
 
@@ -343,23 +351,23 @@ class ModelEndpoint(pulumi.ComponentResource):
             ingress = args.ingress
             self.endpoint = PublicEndpoint(name, PublicEndpointArgs(
                 namespace=args.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
-                certificate_id=ingress.certificate_id, controller=ingress.controller,
+                certificate_id=ingress.certificate_id, controller=ingress.controller, paths=rt.public_paths,
                 ingress_class=alb.class_name if alb is not None else ingress.class_name,
                 service_name=self.server.service_name, service_port=self.server.service_port,
             ), opts=child(*(alb.dependencies if alb is not None else ())))
             self.url = self.endpoint.url
         if autoscaled and self.server.scale_target is not None:
-            pods_metric = None
+            metrics: list[dict[str, Any]] = []
             if isinstance(signal, PrometheusSignal) and series is not None and rt.metrics_endpoint is not None:
                 # Managed Service for Prometheus scrapes the pods; the metrics adapter serves the series per pod.
                 port, path = rt.metrics_endpoint
                 self.monitor = pod_monitor(f"{name}-pod-monitor", name, args.namespace, self.server.selector, port, path,
                                            parent=self, depends_on=after_addons or None)
                 self.prerequisites[POD_MONITOR_CRD] = POD_MONITOR_PREREQUISITE
-                pods_metric = signal.hpa_metric(series, scaling.target)
+                metrics = pods_metrics(args.runtime, signal.name, scaling.targets)
             qps_route: pulumi.Input[str] = self.endpoint.route if self.endpoint is not None else ""
             self.autoscaler = QpsAutoscaler(name, QpsAutoscalerArgs(
-                namespace=args.namespace, scale_target=self.server.scale_target, route=qps_route, pods_metric=pods_metric,
+                namespace=args.namespace, scale_target=self.server.scale_target, route=qps_route, pods_metrics=metrics,
                 sls_project=sls_project, sls_logstore=sls_logstore, metric=controller.metric,
                 min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
                 target_qps_per_replica=scaling.target_qps_per_replica,

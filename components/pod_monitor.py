@@ -25,6 +25,10 @@ PREREQUISITE = (f"Managed Service for Prometheus for the cluster serves PodMonit
                 "(ACK 'Enable Managed Service for Prometheus')")
 ARMS_ANNOTATIONS = {"arms.prometheus.io/discovery": "true", "arms.prometheus.io/resource": "arms"}
 SCRAPE_INTERVAL = "15s"
+# Where ACK's Prometheus agent (ack-arms-prometheus) runs: its scrapes come from there, so the model server's
+# NetworkPolicy must admit it (aliyun/terraform-provider-alicloud's ARMS PodMonitor tests select the agent's own pods,
+# app: arms-prometheus-ack-arms-prometheus, in namespace arms-prom).
+SCRAPER_NAMESPACE = "arms-prom"
 
 
 def pod_monitor(resource_name: str, name: str, namespace: str, selector: Mapping[str, str], port: str, path: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,6 +45,9 @@ class PublicEndpointArgs:
     certificate_id: Optional[str] = None
     """``alb`` only: the host's certificate is this one of the ALB's HTTPS listener (``AlbGatewayArgs.certificate_ids``),
     instead of a Secret."""
+    paths: Sequence[str] = ()
+    """Only these path prefixes, instead of all of ``path`` (which must then be ``/``): the server's public API, the
+    rest of it kept inside the cluster (``Runtime.public_paths``: vLLM's ``/v1``)."""
     controller: str = "nginx"
     """The ingress controller that serves it, a registered one (``ingresses.INGRESS_CONTROLLERS``: ``nginx``, ``alb``)."""
     ingress_class: Optional[str] = None
@@ -69,6 +72,11 @@ class PublicEndpointArgs:
         controller = INGRESS_CONTROLLERS.get(self.controller)
         if controller is not None and not any(p.arg == "path" for p in found):
             found += controller.problems(self.path, self.tls_secret, self.certificate_id)
+        if self.paths and self.path != "/":
+            found.append(ArgProblem("path", "must be '/' for a server that publishes only some of its paths (its API's own "
+                                            "prefixes, e.g. vLLM's /v1, would need rewriting); give it its own host"))
+        for sub in self.paths:
+            found += [ArgProblem("paths", reason) for reason in path_problems(sub)]
         if not self.host or "*" in self.host:
             found.append(ArgProblem("host", "must be a concrete host name"))
         elif IPV4.match(self.host):
@@ -101,7 +109,10 @@ class PublicEndpoint(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         # With a certificate id the host is listed without a Secret: the ALB's listener holds the certificate.
         tls = [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=args.tls_secret)] if args.tls else None
-        routing = INGRESS_CONTROLLERS[args.controller].routing(args.path, tls=args.tls)
+        controller = INGRESS_CONTROLLERS[args.controller]
+        routings = ([controller.routing(p, tls=args.tls, strip=False) for p in args.paths] if args.paths
+                    else [controller.routing(args.path, tls=args.tls)])
+        routing = routings[0]
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -119,8 +130,8 @@ class PublicEndpoint(pulumi.ComponentResource):
                         http=k8s.networking.v1.HTTPIngressRuleValueArgs(
                             paths=[
                                 k8s.networking.v1.HTTPIngressPathArgs(
-                                    path=routing.path,
-                                    path_type=routing.path_type,
+                                    path=each.path,
+                                    path_type=each.path_type,
                                     backend=k8s.networking.v1.IngressBackendArgs(
                                         service=k8s.networking.v1.IngressServiceBackendArgs(
                                             name=args.service_name,
@@ -128,6 +139,7 @@ class PublicEndpoint(pulumi.ComponentResource):
                                         )
                                     ),
                                 )
+                                for each in routings
                             ]
                         ),
                     )
@@ -136,7 +148,7 @@ class PublicEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         scheme = "https" if args.tls else "http"
-        self.url = pulumi.Output.from_input(f"{scheme}://{args.host}{args.path}")
+        self.url = pulumi.Output.from_input(f"{scheme}://{args.host}{args.paths[0] if args.paths else args.path}")
         backend = ingress.spec.rules[0].http.paths[0].backend.service
         self.route = pulumi.Output.all(ingress.metadata.namespace, backend.name, backend.port.number).apply(
             lambda parts: ingress_route(parts[0], parts[1], int(parts[2]))

@@ -179,9 +179,10 @@ class QpsAutoscalerArgs:
     schedule: Sequence[ScheduledFloor] = ()
     """Scheduled floors: cron entries that raise and lower ``min_replicas`` ahead of known peaks, run by ACK's
     CronHPA controller against this HPA (``schedule.py``); empty: none."""
-    pods_metric: Optional[Mapping[str, Any]] = None
-    """Instead of the ingress QPS, scale on this ``Pods`` MetricSpec: a Prometheus signal's
-    (``signals.PrometheusSignal.hpa_metric``: vLLM's queue or KV-cache use). ``route`` and the SLS settings are then unused."""
+    pods_metrics: Sequence[Mapping[str, Any]] = ()
+    """Instead of the ingress QPS, scale on these ``Pods`` MetricSpecs: a Prometheus signal's
+    (``signals.PrometheusSignal.hpa_metrics``: vLLM's queue and KV-cache use); the HPA follows the metric that asks for
+    the most replicas. ``route`` and the SLS settings are then unused."""
 
     def problems(self) -> list[ArgProblem]:
         """Every problem of these arguments (empty when they are sound)."""
@@ -225,9 +226,9 @@ class QpsAutoscalerArgs:
             found.append(ArgProblem("scale_target", f"an HPA cannot scale this kind (its scale subresource reports no label selector); "
                                                     f"target one of {', '.join(SCALABLE_KINDS)}, or for a runtime that scales through "
                                                     "its own HPA spec use seldon_hpa_spec() in InferenceServiceArgs.hpa_spec"))
-        if self.pods_metric is not None and (not isinstance(self.pods_metric, Mapping) or self.pods_metric.get("type") != "Pods"):
-            found.append(ArgProblem("pods_metric", "must be an autoscaling/v2 MetricSpec of type Pods (see PrometheusSignal.hpa_metric)"))
-        if self.pods_metric is None and isinstance(self.route, str) and route_problem(self.route):
+        if any(not isinstance(m, Mapping) or m.get("type") != "Pods" for m in self.pods_metrics):
+            found.append(ArgProblem("pods_metrics", "must be autoscaling/v2 MetricSpecs of type Pods (see PrometheusSignal.hpa_metrics)"))
+        if not self.pods_metrics and isinstance(self.route, str) and route_problem(self.route):
             found.append(ArgProblem("route", str(route_problem(self.route))))
         if self.min_replicas <= self.max_replicas:
             found += schedule_problems(self.schedule, self.min_replicas, self.max_replicas)
@@ -250,8 +251,8 @@ class QpsAutoscaler(pulumi.ComponentResource):
         # Always forced: a CronHPA's controller (now, or one a later update removes) and hand edits take ownership of
         # minReplicas; the stack's apply must win over them rather than fail on a Server-Side Apply conflict.
         annotations = with_skips({PATCH_FORCE: "true"}, namespace=args.namespace)
-        if args.pods_metric is not None:
-            metrics = [dict(args.pods_metric)] + ([cpu_metric(args.cpu_utilization_percent)] if args.cpu_utilization_percent else [])
+        if args.pods_metrics:
+            metrics = [dict(m) for m in args.pods_metrics] + ([cpu_metric(args.cpu_utilization_percent)] if args.cpu_utilization_percent else [])
         else:
             metrics = hpa_metrics(args.route, args.sls_project, args.target_qps_per_replica, args.sls_logstore,
                                   args.query_interval_seconds, args.query_delay_seconds, args.cpu_utilization_percent, args.metric)

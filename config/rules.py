@@ -255,7 +255,8 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     if ingress is not None:
         endpoint = PublicEndpointArgs(namespace=svc.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
                                       certificate_id=ingress.certificate_id, controller=ingress.controller(s.alb),
-                                      ingress_class=ingress.class_name, service_name=service_name, service_port=port)
+                                      ingress_class=ingress.class_name, service_name=service_name, service_port=port,
+                                      paths=rt.public_paths)
         yield from mapped(endpoint.problems(), f"{at}.ingress.", {"namespace": None, "service_name": None, "service_port": None,
                                                                   "ingress_class": f"{at}.ingress.className",
                                                                   "controller": f"{at}.ingress.className"})

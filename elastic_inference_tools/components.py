@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
     from components.ingresses import INGRESS_CONTROLLERS
     from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
+    from components.pod_monitor import SCRAPER_NAMESPACE
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
     from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 else:
@@ -27,6 +28,7 @@ else:
         from elastic_inference.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from elastic_inference.ingresses import INGRESS_CONTROLLERS
         from elastic_inference.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
+        from elastic_inference.pod_monitor import SCRAPER_NAMESPACE
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
     except ModuleNotFoundError as exc:
@@ -36,8 +38,9 @@ else:
         from components.inference_service import TYPE as INFERENCE_SERVICE_TYPE
         from components.ingresses import INGRESS_CONTROLLERS
         from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
+        from components.pod_monitor import SCRAPER_NAMESPACE
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 
-__all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS",
+__all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS", "SCRAPER_NAMESPACE",
             "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]

@@ -36,7 +36,9 @@ def test_a_prometheus_signal_is_a_pods_metric_served_by_one_adapter_rule_per_ser
     assert queue.hpa_metric("vllm:num_requests_waiting", 2.5) == {
         "type": "Pods", "pods": {"metric": {"name": "vllm_num_requests_waiting"}, "target": {"type": "AverageValue", "averageValue": "2500m"}}}
     # The adapter matches values to pods by the pod label: the query keeps it (prometheus-adapter docs/config.md).
-    assert adapter_rules([("vllm", "queue"), ("vllm", "queue"), ("tensorflow-serving", "qps"), ("vllm", "qps")]) == [QUEUE_RULE]
+    # The queue comes with the KV-cache use (its companion): both series, each once.
+    rules = adapter_rules([("vllm", "queue"), ("vllm", "queue"), ("tensorflow-serving", "qps"), ("vllm", "qps")])
+    assert [r["name"]["as"] for r in rules] == ["vllm_kv_cache_usage_perc", "vllm_num_requests_waiting"] and QUEUE_RULE in rules
     (kv,) = adapter_rules([("vllm", "kv-cache")])
     assert kv["metricsQuery"].startswith("max(") and kv["name"]["as"] == "vllm_kv_cache_usage_perc"
 
@@ -58,8 +60,10 @@ def test_an_llm_scaled_on_its_queue_is_scraped_by_a_podmonitor_and_its_hpa_reads
     endpoint = _llm(addons=addons, ingress=False)  # internal only: the queue needs no ingress
 
     def check(_):
-        (metric,) = mocks.resources["qwen-hpa"].inputs["spec"]["metrics"]
-        assert metric["pods"]["metric"]["name"] == "vllm_num_requests_waiting" and metric["pods"]["target"]["averageValue"] == "3"
+        # The queue, and the KV-cache use that holds the replicas while the batches run and the queue is empty.
+        queue, kv = mocks.resources["qwen-hpa"].inputs["spec"]["metrics"]
+        assert queue["pods"]["metric"]["name"] == "vllm_num_requests_waiting" and queue["pods"]["target"]["averageValue"] == "3"
+        assert kv["pods"]["metric"]["name"] == "vllm_kv_cache_usage_perc" and kv["pods"]["target"]["averageValue"] == "800m"
         monitor = mocks.resources["qwen-pod-monitor"].inputs
         assert (monitor["apiVersion"], monitor["kind"], monitor["metadata"]["namespace"]) == ("monitoring.coreos.com/v1", "PodMonitor", "llm")
         assert monitor["metadata"]["annotations"]["arms.prometheus.io/discovery"] == "true"
@@ -69,8 +73,12 @@ def test_an_llm_scaled_on_its_queue_is_scraped_by_a_podmonitor_and_its_hpa_reads
         assert (ep["port"], ep["path"]) == ("http", "/metrics")  # vLLM's /metrics needs no API key
         assert {r["targetLabel"] for r in ep["relabelings"]} == {"namespace", "pod"}  # what the adapter rule maps
         values = mocks.resources["cluster-metrics-adapter"].inputs["values"]["AlibabaCloudMetricsAdapter"]["prometheus"]
-        assert values["enabled"] is True and values["url"] == URL and values["adapter"]["rules"]["custom"] == [QUEUE_RULE]
+        assert values["enabled"] is True and values["url"] == URL and QUEUE_RULE in values["adapter"]["rules"]["custom"]
         assert "podmonitors.monitoring.coreos.com" in endpoint.prerequisites
+        # ACK's Prometheus agent scrapes from arms-prom: the server's NetworkPolicy lets it in.
+        (rule,) = mocks.resources["qwen-network-policy"].inputs["spec"]["ingress"]
+        admitted = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in rule["from"] if "namespaceSelector" in p}
+        assert admitted == {"kube-system", "arms-prom"}
 
     return after(endpoint.urn).apply(check)
 
@@ -122,7 +130,7 @@ def test_metric_settings_problems_name_their_keys(raw, edit, key, fragment):
     assert any(str(p).startswith(key + ":") and fragment in str(p) for p in caught.value.problems), caught.value.problems
 
 
-def _plan(hpa_metric, rules, monitor=True, port="http"):
+def _plan(hpa_metric, rules, monitor=True, port="http", admit=None):
     pod = {"metadata": {"labels": {"app": "qwen"}},
            "spec": {"containers": [{"name": "vllm", "ports": [{"name": port, "containerPort": 8000}]}]}}
     res = [
@@ -137,6 +145,12 @@ def _plan(hpa_metric, rules, monitor=True, port="http"):
          "inputs": {"chart": "ack-alibaba-cloud-metrics-adapter",
                     "values": {"AlibabaCloudMetricsAdapter": {"prometheus": {"adapter": {"rules": {"custom": rules}}}}}}},
     ]
+    if admit is not None:
+        peers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in admit]
+        res.append({"urn": "u:np", "type": "kubernetes:networking.k8s.io/v1:NetworkPolicy", "name": "qwen-network-policy", "custom": True,
+                    "inputs": {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "qwen", "namespace": "llm"},
+                               "spec": {"podSelector": {"matchLabels": {"app": "qwen"}}, "policyTypes": ["Ingress"],
+                                        "ingress": [{"from": peers, "ports": [{"port": 8000, "protocol": "TCP"}]}]}}})
     if monitor:
         res.append({"urn": "u:pm", "type": "kubernetes:monitoring.coreos.com/v1:PodMonitor", "name": "qwen-pod-monitor", "custom": True,
                     "inputs": {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor", "metadata": {"name": "qwen", "namespace": "llm"},
@@ -154,6 +168,9 @@ def test_the_preflight_finds_a_pod_metric_nothing_serves():
     assert "no PodMonitor" in no_monitor.message
     (wrong_port,) = _plan(metric, [QUEUE_RULE], port="api")  # the PodMonitor names a port the pods do not have
     assert "no PodMonitor" in wrong_port.message
+    (blocked,) = _plan(metric, [QUEUE_RULE], admit=["kube-system"])  # the scraper's namespace is not admitted
+    assert "arms-prom" in blocked.message
+    assert _plan(metric, [QUEUE_RULE], admit=["kube-system", "arms-prom"]) == []
 
 
 def test_the_adapter_values_are_json_and_absent_without_a_url():

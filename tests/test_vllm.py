@@ -52,11 +52,30 @@ def test_the_vllm_server_serves_the_mounted_model_with_its_engine_flags_probes_a
         assert {"/models", "/cache", "/dev/shm", "/tmp"} <= mounts
         shm = next(v for v in pod["volumes"] if v["name"] == "shm")
         assert shm["emptyDir"]["medium"] == "Memory"
+        # ECI unpacks the image into its 30 GiB beside the cache: more is asked for (ignored off virtual nodes).
+        template = mocks.resources["qwen-deployment"].inputs["spec"]["template"]
+        assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-extra-ephemeral-storage"] == "40Gi"
         service = mocks.resources["qwen-service"].inputs
         assert [p["port"] for p in service["spec"]["ports"]] == [8000]
         assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "qwen"}
 
     return after(svc.service_name).apply(lambda v: check(v[0]))
+
+
+@pulumi.runtime.test
+def test_only_the_openai_api_is_published_the_rest_of_the_server_stays_inside(mocks):
+    # vLLM's key guards /v1 only; /invocations serves completions without it (vLLM docs/usage/security.md).
+    from components import PublicEndpoint, PublicEndpointArgs
+
+    endpoint = PublicEndpoint("qwen", PublicEndpointArgs(namespace="llm", host="llm.example.com", tls_secret="llm-tls",
+                                                         service_name="qwen", service_port=8000, paths=RUNTIMES["vllm"].public_paths))
+
+    def check(url):
+        (rule,) = mocks.resources["qwen-ingress"].inputs["spec"]["rules"]
+        assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/v1", "Prefix")]
+        assert url == "https://llm.example.com/v1"  # the OpenAI base URL
+
+    return after(endpoint.url).apply(lambda v: check(v[0]))
 
 
 def test_optional_engine_flags_appear_only_when_set():
@@ -115,13 +134,15 @@ def test_llm_settings_problems_name_their_keys(raw, edit, key):
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
-def stack(env):
-    container = {"name": "vllm", "image": "vllm/vllm-openai:v0.33.0", "command": ["vllm", "serve"], "args": ["/models"], "env": env}
+def stack(env, path="/v1", default_backend=False, image="vllm/vllm-openai:v0.33.0", command=("vllm", "serve")):
+    container = {"name": "vllm", "image": image, "command": list(command), "args": ["/models"], "env": env}
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
                   "spec": {"template": {"metadata": {"labels": {"app": "qwen"}}, "spec": {"containers": [container]}}}}
     service = {"metadata": {"name": "qwen", "namespace": "llm"}, "spec": {"selector": {"app": "qwen"}}}
     ingress = {"metadata": {"name": "qwen", "namespace": "llm"},
-               "spec": {"rules": [{"host": "llm.example.com", "http": {"paths": [{"backend": {"service": {"name": "qwen"}}}]}}]}}
+               "spec": {"rules": [{"host": "llm.example.com", "http": {"paths": [{"path": path, "backend": {"service": {"name": "qwen"}}}]}}]}}
+    if default_backend:
+        ingress["spec"] = {"defaultBackend": {"service": {"name": "qwen"}}}
     resources = [("kubernetes:apps/v1:Deployment", deployment, "qwen-deployment"), ("kubernetes:core/v1:Service", service, "qwen-service"),
                  ("kubernetes:networking.k8s.io/v1:Ingress", ingress, "qwen-ingress")]
     found = []
@@ -130,7 +151,28 @@ def stack(env):
     return found
 
 
+KEY = {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "api-key"}}}
+
+
 def test_an_internet_facing_llm_server_needs_an_api_key():
     (violation,) = stack([{"name": "HOME", "value": "/cache"}])
     assert "without an API key" in violation and "llm.apiKeySecret" in violation
-    assert stack([{"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "api-key"}}}]) == []
+    assert stack([KEY]) == []
+
+
+@pytest.mark.parametrize("env, kwargs", [
+    ([{"name": "VLLM_API_KEY", "value": ""}], {}),  # vLLM ignores an empty key (serve/middleware/register.py)
+    ([{"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "api-key", "optional": True}}}], {}),
+    ([], {"default_backend": True}),  # the default backend is published too
+    ([], {"image": "registry.example.com:5000/mirror/vllm-openai:v0.33.0", "command": ()}),  # a mirror, the image's entrypoint
+])
+def test_keyless_llm_servers_are_found_however_they_are_written(env, kwargs):
+    (violation,) = stack(env, **kwargs)
+    assert "without an API key" in violation
+
+
+def test_a_keyed_llm_server_publishes_only_the_paths_its_key_guards():
+    # /invocations (SageMaker's) serves completions without the key: publishing / would expose it.
+    (violation,) = stack([KEY], path="/")
+    assert "publish /v1 only" in violation
+    assert stack([KEY], path="/v1/chat") == []

@@ -58,7 +58,7 @@ class Alb(IngressController):
             found.append(ArgProblem("certificate_id", "give either tls_secret or certificate_id, not both"))
         return found
 
-    def routing(self, path: str, tls: bool) -> Routing:
+    def routing(self, path: str, tls: bool, strip: bool = True) -> Routing:
         ports = [{"HTTP": HTTP_PORT}, {"HTTPS": HTTPS_PORT}] if tls else [{"HTTP": HTTP_PORT}]
         annotations = {LISTEN_PORTS: json.dumps(ports)}
         if tls:

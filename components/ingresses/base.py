@@ -56,6 +56,7 @@ class IngressController(ABC):
         return []
 
     @abstractmethod
-    def routing(self, path: str, tls: bool) -> Routing:
-        """The Ingress path, its type and the annotations for ``path`` (a prefix; below a prefix other than ``/``
-        the prefix is stripped before the request reaches the server), HTTPS-only when ``tls``."""
+    def routing(self, path: str, tls: bool, strip: bool = True) -> Routing:
+        """The Ingress path, its type and the annotations for ``path`` (a prefix; with ``strip``, below a prefix other
+        than ``/`` the prefix is stripped before the request reaches the server; without, ``path`` is the server's own),
+        HTTPS-only when ``tls``."""

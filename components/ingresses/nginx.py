@@ -32,8 +32,8 @@ class Nginx(IngressController):
                                                  "an NGINX Ingress takes its certificate from tls_secret")]
         return []
 
-    def routing(self, path: str, tls: bool) -> Routing:
+    def routing(self, path: str, tls: bool, strip: bool = True) -> Routing:
         annotations = {SSL_REDIRECT: "true"} if tls else {}
-        if not path.rstrip("/"):
+        if not strip or not path.rstrip("/"):
             return Routing(path, "Prefix", annotations)
         return Routing(strip_prefix_pattern(path), "ImplementationSpecific", {**annotations, REWRITE: "/$2"})

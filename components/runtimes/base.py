@@ -136,6 +136,8 @@ class Runtime(ABC):
     ``kv-cache``); a signal the runtime does not list cannot scale it."""
     metrics_endpoint: ClassVar[Optional[tuple[str, str]]] = None
     """``(container port name, path)`` where the server serves Prometheus metrics, or None."""
+    public_paths: ClassVar[tuple[str, ...]] = ()
+    """Path prefixes the Ingress publishes, the rest of the server staying inside the cluster; empty: all of it."""
     owns_service: ClassVar[bool] = True
     """The runtime creates the Service in front of the pods (it takes ``InferenceServiceArgs.service_annotations``);
     False: an operator does, and an ingress controller that needs Service annotations (ALB) cannot front it."""

@@ -13,7 +13,8 @@ Read in vLLM 0.33.0 (the PyPI source release of 2026-11-02; the image ``vllm/vll
   requests on SIGTERM; N > 0: stop taking requests and drain for up to N seconds, ``config/vllm.py``).
 - ``vllm/entrypoints/serve/middleware/authenticate.py``: with ``--api-key`` or ``VLLM_API_KEY`` only paths under
   ``/v1``, ``/v2``, ``/inference`` and ``/cohere`` need the key; ``/health`` and ``/metrics`` stay open (probes and
-  Prometheus need no key).
+  Prometheus need no key), and so do ``/invocations`` (SageMaker's, which serves completions), ``/tokenize`` and
+  more (vLLM ``docs/usage/security.md``): the Ingress publishes ``/v1`` only (:attr:`public_paths`).
 - ``vllm/entrypoints/serve/instrumentator/health.py``: ``/health`` answers 200, or 503 once the engine is dead;
   ``launchers/api_server/entry.py``: the HTTP server starts only after the model has loaded, so nothing answers
   while a large model loads: the startup probe allows for it.
@@ -62,7 +63,12 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "api_key_secret": None,           # a Secret in the namespace whose key `api_key_secret_key` is the API key
     "api_key_secret_key": "api-key",
     "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
+    "eci_extra_storage": "40Gi",      # ECI only: temporary storage beyond the free 30 GiB (image unpacked + /cache); None: none
 }
+# ECI "Scale up the temporary storage space": each ECI pod has 30 GiB, shared with its image, which takes at least twice
+# its compressed size (vLLM's CUDA image is several GB compressed), so the 20 GiB cache would not fit; the annotation adds
+# that much (billed by capacity and time), and only pods on virtual nodes read it.
+ECI_EXTRA_STORAGE = "k8s.aliyun.com/eci-extra-ephemeral-storage"
 
 
 def engine_args(args: InferenceServiceArgs, options: Mapping[str, Any]) -> list[str]:
@@ -134,6 +140,10 @@ class Vllm(Runtime):
     # vllm/v1/metrics/loggers.py (gauges); /metrics needs no API key (serve/instrumentator/metrics.py).
     prometheus_metrics = {"queue": "vllm:num_requests_waiting", "kv-cache": "vllm:kv_cache_usage_perc"}
     metrics_endpoint = ("http", "/metrics")
+    # The API key guards only /v1, /v2, /inference and /cohere (serve/middleware/authenticate.py GUARDED_PREFIX): the
+    # SageMaker /invocations route serves completions without it, and /tokenize, /abort_requests, /metrics... are open
+    # too (vLLM docs/usage/security.md, "API Key Authentication Limitations"). Only the OpenAI API goes public.
+    public_paths = ("/v1",)
 
     def default_image(self, gpu: int) -> str:
         return DEFAULT_IMAGE
@@ -162,6 +172,7 @@ class Vllm(Runtime):
             checks.one_of(at + "dtype", options["dtype"], DTYPES),
             checks.one_of(at + "kv_cache_dtype", options["kv_cache_dtype"], KV_CACHE_DTYPES),
             checks.quantity(at + "shm_size", options["shm_size"]),
+            checks.quantity(at + "eci_extra_storage", options["eci_extra_storage"]) if options["eci_extra_storage"] is not None else None,
         )
         tp = options["tensor_parallel_size"]
         if isinstance(tp, int) and isinstance(args.gpu, int) and args.gpu >= 1 and tp != args.gpu:
@@ -200,7 +211,10 @@ class Vllm(Runtime):
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations=dict(ctx.pod_annotations) or None),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations={
+                        **ctx.pod_annotations,
+                        **({ECI_EXTRA_STORAGE: options["eci_extra_storage"]} if options["eci_extra_storage"] else {}),
+                    } or None),
                     spec=cast(Any, spec),
                 ),
             ),

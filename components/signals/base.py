@@ -58,6 +58,9 @@ class PrometheusSignal(Signal):
     source = "prometheus"
     aggregation: ClassVar[str]
     """How a pod's series (one per engine) become the pod's value: ``sum`` (a count) or ``max`` (a fraction)."""
+    companions: ClassVar[tuple[str, ...]] = ()
+    """Other Prometheus signals the HPA also scales on, with their own targets: the HPA follows whichever asks for the
+    most replicas, so a companion holds replicas the signal alone would let go."""
 
     @abstractmethod
     def series(self, runtime_metrics: Mapping[str, str]) -> Optional[str]:

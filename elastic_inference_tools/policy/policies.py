@@ -318,39 +318,70 @@ def every_workload_has_a_disruption_budget(args: StackValidationArgs, report: Re
                    "a node drain could evict every replica at once", r.urn)
 
 
+# vLLM 0.33 serve/middleware/authenticate.py GUARDED_PREFIX: the only paths its API key protects.
+_LLM_GUARDED = ("/v1", "/v2", "/inference", "/cohere")
+
+
 def _is_llm_server(container: Mapping[str, Any]) -> bool:
     """A vLLM OpenAI server (vLLM 0.33 docker/Dockerfile: ENTRYPOINT ["vllm", "serve"]; image vllm/vllm-openai)."""
-    command = [str(a) for a in _list(container.get("command")) + _list(container.get("args"))]
-    image = str(container.get("image") or "")
-    return image.split("@")[0].split(":")[0].endswith("vllm/vllm-openai") or command[:2] == ["vllm", "serve"]
+    words = [str(a) for a in _list(container.get("command")) + _list(container.get("args"))]
+    name = str(container.get("image") or "").split("@")[0]
+    repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return (repository.rsplit("/", 1)[-1] == "vllm-openai" or words[:2] == ["vllm", "serve"]
+            or "vllm.entrypoints.openai.api_server" in words)
 
 
 def _has_api_key(container: Mapping[str, Any]) -> bool:
-    """``VLLM_API_KEY`` in its environment or ``--api-key`` among its arguments (vLLM's serve/middleware/register.py)."""
-    env = {_get(e, "name") for e in _list(container.get("env"))}
+    """A non-empty ``VLLM_API_KEY`` (a literal, or a required Secret key), a Secret it takes its environment from, or
+    ``--api-key`` among its arguments (vLLM's serve/middleware/register.py ignores an empty key)."""
+    for e in _list(container.get("env")):
+        if _get(e, "name") != "VLLM_API_KEY":
+            continue
+        ref = _get(e, "valueFrom", "secretKeyRef")
+        if (isinstance(ref, Mapping) and ref.get("name") and not ref.get("optional")) or _get(e, "value"):
+            return True
+    if any(_get(src, "secretRef", "name") and not _get(src, "secretRef", "optional") for src in _list(container.get("envFrom"))):
+        return True
     words = [str(a) for a in _list(container.get("command")) + _list(container.get("args"))]
-    return "VLLM_API_KEY" in env or any(w == "--api-key" or w.startswith("--api-key=") for w in words)
+    return any((w == "--api-key" and i + 1 < len(words) and words[i + 1]) or (w.startswith("--api-key=") and len(w) > 10)
+               for i, w in enumerate(words))
+
+
+def _ingress_backends(props: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
+    """``(Service name, path)`` of every backend of an Ingress, its default backend as path ``/``."""
+    default = _get(props, "spec", "defaultBackend", "service", "name")
+    if default:
+        yield default, "/"
+    for rule in _list(_get(props, "spec", "rules")):
+        for path in _list(_get(rule, "http", "paths")):
+            yield _get(path, "backend", "service", "name"), str(_get(path, "path") or "/")
 
 
 def llm_endpoints_need_an_api_key(args: StackValidationArgs, report: ReportViolation) -> None:
     services = {(_namespace(r.props), _get(r.props, "metadata", "name")): _get(r.props, "spec", "selector")
                 for r in args.resources if r.resource_type == "kubernetes:core/v1:Service"}
-    keyless: list[tuple[str, Mapping[str, Any]]] = []  # (namespace, pod labels) of LLM servers without a key
+    servers: list[tuple[str, Mapping[str, Any], bool]] = []  # (namespace, pod labels, has a key) of LLM servers
     for r in args.resources:
         for meta, spec in pod_templates(r.resource_type, r.props):
-            if any(_is_llm_server(c) and not _has_api_key(c) for c in containers(spec)):
-                keyless.append((_namespace(r.props), _mapping(_get(meta, "labels"))))
+            llm = [c for c in containers(spec) if _is_llm_server(c)]
+            if llm:
+                servers.append((_namespace(r.props), _mapping(_get(meta, "labels")), all(_has_api_key(c) for c in llm)))
     for r in args.resources:
         if not r.resource_type.endswith(":Ingress"):
             continue
-        for rule in _list(_get(r.props, "spec", "rules")):
-            for path in _list(_get(rule, "http", "paths")):
-                selector = services.get((_namespace(r.props), _get(path, "backend", "service", "name")))
-                if isinstance(selector, Mapping) and selector and any(
-                        ns == _namespace(r.props) and all(labels.get(k) == v for k, v in selector.items()) for ns, labels in keyless):
-                    report(f"Ingress {r.name} puts an LLM server without an API key on the internet: anyone could spend its "
-                           "GPUs; give it one (llm.apiKeySecret in this project's stack config; runtime_options "
-                           "api_key_secret with the components)", r.urn)
+        for service, path in _ingress_backends(r.props):
+            selector = services.get((_namespace(r.props), service))
+            behind = [keyed for ns, labels, keyed in servers if isinstance(selector, Mapping) and selector
+                      and ns == _namespace(r.props) and all(labels.get(k) == v for k, v in selector.items())]
+            if not behind:
+                continue
+            if not all(behind):
+                report(f"Ingress {r.name} puts an LLM server without an API key on the internet: anyone could spend its "
+                       "GPUs; give it one (llm.apiKeySecret in this project's stack config; runtime_options "
+                       "api_key_secret with the components)", r.urn)
+            elif not any(path == p or path.startswith(p + "/") for p in _LLM_GUARDED):
+                report(f"Ingress {r.name} publishes path {path} of an LLM server, where its API key does not apply (vLLM guards "
+                       f"only {', '.join(_LLM_GUARDED)}; /invocations serves completions without it): publish /v1 only", r.urn)
 
 
 # What a protected bucket holds and how it is guarded: dropping one of these from the program

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
 from .pods import pod_templates
+from ...components import SCRAPER_NAMESPACE
 
 SOURCE = ("alibaba-cloud-metrics-adapter pkg/provider/providerManager.go (rules in prometheus-adapter's format); prometheus-adapter "
           "docs/config.md (name.as, LabelMatchers, GroupBy); prometheus-operator PodMonitor (selector, port)")
@@ -44,6 +45,28 @@ def _target_templates(plan: Plan, hpa: Resource) -> list[Any]:
     ref = as_map(get(hpa.inputs, "spec", "scaleTargetRef"))
     return [t for t in pod_templates(plan) if t.owner.kind == ref.get("kind") and t.owner.k8s_name == ref.get("name")
             and (t.owner.namespace or "default") == (hpa.namespace or "default")]
+
+
+def _blocked(plan: Plan, template: Any, namespace: str) -> list[Resource]:
+    """NetworkPolicies that select the pods for ingress and admit no pod from another namespace: they block the scraper,
+    which runs in its own namespace (ACK's Prometheus agent: arms-prom)."""
+    found = []
+    for policy in plan.kubernetes("NetworkPolicy"):
+        spec = as_map(policy.inputs.get("spec"))
+        wanted = as_map(get(spec, "podSelector", "matchLabels"))
+        if (policy.namespace or "default") != namespace or not all(template.labels.get(k) == v for k, v in wanted.items()):
+            continue
+        if "Ingress" not in as_list(spec.get("policyTypes")) and spec.get("policyTypes") is not None:
+            continue
+        peers = [as_map(p) for rule in as_list(spec.get("ingress")) for p in as_list(get(rule, "from"))]
+        rules = as_list(spec.get("ingress"))
+        open_rule = any(not as_list(get(rule, "from")) for rule in rules)
+        scraper = any(get(p, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") == SCRAPER_NAMESPACE
+                      or (isinstance(p.get("namespaceSelector"), Mapping) and not as_map(p.get("namespaceSelector")))
+                      for p in peers)
+        if not open_rule and not scraper:
+            found.append(policy)
+    return found
 
 
 def _scraped(plan: Plan, template: Any, namespace: str) -> bool:
@@ -77,6 +100,11 @@ def prometheus_metric_served(plan: Plan) -> Iterator[Finding]:
                               f"scales on the pod metric {name}, which no rule of the metrics adapter serves: it has no value and the "
                               "HPA never scales; add the adapter's rule (ClusterAddonsArgs.prometheus_rules)", SOURCE)
             for template in _target_templates(plan, hpa):
+                for policy in _blocked(plan, template, hpa.namespace or "default"):
+                    yield Finding("prometheus-metric-served", "error", hpa.describe(),
+                                  f"scales on the pod metric {name}, but {policy.describe()} admits no traffic from "
+                                  f"{SCRAPER_NAMESPACE}, where ACK's Prometheus agent scrapes from: the pods are never scraped",
+                                  SOURCE + "; aliyun/terraform-provider-alicloud ARMS PodMonitor tests (the agent in arms-prom)")
                 if not _scraped(plan, template, hpa.namespace or "default"):
                     yield Finding("prometheus-metric-served", "error", hpa.describe(),
                                   f"scales on the pod metric {name}, but no PodMonitor scrapes the pods of {template.owner.describe()} "
