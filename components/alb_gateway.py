@@ -61,6 +61,9 @@ ALB_ID = re.compile(r"^alb-[a-z0-9]+$")
 VSWITCH = re.compile(r"^vsw-[a-z0-9]+$")
 CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
 MIN_ZONES = 2
+# ALB listener RequestTimeout (CreateListener): 1-600 seconds, default 60; the AlbConfig field is requestTimeout
+# (albconfig_types.go ListenerSpec).
+MAX_REQUEST_TIMEOUT = 600
 
 
 @dataclass(kw_only=True)
@@ -87,6 +90,9 @@ class AlbGatewayArgs:
     certificate: ``certificate_ids``, or an endpoint's TLS Secret."""
     certificate_ids: Sequence[str] = ()
     """Certificate Management Service ids for the HTTPS listener, the first its default."""
+    request_timeout_seconds: Optional[int] = None
+    """The listeners' ``requestTimeout`` (1-600 s): how long a request may take (an LLM generation; the endpoints' runtimes'
+    ``request_timeout_seconds``); None: ALB's default, 60 s."""
     source_cidrs: Sequence[str] = ()
     """More CIDR blocks the ALB reaches the pods from (a non-upgraded ALB instance: ``100.64.0.0/10``)."""
 
@@ -110,6 +116,8 @@ class AlbGatewayArgs:
             found.append(ArgProblem("certificate_ids", "are for the HTTPS listener, which https=False leaves out"))
         if any(not isinstance(c, str) or not c.strip() for c in self.certificate_ids):
             found.append(ArgProblem("certificate_ids", "must be certificate ids (Certificate Management Service)"))
+        if self.request_timeout_seconds is not None:
+            found += checks.collect(checks.whole_number("request_timeout_seconds", self.request_timeout_seconds, 1, MAX_REQUEST_TIMEOUT))
         if any(not isinstance(c, str) or not CIDR.match(c) for c in self.source_cidrs):
             found.append(ArgProblem("source_cidrs", "must be IPv4 CIDR blocks like 100.64.0.0/10"))
         return found
@@ -120,11 +128,12 @@ def default_log_store(name: str) -> str:
     return "alb_" + name.replace("-", "_")
 
 
-def listeners(https: bool, certificate_ids: Sequence[str]) -> list[dict[str, Any]]:
+def listeners(https: bool, certificate_ids: Sequence[str], request_timeout_seconds: Optional[int] = None) -> list[dict[str, Any]]:
     """The AlbConfig's ``spec.listeners``."""
-    found: list[dict[str, Any]] = [{"port": HTTP_PORT, "protocol": "HTTP"}]
+    timeout = {"requestTimeout": request_timeout_seconds} if request_timeout_seconds else {}
+    found: list[dict[str, Any]] = [{"port": HTTP_PORT, "protocol": "HTTP", **timeout}]
     if https:
-        tls: dict[str, Any] = {"port": HTTPS_PORT, "protocol": "HTTPS"}
+        tls: dict[str, Any] = {"port": HTTPS_PORT, "protocol": "HTTPS", **timeout}
         if certificate_ids:
             tls["certificates"] = [{"CertificateId": c, "IsDefault": i == 0} for i, c in enumerate(dict.fromkeys(certificate_ids))]
         found.append(tls)
@@ -144,6 +153,8 @@ class AlbGateway(pulumi.ComponentResource):
     """The HTTPS listener's certificates."""
     https: bool
     """Whether it has the HTTPS listener."""
+    request_timeout_seconds: Optional[int]
+    """Its listeners' request timeout; None: ALB's 60 s."""
     source_cidrs: list[pulumi.Input[str]]
     """The addresses the ALB reaches the pods from: its vSwitches' CIDR blocks (one lookup each, so that a preview
     without the cloud still shows one NetworkPolicy peer per vSwitch), then ``source_cidrs``."""
@@ -166,6 +177,7 @@ class AlbGateway(pulumi.ComponentResource):
         self.log_store = args.log_store or default_log_store(name)
         self.certificate_ids = tuple(dict.fromkeys(args.certificate_ids))
         self.https = args.https
+        self.request_timeout_seconds = args.request_timeout_seconds
         self.prerequisites = {CRD: PREREQUISITE}
         depends_on = opts.depends_on if opts else None
         config: dict[str, Any] = {"accessLogConfig": {"logProject": self.log_project, "logStore": self.log_store}}
@@ -183,7 +195,7 @@ class AlbGateway(pulumi.ComponentResource):
             # re-serialized): the stack's apply must win over that rather than fail on a Server-Side Apply conflict.
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={"app.kubernetes.io/managed-by": "pulumi"},
                                                 annotations={PATCH_FORCE: "true"}),
-            spec={"config": config, "listeners": listeners(args.https, self.certificate_ids)},
+            spec={"config": config, "listeners": listeners(args.https, self.certificate_ids, args.request_timeout_seconds)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         ingress_class = k8s.networking.v1.IngressClass(

@@ -190,6 +190,12 @@ class ModelEndpointArgs:
         found += self.image_cache.problems() if self.image_cache is not None else []
         found += checks.collect(checks.one_of("mount_client", self.mount_client, choices(MountClient)))
         found += alb_problems(self.ingress, self.alb)
+        rt = RUNTIMES.get(self.runtime)
+        needed = rt.request_timeout_seconds if rt is not None else None
+        if self.behind_alb and self.alb is not None and needed and (self.alb.request_timeout_seconds or 60) < needed:
+            found.append(ArgProblem("alb", f"lets a request take {self.alb.request_timeout_seconds or 60} s, and runtime "
+                                           f"{self.runtime!r} needs {needed} s (a long generation): give AlbGatewayArgs "
+                                           f"request_timeout_seconds={needed}"))
         found += self.adapter_problems()
         if (self.addons is None and self.sls_project is None and self.autoscaling.enabled and not self.behind_alb
                 and self.autoscaling.signal == "qps"):
@@ -352,6 +358,7 @@ class ModelEndpoint(pulumi.ComponentResource):
             self.endpoint = PublicEndpoint(name, PublicEndpointArgs(
                 namespace=args.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
                 certificate_id=ingress.certificate_id, controller=ingress.controller, paths=rt.public_paths,
+                request_timeout_seconds=rt.request_timeout_seconds,
                 ingress_class=alb.class_name if alb is not None else ingress.class_name,
                 service_name=self.server.service_name, service_port=self.server.service_port,
             ), opts=child(*(alb.dependencies if alb is not None else ())))

@@ -45,6 +45,9 @@ class PublicEndpointArgs:
     certificate_id: Optional[str] = None
     """``alb`` only: the host's certificate is this one of the ALB's HTTPS listener (``AlbGatewayArgs.certificate_ids``),
     instead of a Secret."""
+    request_timeout_seconds: Optional[int] = None
+    """How long a request may take through the controller (``Runtime.request_timeout_seconds``: an LLM generation);
+    None: the controller's default (60 s for NGINX and ALB)."""
     paths: Sequence[str] = ()
     """Only these path prefixes, instead of all of ``path`` (which must then be ``/``): the server's public API, the
     rest of it kept inside the cluster (``Runtime.public_paths``: vLLM's ``/v1``)."""
@@ -75,6 +78,8 @@ class PublicEndpointArgs:
         if self.paths and self.path != "/":
             found.append(ArgProblem("path", "must be '/' for a server that publishes only some of its paths (its API's own "
                                             "prefixes, e.g. vLLM's /v1, would need rewriting); give it its own host"))
+        if self.request_timeout_seconds is not None:
+            found += checks.collect(checks.whole_number("request_timeout_seconds", self.request_timeout_seconds, 1, 3600))
         for sub in self.paths:
             found += [ArgProblem("paths", reason) for reason in path_problems(sub)]
         if not self.host or "*" in self.host:
@@ -113,13 +118,15 @@ class PublicEndpoint(pulumi.ComponentResource):
         routings = ([controller.routing(p, tls=args.tls, strip=False) for p in args.paths] if args.paths
                     else [controller.routing(args.path, tls=args.tls)])
         routing = routings[0]
+        annotations = {**routing.annotations,
+                       **(controller.timeout_annotations(args.request_timeout_seconds) if args.request_timeout_seconds else {})}
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=name,
                 namespace=args.namespace,
                 labels={"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi"},
-                annotations=with_skips(dict(routing.annotations), namespace=args.namespace),
+                annotations=with_skips(annotations, namespace=args.namespace),
             ),
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=args.class_name,

@@ -438,12 +438,12 @@ class Alb(_Section):
     log_store: Optional[str] = None  # default alb_<name>; the rules: AlbGatewayArgs.problems()
     source_cidrs: list[str] = Field(default=[], max_length=10)
 
-    def args(self, cluster: Cluster, certificate_ids: list[str], https: bool) -> AlbGatewayArgs:
+    def args(self, cluster: Cluster, certificate_ids: list[str], https: bool, request_timeout_seconds: Optional[int] = None) -> AlbGatewayArgs:
         """The gateway's component arguments (the listener's certificates are the services' ``ingress.certificateId``)."""
         return AlbGatewayArgs(
             vswitch_ids=self.vswitch_ids, log_project=cluster.sls_project_name, log_store=self.log_store,
             load_balancer_id=self.id, address_type=self.address_type, edition=self.edition, https=https,
-            certificate_ids=certificate_ids, source_cidrs=self.source_cidrs,
+            certificate_ids=certificate_ids, source_cidrs=self.source_cidrs, request_timeout_seconds=request_timeout_seconds,
         )
 
 
@@ -468,4 +468,5 @@ class Settings(_Section):
         behind = self.alb_services().values()
         certificates = list(dict.fromkeys(s.ingress.certificate_id for s in behind if s.ingress and s.ingress.certificate_id))
         https = any(s.ingress is not None and (s.ingress.tls_secret or s.ingress.certificate_id) for s in behind)
-        return self.alb.args(self.cluster, certificates, https)
+        timeouts = [t for s in behind if (t := RUNTIMES[s.runtime].request_timeout_seconds)]
+        return self.alb.args(self.cluster, certificates, https, max(timeouts) if timeouts else None)

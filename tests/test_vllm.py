@@ -68,12 +68,17 @@ def test_only_the_openai_api_is_published_the_rest_of_the_server_stays_inside(mo
     from components import PublicEndpoint, PublicEndpointArgs
 
     endpoint = PublicEndpoint("qwen", PublicEndpointArgs(namespace="llm", host="llm.example.com", tls_secret="llm-tls",
-                                                         service_name="qwen", service_port=8000, paths=RUNTIMES["vllm"].public_paths))
+                                                         service_name="qwen", service_port=8000, paths=RUNTIMES["vllm"].public_paths,
+                                                         request_timeout_seconds=RUNTIMES["vllm"].request_timeout_seconds))
 
     def check(url):
         (rule,) = mocks.resources["qwen-ingress"].inputs["spec"]["rules"]
         assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/v1", "Prefix")]
         assert url == "https://llm.example.com/v1"  # the OpenAI base URL
+        # A long generation outlasts ingress-nginx's 60 s read timeout (a 504): the Ingress allows the runtime's.
+        annotations = mocks.resources["qwen-ingress"].inputs["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "600"
+        assert annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"] == "600"
 
     return after(endpoint.url).apply(lambda v: check(v[0]))
 
@@ -176,3 +181,16 @@ def test_a_keyed_llm_server_publishes_only_the_paths_its_key_guards():
     (violation,) = stack([KEY], path="/")
     assert "publish /v1 only" in violation
     assert stack([KEY], path="/v1/chat") == []
+
+
+def test_the_alb_listeners_let_an_llm_request_take_its_time(raw):
+    raw = vllm_raw(raw)
+    raw["cluster"]["addons"] = {"albIngressController": True}
+    raw["alb"] = {"name": "inference", "vswitchIds": ["vsw-alba", "vsw-albb"]}
+    raw["services"]["bert"]["ingress"] = {"host": "llm.example.com", "className": "inference", "tlsSecret": "llm-tls"}
+    args = from_raw(raw, "cn-beijing").alb_args()
+    assert args.request_timeout_seconds == 600  # ALB's listener timeout (1-600 s), not its default 60
+
+    from components.alb_gateway import listeners
+
+    assert {ls["requestTimeout"] for ls in listeners(True, [], 600)} == {600}

@@ -55,6 +55,11 @@ class IngressController(ABC):
         """What this controller cannot serve of an endpoint's path and TLS settings (``PublicEndpointArgs`` names)."""
         return []
 
+    def timeout_annotations(self, seconds: int) -> Mapping[str, str]:
+        """Annotations that let a request take ``seconds`` (a long LLM generation); none where the controller sets it
+        elsewhere (ALB: its listener's ``requestTimeout``, :class:`AlbGateway`)."""
+        return {}
+
     @abstractmethod
     def routing(self, path: str, tls: bool, strip: bool = True) -> Routing:
         """The Ingress path, its type and the annotations for ``path`` (a prefix; with ``strip``, below a prefix other

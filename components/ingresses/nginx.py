@@ -6,7 +6,7 @@ Upstream ingress-nginx reached the end of its maintenance in March 2026 (kuberne
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional
 
 from ..problems import ArgProblem
 from .base import IngressController, Routing, strip_prefix_pattern
@@ -15,6 +15,10 @@ from .base import IngressController, Routing, strip_prefix_pattern
 # ingress-nginx reads for pathType ImplementationSpecific (use-regex is implied by rewrite-target).
 REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
 SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
+# ingress-nginx docs, "Annotations" (Custom timeouts): proxy-read-timeout and proxy-send-timeout, seconds, default 60; a
+# response that takes longer between two reads gets a 504.
+READ_TIMEOUT = "nginx.ingress.kubernetes.io/proxy-read-timeout"
+SEND_TIMEOUT = "nginx.ingress.kubernetes.io/proxy-send-timeout"
 
 
 class Nginx(IngressController):
@@ -31,6 +35,9 @@ class Nginx(IngressController):
             return [ArgProblem("certificate_id", "is for the ALB Ingress controller (a certificate of the ALB's HTTPS listener); "
                                                  "an NGINX Ingress takes its certificate from tls_secret")]
         return []
+
+    def timeout_annotations(self, seconds: int) -> Mapping[str, str]:
+        return {READ_TIMEOUT: str(seconds), SEND_TIMEOUT: str(seconds)}
 
     def routing(self, path: str, tls: bool, strip: bool = True) -> Routing:
         annotations = {SSL_REDIRECT: "true"} if tls else {}

@@ -136,6 +136,8 @@ class Runtime(ABC):
     ``kv-cache``); a signal the runtime does not list cannot scale it."""
     metrics_endpoint: ClassVar[Optional[tuple[str, str]]] = None
     """``(container port name, path)`` where the server serves Prometheus metrics, or None."""
+    request_timeout_seconds: ClassVar[Optional[int]] = None
+    """How long one request may take through the ingress; None: the controller's default (60 s)."""
     public_paths: ClassVar[tuple[str, ...]] = ()
     """Path prefixes the Ingress publishes, the rest of the server staying inside the cluster; empty: all of it."""
     owns_service: ClassVar[bool] = True

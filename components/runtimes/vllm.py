@@ -144,6 +144,9 @@ class Vllm(Runtime):
     # SageMaker /invocations route serves completions without it, and /tokenize, /abort_requests, /metrics... are open
     # too (vLLM docs/usage/security.md, "API Key Authentication Limitations"). Only the OpenAI API goes public.
     public_paths = ("/v1",)
+    # A non-streaming completion of thousands of tokens outlasts the controllers' 60 s (then a 504); ALB's listener
+    # takes 600 s at most, so does this.
+    request_timeout_seconds = 600
 
     def default_image(self, gpu: int) -> str:
         return DEFAULT_IMAGE
