@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Optional, Sequence, cast
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from .._annotations import with_skips
 from ..problems import ArgProblem
 
 if TYPE_CHECKING:
@@ -237,6 +239,54 @@ def pod_spec(ctx: PodContext, containers: Sequence[Mapping[str, Any]], volumes: 
     if sched.topology_spread_constraints:
         spec["topologySpreadConstraints"] = [dict(t) for t in sched.topology_spread_constraints]
     return spec
+
+
+def server_deployment(ctx: PodContext, image: str, spec: Mapping[str, Any], pod_annotations: Mapping[str, str],
+                      *first: pulumi.Resource) -> k8s.apps.v1.Deployment:
+    """The Deployment of a runtime's server pods (``spec``), created after ``first`` and the context's dependencies."""
+    args = ctx.args
+    return k8s.apps.v1.Deployment(
+        f"{ctx.name}-deployment",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=ctx.name, namespace=args.namespace, labels=dict(ctx.labels),
+            annotations=with_skips(None, namespace=args.namespace, image=image, pull_policy=True),
+        ),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=args.replicas,
+            revision_history_limit=5,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(ctx.selector)),
+            # A new replica loads its model before an old one goes: never below the current capacity during a rollout.
+            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
+            ),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations=dict(pod_annotations) or None),
+                # A plain mapping in the API's own (camelCase) names; the SDK accepts it as the PodSpec.
+                spec=cast(Any, spec),
+            ),
+        ),
+        opts=ctx.workload_opts(*first),
+    )
+
+
+def cluster_ip_service(ctx: PodContext, ports: Sequence[tuple[str, int, str]]) -> k8s.core.v1.Service:
+    """The ClusterIP Service in front of the server pods; ``ports``: ``(name, port, appProtocol)``, each to the container
+    port of that name. It carries ``InferenceServiceArgs.service_annotations`` (an ingress controller's)."""
+    args = ctx.args
+    return k8s.core.v1.Service(
+        f"{ctx.name}-service",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=ctx.name, namespace=args.namespace, labels=dict(ctx.labels),
+            annotations=with_skips(dict(args.service_annotations), namespace=args.namespace),
+        ),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=dict(ctx.selector),
+            ports=[k8s.core.v1.ServicePortArgs(name=n, port=p, target_port=n, protocol="TCP", app_protocol=a) for n, p, a in ports],
+        ),
+        opts=pulumi.ResourceOptions(parent=ctx.owner),
+    )
 
 
 def as_map(value: Any) -> Mapping[str, Any]:

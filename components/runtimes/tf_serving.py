@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .._annotations import with_skips
 from ..problems import ArgProblem
-from .base import MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, find, pod_spec, resources
+from .base import (
+    MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, cluster_ip_service, find, pod_spec, resources, server_deployment,
+)
 
 if TYPE_CHECKING:
     from ..inference_service import InferenceServiceArgs
@@ -139,47 +141,9 @@ class TfServing(Runtime):
         config_map, annotations = model_config_map(ctx)
         spec = pod_spec(ctx, [tf_serving_container(args, args.image or self.default_image(args.gpu))],
                         [model_config_volume(name)], TERMINATION_GRACE_SECONDS)
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name,
-                namespace=args.namespace,
-                labels=dict(ctx.labels),
-                annotations=with_skips(None, namespace=args.namespace, image=args.image or self.default_image(args.gpu), pull_policy=True),
-            ),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                revision_history_limit=5,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(ctx.selector)),
-                # Never go below the current capacity during a rollout.
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations={**ctx.pod_annotations, **annotations}),
-                    # A plain mapping in the API's own (camelCase) names; the SDK accepts it as the PodSpec.
-                    spec=cast(Any, spec),
-                ),
-            ),
-            opts=ctx.workload_opts(config_map),
-        )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=args.namespace, labels=dict(ctx.labels),
-                annotations=with_skips(dict(args.service_annotations), namespace=args.namespace),
-            ),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=dict(ctx.selector),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(name="grpc", port=GRPC_PORT, target_port="grpc", protocol="TCP", app_protocol="grpc"),
-                    k8s.core.v1.ServicePortArgs(name="http", port=REST_PORT, target_port="http", protocol="TCP", app_protocol="http"),
-                ],
-            ),
-            opts=pulumi.ResourceOptions(parent=ctx.owner),
-        )
+        image = args.image or self.default_image(args.gpu)
+        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **annotations}, config_map)
+        service = cluster_ip_service(ctx, [("grpc", GRPC_PORT, "grpc"), ("http", REST_PORT, "http")])
         return Workload(deployment, service.metadata.name, REST_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
 
     def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:

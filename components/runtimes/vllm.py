@@ -22,15 +22,14 @@ Read in vLLM 0.33.0 (the PyPI source release of 2026-11-02; the image ``vllm/vll
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-import pulumi
-import pulumi_kubernetes as k8s
 
-from .._annotations import with_skips
 from .. import problems as checks
 from ..problems import ArgProblem
-from .base import MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, find, pod_spec, resources
+from .base import (
+    MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, cluster_ip_service, find, pod_spec, resources, server_deployment,
+)
 
 if TYPE_CHECKING:
     from ..inference_service import InferenceServiceArgs
@@ -198,44 +197,9 @@ class Vllm(Runtime):
         volumes = [{"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
                    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": options["shm_size"]}}]
         spec = pod_spec(ctx, [vllm_container(args, image, options)], volumes, termination_grace_seconds(options))
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=args.namespace, labels=dict(ctx.labels),
-                annotations=with_skips(None, namespace=args.namespace, image=image, pull_policy=True),
-            ),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                revision_history_limit=5,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(ctx.selector)),
-                # A new replica must load the model before an old one goes: never below the current capacity.
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge="25%", max_unavailable=0),
-                ),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(ctx.pod_labels), annotations={
-                        **ctx.pod_annotations,
-                        **({ECI_EXTRA_STORAGE: options["eci_extra_storage"]} if options["eci_extra_storage"] else {}),
-                    } or None),
-                    spec=cast(Any, spec),
-                ),
-            ),
-            opts=ctx.workload_opts(),
-        )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=name, namespace=args.namespace, labels=dict(ctx.labels),
-                annotations=with_skips(dict(args.service_annotations), namespace=args.namespace),
-            ),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=dict(ctx.selector),
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=HTTP_PORT, target_port="http", protocol="TCP", app_protocol="http")],
-            ),
-            opts=pulumi.ResourceOptions(parent=ctx.owner),
-        )
+        storage = {ECI_EXTRA_STORAGE: options["eci_extra_storage"]} if options["eci_extra_storage"] else {}
+        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage})
+        service = cluster_ip_service(ctx, [("http", HTTP_PORT, "http")])
         return Workload(deployment, service.metadata.name, HTTP_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
 
     def rendered_hpa(self, objects: Sequence[Mapping[str, Any]], name: str, namespace: str) -> Optional[Mapping[str, Any]]:
