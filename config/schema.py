@@ -392,6 +392,7 @@ class Llm(_Section):
     api_key_secret_key: str = VLLM_DEFAULTS["api_key_secret_key"]
     shm_size: Quantity = VLLM_DEFAULTS["shm_size"]
     eci_extra_storage: Optional[Quantity] = VLLM_DEFAULTS["eci_extra_storage"]
+    weights_gib: Optional[float] = Field(default=VLLM_DEFAULTS["weights_gib"], alias="weightsGiB")
 
     model_config = ConfigDict(strict=False)  # allow `gpuMemoryUtilization: 1` (int)
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
     from components.pod_monitor import SCRAPER_NAMESPACE
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+    from components.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
     from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 else:
     try:
@@ -30,6 +31,7 @@ else:
         from elastic_inference.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from elastic_inference.pod_monitor import SCRAPER_NAMESPACE
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+        from elastic_inference.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
         from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
     except ModuleNotFoundError as exc:
         if exc.name != "elastic_inference":
@@ -40,7 +42,8 @@ else:
         from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from components.pod_monitor import SCRAPER_NAMESPACE
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
+        from components.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
         from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
 
 __all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS", "SCRAPER_NAMESPACE",
-            "PATCH_FORCE", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]
+            "DEFAULT_GPU_MEMORY_UTILIZATION", "PATCH_FORCE", "WEIGHTS_ANNOTATION", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]

@@ -63,7 +63,12 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "api_key_secret_key": "api-key",
     "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
     "eci_extra_storage": "40Gi",      # ECI only: temporary storage beyond the free 30 GiB (image unpacked + /cache); None: none
+    "weights_gib": None,              # the model's weights, GiB, for the preflight's GPU-memory check; None: from the upload
 }
+# vLLM 0.33 config/cache.py: gpu_memory_utilization Field(default=0.92): the share of each GPU vLLM takes.
+DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
+# The weights' size, stated on the pod template for the render's preflight (llm-model-fits).
+WEIGHTS_ANNOTATION = "elastic-inference.io/model-weights-gib"
 # ECI "Scale up the temporary storage space": each ECI pod has 30 GiB, shared with its image, which takes at least twice
 # its compressed size (vLLM's CUDA image is several GB compressed), so the 20 GiB cache would not fit; the annotation adds
 # that much (billed by capacity and time), and only pods on virtual nodes read it.
@@ -180,6 +185,9 @@ class Vllm(Runtime):
         if isinstance(tp, int) and isinstance(args.gpu, int) and args.gpu >= 1 and tp != args.gpu:
             found.append(ArgProblem(at + "tensor_parallel_size", f"must equal the pod's GPUs ({args.gpu}): vLLM shards the model over "
                                                                  "that many GPUs of the replica, and a GPU it is not given sits idle"))
+        weights = options["weights_gib"]
+        if weights is not None and (isinstance(weights, bool) or not isinstance(weights, (int, float)) or weights <= 0):
+            found.append(ArgProblem(at + "weights_gib", "must be a positive number of GiB"))
         util = options["gpu_memory_utilization"]
         if util is not None and (isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1):
             found.append(ArgProblem(at + "gpu_memory_utilization", "must be a fraction within (0, 1]"))
@@ -198,7 +206,8 @@ class Vllm(Runtime):
                    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": options["shm_size"]}}]
         spec = pod_spec(ctx, [vllm_container(args, image, options)], volumes, termination_grace_seconds(options))
         storage = {ECI_EXTRA_STORAGE: options["eci_extra_storage"]} if options["eci_extra_storage"] else {}
-        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage})
+        weights = {WEIGHTS_ANNOTATION: str(options["weights_gib"])} if options["weights_gib"] is not None else {}
+        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage, **weights})
         service = cluster_ip_service(ctx, [("http", HTTP_PORT, "http")])
         return Workload(deployment, service.metadata.name, HTTP_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
 

@@ -101,7 +101,7 @@ def _render(stack_name: str, out_dir: str, program_dir: str) -> tuple[RunResult,
     result = run(stack)
     objects = _validated_manifests(stack, result)
     plan = build_plan(stack, result)
-    result.findings = _preflight(plan)
+    result.findings = _preflight(plan, stack.program_dir)
     result.violations = _check_policies(program_dir, stack_name, result)
     write(out_dir, plan, objects)
     return result, objects
@@ -188,9 +188,9 @@ def build_plan(stack: Stack, result: RunResult) -> dict[str, Any]:
     }
 
 
-def _preflight(plan: dict[str, Any]) -> list[Finding]:
+def _preflight(plan: dict[str, Any], program_dir: str) -> list[Finding]:
     """What the cloud would refuse or silently break; an error stops the render (exit 4)."""
-    findings = preflight(plan["resources"], plan["outputs"])
+    findings = preflight(plan["resources"], plan["outputs"], program_dir)
     errors = [f for f in findings if f.level == "error"]
     if errors:
         raise RenderError(EXIT_PREFLIGHT, [f"preflight: {len(errors)} problem(s) a real deployment would hit; nothing written:",

@@ -81,7 +81,7 @@ def rendered_stack(program_dir: str, stack: str) -> Plan:
         rendered = render_stack(program_dir, stack)
     except RenderError as exc:
         raise SimulationInputError("\n".join(exc.lines)) from None
-    plan = Plan(rendered.plan["resources"], rendered.outputs)
+    plan = Plan(rendered.plan["resources"], rendered.outputs, program_dir)
     # What the render would refuse is not simulated: its figures would describe a stack that does not work.
     errors = [f.line() for f in check_plan(plan) if f.level == "error"]
     if errors:

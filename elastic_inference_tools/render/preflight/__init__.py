@@ -82,7 +82,8 @@ class Resource:
 class Plan:
     """Read-only views over a plan's resources."""
 
-    def __init__(self, resources: Iterable[Mapping[str, Any]], outputs: Optional[Mapping[str, Any]] = None):
+    def __init__(self, resources: Iterable[Mapping[str, Any]], outputs: Optional[Mapping[str, Any]] = None,
+                 base_dir: Optional[str] = None):
         self.resources = [
             Resource(
                 urn=str(r.get("urn", "")),
@@ -97,6 +98,8 @@ class Plan:
             if isinstance(r, Mapping)
         ]
         self.outputs = outputs if isinstance(outputs, Mapping) else {}
+        #: the program's directory, which relative file paths in its inputs (an uploaded object's source) are under
+        self.base_dir = base_dir or "."
         self.by_urn = {r.urn: r for r in self.resources}
         self._objects: Optional[dict[Optional[str], list[Resource]]] = None
         self._memo: dict[str, Any] = {}
@@ -141,9 +144,10 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
-def run(resources: Iterable[Mapping[str, Any]], outputs: Optional[Mapping[str, Any]] = None) -> list[Finding]:
-    """Every finding of every registered check over a plan, errors first."""
-    return check_plan(Plan(resources, outputs))
+def run(resources: Iterable[Mapping[str, Any]], outputs: Optional[Mapping[str, Any]] = None,
+        base_dir: Optional[str] = None) -> list[Finding]:
+    """Every finding of every registered check over a plan (of the program in ``base_dir``), errors first."""
+    return check_plan(Plan(resources, outputs, base_dir))
 
 
 def check_plan(plan: Plan) -> list[Finding]:
@@ -182,4 +186,4 @@ def known(value: Any) -> bool:
 
 
 # The checks register themselves on import.
-from . import capacity, identity, ingress, lifecycle, labels, prerequisites, prometheus, scaling, storage  # noqa: E402,F401
+from . import capacity, identity, ingress, lifecycle, labels, llm, prerequisites, prometheus, scaling, storage  # noqa: E402,F401
