@@ -108,3 +108,29 @@ def test_weights_are_summed_from_the_files_without_an_index(tmp_path):
     plan = Plan(list(objects.values()), {}, str(tmp_path))
     files = llm._uploaded(plan, "b", "m")
     assert set(files) == set(objects) and llm.weights_gib(plan, files) == 26
+
+
+def test_the_llm_example_stack_renders_what_serving_and_scaling_need(tmp_path):
+    """examples/llm: vLLM on a GPU spot pool overflowing to ECI, behind ALB, scaled on its queue."""
+    from tests.conftest import ROOT
+
+    out = tmp_path / "out"
+    assert main(["prod", "--dir", f"{ROOT}/examples/llm", "--out", str(out)]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert not [f.line() for f in run(plan["resources"], plan["outputs"], f"{ROOT}/examples/llm") if f.level == "error"]
+    manifests = {p.name: yaml.safe_load(p.read_text()) for p in (out / "manifests").iterdir()}
+    hpa = manifests["horizontalpodautoscaler_llm_qwen.yaml"]["spec"]
+    assert [m["pods"]["metric"]["name"] for m in hpa["metrics"]] == ["vllm_num_requests_waiting", "vllm_kv_cache_usage_perc"]
+    units = manifests["resourcepolicy_llm_qwen.yaml"]["spec"]["units"]
+    assert [u["resource"] for u in units] == ["ecs", "eci"]  # the spot pool first, then ECI
+    ingress = manifests["ingress_llm_qwen.yaml"]["spec"]
+    assert ingress["ingressClassName"] == "llm" and [p["path"] for p in ingress["rules"][0]["http"]["paths"]] == ["/v1"]
+    assert {ls["requestTimeout"] for ls in manifests["albconfig__llm.yaml"]["spec"]["listeners"]} == {600}
+    container = manifests["deployment_llm_qwen.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert any(e["name"] == "VLLM_API_KEY" for e in container["env"])
+    peers = manifests["networkpolicy_llm_qwen.yaml"]["spec"]["ingress"][0]["from"]
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "arms-prom"}}} in peers
+    assert "podmonitor_llm_qwen.yaml" in manifests and "imagecache__llm-qwen.yaml" in manifests
+    (release,) = [r for r in plan["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"]
+    rules = release["inputs"]["values"]["AlibabaCloudMetricsAdapter"]["prometheus"]["adapter"]["rules"]["custom"]
+    assert sorted(r["name"]["as"] for r in rules) == ["vllm_kv_cache_usage_perc", "vllm_num_requests_waiting"]
