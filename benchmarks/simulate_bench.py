@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     prices = build.load_yaml(build.DEFAULT_PRICES, "prices")
     model = build.service_model(build.rendered_stack(ROOT, args.stack), args.service, prices, build.assumptions(None))
-    high = 0.8 * model.hpa.max_replicas * model.hpa.target_milli / 1000 if model.hpa else 10.0
+    high = 0.8 * model.hpa.max_replicas * model.hpa.target_milli / 1000 if model.hpa and model.hpa.target_milli else 10.0
     day = traces.shape("diurnal", 0.1 * high, high)
     runs = []
     for _ in range(args.repeat):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
     from components.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
     from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
+    from components.signals import SIGNALS, PrometheusSignal
 else:
     try:
         from elastic_inference.alb_gateway import ADDON as ALB_ADDON, CRD as ALB_CRD
@@ -33,6 +34,7 @@ else:
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from elastic_inference.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
         from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
+        from elastic_inference.signals import SIGNALS, PrometheusSignal
     except ModuleNotFoundError as exc:
         if exc.name != "elastic_inference":
             raise
@@ -44,6 +46,9 @@ else:
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
         from components.runtimes.vllm import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
         from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
+        from components.signals import SIGNALS, PrometheusSignal
 
-__all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS", "SCRAPER_NAMESPACE",
-            "DEFAULT_GPU_MEMORY_UTILIZATION", "PATCH_FORCE", "WEIGHTS_ANNOTATION", "RUNTIMES", "CrdProvider", "Runtime", "WorkloadPod", "cron_fields", "cron_problem", "date_of", "fires"]
+__all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "DEFAULT_GPU_MEMORY_UTILIZATION",
+           "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS", "PATCH_FORCE", "RUNTIMES",
+           "SCRAPER_NAMESPACE", "SIGNALS", "WEIGHTS_ANNOTATION", "cron_fields", "cron_problem", "date_of", "fires",
+           "CrdProvider", "PrometheusSignal", "Runtime", "WorkloadPod"]

@@ -16,7 +16,8 @@ def test_step_run_writes_timeline_summary_and_plot(tmp_path, capsys):
     assert tuple(rows[0]) == Timeline.COLUMNS and len(rows) == 2400 + 1
     # The columns it always wrote come first, in their order; the ECS / ECI split after them.
     assert Timeline.COLUMNS[:9] == ("t", "qps", "metric", "desired_replicas", "ready_replicas", "capacity_qps", "served_qps", "dropped_qps", "cost")
-    assert Timeline.COLUMNS[9:] == ("ready_replicas_ecs", "ready_replicas_eci", "ecs_nodes", "cost_ecs_nodes", "cost_eci_pods")
+    assert Timeline.COLUMNS[9:] == ("ready_replicas_ecs", "ready_replicas_eci", "ecs_nodes", "cost_ecs_nodes", "cost_eci_pods",
+                                    "waiting", "kv_cache_usage")
     summary = json.loads((out / "summary.json").read_text())
     assert {"served_fraction", "requests_turned_away", "rises", "ready_replica_hours", "cost", "cost_per_million_requests"} <= set(summary)
     assert 0 < summary["served_fraction"] <= 1 and summary["rises"][0]["start_seconds"] == 300

@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import os
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional, Sequence, TypeVar
 
 import yaml
 
 from ..components import INFERENCE_SERVICE_TYPE as SERVICE_TYPE
-from ..components import cron_fields, date_of, fires
+from ..components import RUNTIMES, SIGNALS, PrometheusSignal, cron_fields, date_of, fires
 from ..render import RenderError, render_stack
 from ..render.preflight import Plan, Resource, as_list, as_map, get
 from ..render.preflight import check_plan
@@ -25,7 +26,7 @@ from ..render.preflight.capacity import ECI_LABEL, ECI_SPOT_STRATEGY, WAIT_FOR_E
 from ..render.preflight.pods import GPU, PodTemplate, pod_templates
 from ..render.preflight.runtimes import runtime_of_kind
 from .hpa import HpaSpec
-from .model import Pool, ServiceModel, Unit, price_of
+from .model import LlmServing, Pool, ServiceModel, Unit, price_of
 
 #: Go's time.ParseDuration units, in seconds (a ResourcePolicy's timeout is a metav1.Duration).
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -112,8 +113,8 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
     try:
         hpa = HpaSpec.from_manifest(rendered) if rendered is not None else None
     except (KeyError, TypeError, ValueError):
-        raise SimulationInputError(f"--service {name}: its HPA does not scale on one External metric with an AverageValue target "
-                                   "(the ingress QPS): the simulator models that scaling only") from None
+        raise SimulationInputError(f"--service {name}: its HPA does not scale on one External metric (the ingress QPS) or on Pods "
+                                   "metrics, with AverageValue targets: the simulator models that scaling only") from None
 
     requests = template.requests()
     units, pool, eci_types = _capacity(plan, template, name, prices)
@@ -134,7 +135,13 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
     # itself (the preflight's ossfs2-requirements warns there).
     ossfs2 = any(mount_client(pv) == "ossfs2" for pv in oss_volumes_of(plan, template).values())
     cached = _image_cached(plan, template)
-    return ServiceModel(
+    llm = _llm(template, hpa, assumed)
+    if hpa is not None and hpa.target_milli is None and llm is None:
+        raise SimulationInputError(f"--service {name}: its HPA scales on pod metrics of a server the simulator does not model "
+                                   "(it models vLLM's queue and KV-cache use)")
+    if llm is not None and capacity is None:
+        capacity = llm.replica_qps
+    model = ServiceModel(
         name=name,
         hpa=hpa,
         fixed_replicas=replicas,
@@ -158,11 +165,39 @@ def service_model(plan: Plan, name: str, prices: Mapping[str, Any], assumed: Map
         eci_auto_cache_ready=int(assumed["eci"]["auto_cache_ready_seconds"]),
         schedule=_schedule(plan, rendered, workload),
         cpu_percent_at_capacity=float(assumed["serving"]["cpu_percent_at_capacity"]),
+        llm=llm,
     )
+    if llm is not None:
+        model = replace(model, model_load=int(assumed["llm"]["model_load_seconds"]))
+    return model
+
+
+def _llm(template: PodTemplate, hpa: Optional[HpaSpec], assumed: Mapping[str, Any]) -> Optional[LlmServing]:
+    """A vLLM server's serving model (``vllm serve`` in the pod), or None. Its concurrency is the assumption, bounded by
+    ``--max-num-seqs`` when the stack sets it; the HPA's Pods metrics are mapped to what they measure by the runtime's
+    series (``Runtime.prometheus_metrics``) and the signals' metric names."""
+    server = next((c for c in template.containers if [str(w) for w in as_list(c.get("command"))][:2] == ["vllm", "serve"]), None)
+    if server is None:
+        return None
+    words = [str(w) for w in as_list(server.get("args"))]
+    limit = next((words[i + 1] for i, w in enumerate(words) if w == "--max-num-seqs" and i + 1 < len(words)), None)
+    a = assumed["llm"]
+    concurrency = int(a["concurrency_per_replica"])
+    if limit is not None and limit.isdigit():
+        concurrency = min(concurrency, int(limit))
+    series = RUNTIMES["vllm"].prometheus_metrics
+    kinds = {sig.metric_name(series[name]): name for name, sig in SIGNALS.items()
+             if isinstance(sig, PrometheusSignal) and name in series}
+    unknown = [n for n, _ in (hpa.pods_targets if hpa else ()) if n not in kinds]
+    if unknown:
+        raise SimulationInputError(f"its HPA scales on the pod metric {unknown[0][:63]}, which the simulator does not model")
+    return LlmServing(concurrency=concurrency, request_seconds=float(a["request_seconds"]), client_timeout=int(a["client_timeout_seconds"]),
+                      kv_cache_usage_at_concurrency=float(a["kv_cache_usage_at_concurrency"]),
+                      scrape_interval=int(a["scrape_interval_seconds"]), metrics=kinds)
 
 
 def _target_qps(hpa: Optional[HpaSpec]) -> float:
-    return hpa.target_milli / 1000 if hpa is not None else 0.0
+    return hpa.target_milli / 1000 if hpa is not None and hpa.target_milli is not None else 0.0
 
 
 def _image_cached(plan: Plan, template: PodTemplate) -> bool:

@@ -49,7 +49,7 @@ OUTPUTS = Outputs("simulate", owns=_owned, unmarked=lambda entries: SUMMARY in e
 def _relative_levels(model: ServiceModel) -> tuple[float, float]:
     """A shape's levels from the service's HPA (``--relative``): low under the scale-out threshold of the
     minimum, high 80% of the maximum's target load (without an HPA: the fixed replicas at 1/1.5 of their capacity)."""
-    target = model.hpa.target_milli / 1000 if model.hpa else model.replica_capacity_qps / 1.5
+    target = model.hpa.target_milli / 1000 if model.hpa and model.hpa.target_milli else model.replica_capacity_qps / 1.5
     low_replicas = model.hpa.min_replicas if model.hpa else model.fixed_replicas
     high_replicas = model.hpa.max_replicas if model.hpa else model.fixed_replicas
     return 0.5 * target * low_replicas, 0.8 * target * high_replicas

@@ -1,4 +1,4 @@
-"""The HorizontalPodAutoscaler controller's algorithm, for one HPA with one External metric.
+"""The HorizontalPodAutoscaler controller's algorithm, for one HPA with one External metric or Pods metrics.
 
 A transcription of kube-controller-manager's podautoscaler
 (``pkg/controller/podautoscaler/horizontal.go`` and ``replica_calculator.go``)
@@ -10,6 +10,11 @@ and of the API defaults (``pkg/apis/autoscaling/v2/defaults.go``):
   (``--horizontal-pod-autoscaler-tolerance``, 0.1) nothing changes, otherwise
   desired = ceil(total / target) (``GetExternalPerPodMetricReplicas``); values
   are compared in milli-units, as the controller does;
+- a Pods metric with an ``AverageValue`` target: usage ratio = the ready pods'
+  mean / target, and outside the tolerance desired = ceil(ratio x ready pods)
+  (``GetMetricReplicas`` over the pods that report it; pods not yet ready report
+  nothing, and the controller's treatment of them is left out: an estimate that
+  scales up a little later than it);
 - current replicas above ``maxReplicas`` or below ``minReplicas`` are clamped
   first, without looking at the metric (``reconcileAutoscaler``);
 - with ``behavior``: stabilization (``stabilizeRecommendationWithBehaviors``:
@@ -62,14 +67,16 @@ DEFAULT_SCALE_DOWN = Rules(DOWNSCALE_STABILIZATION, "Max", (Policy("Percent", 10
 class HpaSpec:
     min_replicas: int
     max_replicas: int
-    target_milli: int
-    """The External metric's ``AverageValue`` target per replica, in milli-units."""
+    target_milli: Optional[int]
+    """The External metric's ``AverageValue`` target per replica, in milli-units; None: no External metric."""
     scale_up: Optional[Rules] = None
     scale_down: Optional[Rules] = None
     """Both None: the HPA has no ``behavior``."""
     tolerance: float = TOLERANCE
     cpu_target_percent: Optional[int] = None
     """A second metric, Resource cpu Utilization (percent of the request), or None."""
+    pods_targets: tuple[tuple[str, int], ...] = ()
+    """Pods metrics: ``(metric name, AverageValue target in milli-units)`` (a model server's queue, its KV-cache use)."""
 
     @property
     def has_behavior(self) -> bool:
@@ -79,10 +86,13 @@ class HpaSpec:
     def from_manifest(hpa: Mapping[str, Any]) -> "HpaSpec":
         """The spec of an ``autoscaling/v2`` HorizontalPodAutoscaler manifest (one External AverageValue metric)."""
         spec = hpa["spec"]
-        (metric,) = [m for m in spec["metrics"] if m["type"] == "External"]
-        target = metric["external"]["target"]
-        if target.get("type") != "AverageValue":
-            raise ValueError("the simulator models an External metric with an AverageValue target")
+        external = [m for m in spec["metrics"] if m["type"] == "External"]
+        pods = [m for m in spec["metrics"] if m["type"] == "Pods"]
+        if len(external) > 1 or (not external and not pods):
+            raise ValueError("the simulator models one External metric, or Pods metrics")
+        targets = [m["external"]["target"] for m in external] + [m["pods"]["target"] for m in pods]
+        if any(t.get("type") != "AverageValue" for t in targets):
+            raise ValueError("the simulator models AverageValue targets")
         behavior = spec.get("behavior")
         up = down = None
         if behavior is not None:
@@ -93,7 +103,8 @@ class HpaSpec:
         return HpaSpec(
             min_replicas=int(spec.get("minReplicas", 1)),
             max_replicas=int(spec["maxReplicas"]),
-            target_milli=milli(target["averageValue"]),
+            target_milli=milli(external[0]["external"]["target"]["averageValue"]) if external else None,
+            pods_targets=tuple((str(m["pods"]["metric"]["name"]), milli(m["pods"]["target"]["averageValue"])) for m in pods),
             scale_up=up,
             scale_down=down,
             cpu_target_percent=int(cpu[0]) if cpu else None,
@@ -133,12 +144,13 @@ class HpaController:
     scale_down_events: list[tuple[int, int]] = field(default_factory=list)
 
     def sync(self, now: int, current: int, status: int, metric_milli: Optional[int],
-             cpu: Optional[tuple[int, float]] = None) -> int:
+             cpu: Optional[tuple[int, float]] = None, pods: Optional[Mapping[str, float]] = None, ready: int = 0) -> int:
         """One reconcile at ``now``: the new ``spec.replicas`` of the target (``current`` if unchanged).
 
         ``status`` is the workload's ``status.replicas`` (pods that exist); ``metric_milli`` the
         External metric's total, or None when it cannot be read; ``cpu`` the ready pods' count and
-        their mean CPU utilization (percent), for an HPA with a CPU metric (None: no reading).
+        their mean CPU utilization (percent), for an HPA with a CPU metric (None: no reading); ``pods`` the ready
+        pods' mean of each Pods metric, by name (None, or a name left out: not readable), and ``ready`` their count.
         Each metric gives a proposal and the highest wins; with a metric unreadable the controller
         scales up on the others but never down (``computeReplicasForMetrics``), and with none
         readable it leaves the replicas alone.
@@ -152,10 +164,17 @@ class HpaController:
             desired = spec.min_replicas
         else:
             proposals, invalid = [], 0
-            if metric_milli is None:
-                invalid += 1
-            else:
-                proposals.append(external_average_value_replicas(status, metric_milli, spec.target_milli, spec.tolerance))
+            if spec.target_milli is not None:
+                if metric_milli is None:
+                    invalid += 1
+                else:
+                    proposals.append(external_average_value_replicas(status, metric_milli, spec.target_milli, spec.tolerance))
+            for name, target in spec.pods_targets:
+                value = (pods or {}).get(name)
+                if value is None or ready == 0:
+                    invalid += 1
+                else:
+                    proposals.append(pods_average_value_replicas(current, ready, int(round(value * 1000)), target, spec.tolerance))
             if spec.cpu_target_percent is not None:
                 if cpu is None or cpu[0] == 0:
                     invalid += 1
@@ -257,6 +276,15 @@ def external_average_value_replicas(status_replicas: int, usage_milli: int, targ
     if abs(1.0 - ratio) > tolerance:
         return -(-usage_milli // target_milli)
     return status_replicas
+
+
+def pods_average_value_replicas(current: int, ready: int, mean_milli: int, target_milli: int, tolerance: float = TOLERANCE) -> int:
+    """Desired replicas for a Pods metric with an AverageValue target: the ready pods' mean against it
+    (replica_calculator.go ``GetMetricReplicas``: within the tolerance, unchanged)."""
+    ratio = mean_milli / target_milli
+    if abs(ratio - 1.0) <= tolerance:
+        return current
+    return math.ceil(ratio * ready)
 
 
 def resource_utilization_replicas(status: int, ready: int, utilization: float, target_percent: int, tolerance: float = TOLERANCE) -> int:

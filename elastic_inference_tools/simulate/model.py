@@ -37,6 +37,28 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class LlmServing:
+    """An LLM server (vLLM): each replica runs ``concurrency`` sequences at once, each holding its slot ``request_seconds``;
+    what arrives beyond that waits in the server's queue (``vllm:num_requests_waiting``) and is turned away once it has
+    waited ``client_timeout`` (the client gives up). By Little's law a replica completes concurrency / request_seconds
+    requests per second, and runs served x request_seconds sequences."""
+
+    concurrency: int
+    request_seconds: float
+    client_timeout: int
+    kv_cache_usage_at_concurrency: float
+    """KV-cache use (0-1) of a replica whose running sequences fill its concurrency; it grows with them."""
+    scrape_interval: int
+    """The metric the HPA reads is the gauge of the last scrape (the PodMonitor's interval)."""
+    metrics: Mapping[str, str] = field(default_factory=dict)
+    """Pods metric name -> what it measures: ``queue`` (waiting requests per pod) or ``kv-cache``."""
+
+    @property
+    def replica_qps(self) -> float:
+        return self.concurrency / self.request_seconds
+
+
+@dataclass(frozen=True)
 class ServiceModel:
     name: str
     hpa: Optional[HpaSpec]
@@ -68,6 +90,9 @@ class ServiceModel:
     """``(name, schedule, targetSize)`` of the CronHPA jobs against the service's HPA (scheduled floors)."""
     floor_events: tuple[tuple[int, int], ...] = ()
     """``(second, floor)`` of those jobs firing during the run, in order (``build.floor_events``; empty: not applied)."""
+    llm: Optional[LlmServing] = None
+    """An LLM server: requests queue instead of being turned away at once (None: a replica serves
+    ``replica_capacity_qps`` and the rest is turned away)."""
 
 
 @dataclass
@@ -88,9 +113,13 @@ class Timeline:
     """Nodes of the pool, billed from when the autoscaler starts them (empty or Ready or not)."""
     cost_ecs_nodes: list[float] = field(default_factory=list)
     cost_eci_pods: list[float] = field(default_factory=list)
+    waiting: list[float] = field(default_factory=list)
+    """An LLM server's queued requests (all replicas); 0 otherwise."""
+    kv_cache_usage: list[float] = field(default_factory=list)
+    """An LLM server's mean KV-cache use per ready replica (0-1); 0 otherwise."""
 
     COLUMNS = ("t", "qps", "metric", "desired_replicas", "ready_replicas", "capacity_qps", "served_qps", "dropped_qps", "cost",
-               "ready_replicas_ecs", "ready_replicas_eci", "ecs_nodes", "cost_ecs_nodes", "cost_eci_pods")
+               "ready_replicas_ecs", "ready_replicas_eci", "ecs_nodes", "cost_ecs_nodes", "cost_eci_pods", "waiting", "kv_cache_usage")
 
 
 @dataclass
@@ -125,7 +154,14 @@ class Simulation:
             self.nodes = [_Node(ready_at=0) for _ in range(model.pool.min_size)]
         start = model.hpa.min_replicas if model.hpa else model.fixed_replicas
         if model.hpa and initial_qps > 0:
-            wanted = math.ceil(initial_qps * 1000 / model.hpa.target_milli)
+            # Steady at the trace's first level: what the QPS target asks for, or (scaled on the server's own metrics) what
+            # serves it, filled to the KV-cache target.
+            if model.hpa.target_milli:
+                wanted = math.ceil(initial_qps * 1000 / model.hpa.target_milli)
+            elif model.llm is not None:
+                wanted = math.ceil(initial_qps / model.llm.replica_qps)
+            else:
+                wanted = start
             start = min(max(start, wanted), model.hpa.max_replicas)
         self.spec_replicas = start
         self._first_eci: Optional[int] = None
@@ -294,6 +330,9 @@ class Simulation:
             return total / length
 
         metric = window_mean(0, m.query_interval)
+        llm = m.llm
+        waiting = 0.0
+        scraped: dict[str, float] = {}
         cost = cost_ecs = cost_eci = 0.0
         rate = self.cost_rate()
         rate_ecs, rate_eci = self.cost_rates_by_kind()
@@ -316,7 +355,8 @@ class Simulation:
                 if self.ready:
                     load = min(1.0, offered / (self.ready * m.replica_capacity_qps)) if m.replica_capacity_qps else 1.0
                     cpu = (self.ready, load * m.cpu_percent_at_capacity)
-                desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), None if down else int(round(metric * 1000)), cpu)
+                desired = self.hpa.sync(t, self.spec_replicas, len(self.pods), None if down else int(round(metric * 1000)), cpu,
+                                        None if down else scraped, self.ready)
                 if desired > self.spec_replicas:
                     self._add_pods(desired - self.spec_replicas, t)
                     changed = True
@@ -329,8 +369,24 @@ class Simulation:
             if changed:
                 rate = self.cost_rate()
                 rate_ecs, rate_eci = self.cost_rates_by_kind()
-            capacity = self.ready * m.replica_capacity_qps
-            served = min(offered, capacity)
+            kv = 0.0
+            if llm is not None:
+                # The server's queue: arrivals join it, ready replicas take what their slots free, and requests that
+                # have waited the client's timeout give up (a fluid model: the queue holds at most capacity x timeout).
+                capacity = self.ready * llm.replica_qps
+                served = min(waiting + offered, capacity)
+                waiting = waiting + offered - served
+                dropped = max(0.0, waiting - capacity * llm.client_timeout)
+                waiting -= dropped
+                running = min(served * llm.request_seconds, self.ready * llm.concurrency)
+                kv = running / (self.ready * llm.concurrency) * llm.kv_cache_usage_at_concurrency if self.ready else 0.0
+                if t % llm.scrape_interval == 0:
+                    per_pod = {"queue": waiting / self.ready if self.ready else None, "kv-cache": kv if self.ready else None}
+                    scraped = {name: v for name, kind in llm.metrics.items() if (v := per_pod.get(kind)) is not None}
+            else:
+                capacity = self.ready * m.replica_capacity_qps
+                served = min(offered, capacity)
+                dropped = offered - served
             cost += rate
             cost_ecs += rate_ecs
             cost_eci += rate_eci
@@ -341,13 +397,15 @@ class Simulation:
             out.ready_replicas.append(self.ready)
             out.capacity_qps.append(capacity)
             out.served_qps.append(served)
-            out.dropped_qps.append(offered - served)
+            out.dropped_qps.append(dropped)
             out.cost.append(cost)
             out.ready_replicas_ecs.append(self.ready_by_kind["ecs"])
             out.ready_replicas_eci.append(self.ready_by_kind["eci"])
             out.ecs_nodes.append(len(self.nodes))
             out.cost_ecs_nodes.append(cost_ecs)
             out.cost_eci_pods.append(cost_eci)
+            out.waiting.append(waiting)
+            out.kv_cache_usage.append(kv)
         return out
 
     def _scale_in_nodes(self, now: int) -> bool:

@@ -10,7 +10,7 @@ from .model import ServiceModel, Timeline
 
 #: How each column of timeline.csv is written (QPS to the thousandth, cumulative costs to 1/10000).
 _FORMATS = {"qps": "{:.3f}", "metric": "{:.3f}", "capacity_qps": "{:.3f}", "served_qps": "{:.3f}", "dropped_qps": "{:.3f}",
-            "cost": "{:.4f}", "cost_ecs_nodes": "{:.4f}", "cost_eci_pods": "{:.4f}"}
+            "cost": "{:.4f}", "cost_ecs_nodes": "{:.4f}", "cost_eci_pods": "{:.4f}", "waiting": "{:.1f}", "kv_cache_usage": "{:.3f}"}
 
 
 def write_timeline(path: str, timeline: Timeline) -> None:
@@ -46,13 +46,23 @@ def plot(path: str, runs: Sequence[tuple[str, ServiceModel, Timeline, dict[str, 
                              gridspec_kw={"height_ratios": [3, 2]})
     long = max(len(t.t) for _, _, t, _ in runs) > 4 * 3600
     scale, unit = (3600.0, "hours") if long else (60.0, "minutes")
+    queue_axes: list[Any] = []
     for column, (label, model, timeline, summary) in enumerate(runs):
         top, bottom = axes[0][column], axes[1][column]
         x = [t / scale for t in timeline.t]
         low, high = (model.hpa.min_replicas, model.hpa.max_replicas) if model.hpa else (model.fixed_replicas, model.fixed_replicas)
         top.plot(x, timeline.qps, color="black", lw=1.2, label="traffic (QPS)")
         top.plot(x, timeline.capacity_qps, color="tab:green", lw=1.2, label="ready capacity (QPS)")
-        top.plot(x, timeline.metric, color="tab:blue", lw=0.8, ls="--", label="metric seen by the HPA")
+        if model.hpa is None or model.hpa.target_milli is not None:
+            top.plot(x, timeline.metric, color="tab:blue", lw=0.8, ls="--", label="metric seen by the HPA")
+        if model.llm is not None:
+            # What a queue-driven HPA reads: the server's queue (its QPS metric is not this HPA's), a count on its own axis.
+            queue_axis = top.twinx()
+            queue_axes.append(queue_axis)
+            queue_axis.plot(x, timeline.waiting, color="tab:purple", lw=0.8, ls="--", label="requests waiting (server queue)")
+            queue_axis.set_ylabel("requests waiting", color="tab:purple")
+            queue_axis.tick_params(axis="y", colors="tab:purple")
+            queue_axis.set_ylim(bottom=0)
         top.fill_between(x, timeline.capacity_qps, timeline.qps, where=[d > 0 for d in timeline.dropped_qps],
                          color="tab:red", alpha=0.35, step=None, label="turned away")
         ceiling = high * model.replica_capacity_qps
@@ -85,16 +95,22 @@ def plot(path: str, runs: Sequence[tuple[str, ServiceModel, Timeline, dict[str, 
         bottom.grid(alpha=0.3)
     axes[0][0].set_ylabel("requests / s")
     axes[1][0].set_ylabel("replicas")
-    for row in axes:  # one legend per row, beside the last run: every column draws the same things
+    for r, row in enumerate(axes):  # one legend per row, beside the last run: every column draws the same things
         handles: dict[str, Any] = {}
-        for ax in row:
+        for ax in [*row, *(queue_axes if r == 0 else [])]:
             for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(name, handle)
-        row[-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
+        # Right of the queue's own axis, when there is one.
+        row[-1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.12 if queue_axes else 1.02, 1.0),
+                       fontsize=8, borderaxespad=0)
     # Once everything is drawn (a limit set earlier stops the shared axis from growing with the next runs): from 0,
     # with room above the highest line for its label; once a row, its axes share the limits.
     axes[0][0].set_ylim(0, axes[0][0].get_ylim()[1] * 1.08)
     axes[1][0].set_ylim(0, axes[1][0].get_ylim()[1] * 1.1)
+    if queue_axes:  # the queues' axes too share one scale, so that panels compare at a glance
+        queue_top = max(ax.get_ylim()[1] for ax in queue_axes) * 1.08
+        for ax in queue_axes:
+            ax.set_ylim(0, queue_top)
     fig.suptitle(title, fontsize=12)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
