@@ -229,9 +229,11 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     scaling, placement, ingress = svc.autoscaling, svc.placement, svc.ingress
     rt = RUNTIMES[svc.runtime]
     service_name, port = rt.service_endpoint(name)
-    yield from mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None,
+    for p in mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None,
                                       svc.image_cache is not None), f"{at}.",
-                      {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None, "image_cache": f"{at}.imageCache"})
+                      {"node_pool": f"{at}.placement.mode", "runtime": None, "placement": None, "image_cache": f"{at}.imageCache"}):
+        # The component's argument is Autoscaling.signal; the stack file's key is autoscaling.metric.
+        yield Problem(p.path.replace(".autoscaling.signal", ".autoscaling.metric"), p.message.replace("autoscaling.signal", "autoscaling.metric"))
     server = InferenceServiceArgs(
         namespace=svc.namespace, model_name=svc.model.name or name, claim_name=f"{name}-model", runtime=svc.runtime, image=svc.image,
         version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,
@@ -271,6 +273,10 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
             scale_down_stabilization_seconds=scaling.args().stabilization_seconds, schedule=scaling.args().schedule,
         )
         yield from mapped(hpa.problems(), f"{at}.autoscaling.", {"namespace": None, "scale_target": None, "route": at})
+    if svc.runtime == "vllm" and scaling.enabled and scaling.metric == "qps" and "target_qps_per_replica" not in scaling.model_fields_set:
+        yield Problem(f"{at}.autoscaling.targetQpsPerReplica", "must be set for an LLM scaled on the QPS: the default (10) is sized for "
+                                                               "TF Serving, and an LLM replica completes a few requests per second "
+                                                               "(measure it with the load test); or scale on its queue (metric: queue)")
     sig = SIGNALS[scaling.metric]
     if scaling.enabled and sig.source == "prometheus" and not s.cluster.prometheus_url:
         yield Problem(f"{at}.autoscaling.metric", f"'{sig.name}' is read from Managed Service for Prometheus: set cluster.prometheusUrl "

@@ -393,6 +393,7 @@ class Llm(_Section):
     shm_size: Quantity = VLLM_DEFAULTS["shm_size"]
     eci_extra_storage: Optional[Quantity] = VLLM_DEFAULTS["eci_extra_storage"]
     weights_gib: Optional[float] = Field(default=VLLM_DEFAULTS["weights_gib"], alias="weightsGiB")
+    eci_gpu_driver: Optional[str] = VLLM_DEFAULTS["eci_gpu_driver"]
 
     model_config = ConfigDict(strict=False)  # allow `gpuMemoryUtilization: 1` (int)
 

@@ -34,7 +34,7 @@ def _render(tmp_path, weights_gib=None, upload=None, eci_types=("ecs.gn7i-c8g1.2
     bert = raw["services"]["bert"]
     bert.update(runtime="vllm", image="vllm/vllm-openai:v0.33.0", resources={"gpu": gpu, "cpu": "6", "memory": "24Gi"},
                 model={"name": "qwen", "path": "llm/qwen"}, placement={"mode": "eci", "eciInstanceTypes": list(eci_types)},
-                autoscaling={"minReplicas": 1, "maxReplicas": 2}, llm={"apiKeySecret": "qwen-key", **(llm or {})},
+                autoscaling={"minReplicas": 1, "maxReplicas": 2, "targetQpsPerReplica": 2}, llm={"apiKeySecret": "qwen-key", **(llm or {})},
                 ingress={"host": "llm.example.com", "tlsSecret": "llm-tls"})
     if weights_gib is not None:
         bert["llm"]["weightsGiB"] = weights_gib

@@ -121,6 +121,9 @@ def test_the_metric_setting_selects_the_signal_and_its_target(raw):
     (lambda r: None, "services.bert.autoscaling.metric", "cluster.prometheusUrl"),
     (lambda r: r["services"]["bert"]["autoscaling"].update(targetKvCacheUsage=1.5), "services.bert.autoscaling.targetKvCacheUsage", ""),
     (lambda r: r["services"]["bert"]["autoscaling"].update(metric="latency"), "services.bert.autoscaling.metric", "'queue'"),
+    # The component's Autoscaling.signal is the stack file's autoscaling.metric.
+    (lambda r: r["services"]["bert"].update(runtime="tensorflow-serving", llm=None) or r["services"]["bert"].pop("llm"),
+     "services.bert.autoscaling.metric", "exposes none"),
 ])
 def test_metric_settings_problems_name_their_keys(raw, edit, key, fragment):
     raw = llm_raw(raw, metric="queue")

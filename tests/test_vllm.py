@@ -55,6 +55,10 @@ def test_the_vllm_server_serves_the_mounted_model_with_its_engine_flags_probes_a
         # ECI unpacks the image into its 30 GiB beside the cache: more is asked for (ignored off virtual nodes).
         template = mocks.resources["qwen-deployment"].inputs["spec"]["template"]
         assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-extra-ephemeral-storage"] == "40Gi"
+        # ECI's default driver on gn7i (470, CUDA 11.4) is too old for vLLM's CUDA 12 build.
+        assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=550"
+        # The UID has no passwd entry: getpass.getuser() reads USER first (PyTorch's cache would crash the pod).
+        assert env["USER"]["value"] == "vllm" and env["LOGNAME"]["value"] == "vllm"
         service = mocks.resources["qwen-service"].inputs
         assert [p["port"] for p in service["spec"]["ports"]] == [8000]
         assert svc.scale_target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "qwen"}
@@ -111,6 +115,7 @@ def vllm_raw(raw, **llm):
     bert.update(runtime="vllm", llm={"apiKeySecret": "bert-key", **llm})
     bert["resources"] = {"gpu": 1, "cpu": "3", "memory": "10Gi"}
     bert["placement"] = {"mode": "eci", "eciInstanceTypes": ["ecs.gn6i-c4g1.xlarge"]}
+    bert["autoscaling"] = {**bert.get("autoscaling", {}), "targetQpsPerReplica": 2}  # an LLM's QPS target is its own
     return raw
 
 
@@ -127,6 +132,10 @@ def test_the_llm_settings_become_the_runtimes_options(raw):
     (lambda r: r["services"]["bert"]["llm"].update(dtype="int4"), "services.bert.llm.dtype"),
     (lambda r: r["services"]["bert"].update(runtime="tensorflow-serving"), "services.bert.llm"),
     (lambda r: r["services"]["bert"]["resources"].update(gpu=0), "services.bert.resources.gpu"),
+    # An LLM on the QPS needs its own target: the default 10 is TF Serving's.
+    (lambda r: r["services"]["bert"]["autoscaling"].pop("targetQpsPerReplica"), "services.bert.autoscaling.targetQpsPerReplica"),
+    (lambda r: r["services"]["bert"]["llm"].update(apiKeySecretKey="API_KEY!"), "services.bert.llm.apiKeySecretKey"),
+    (lambda r: r["services"]["bert"]["llm"].update(eciGpuDriver="550"), "services.bert.llm.eciGpuDriver"),
 ])
 def test_llm_settings_problems_name_their_keys(raw, edit, key):
     raw = vllm_raw(raw)

@@ -242,14 +242,15 @@ def pod_spec(ctx: PodContext, containers: Sequence[Mapping[str, Any]], volumes: 
 
 
 def server_deployment(ctx: PodContext, image: str, spec: Mapping[str, Any], pod_annotations: Mapping[str, str],
-                      *first: pulumi.Resource) -> k8s.apps.v1.Deployment:
-    """The Deployment of a runtime's server pods (``spec``), created after ``first`` and the context's dependencies."""
+                      *first: pulumi.Resource, annotations: Optional[Mapping[str, str]] = None) -> k8s.apps.v1.Deployment:
+    """The Deployment of a runtime's server pods (``spec``), created after ``first`` and the context's dependencies;
+    ``annotations`` go on the Deployment itself (changing them rolls no pod)."""
     args = ctx.args
     return k8s.apps.v1.Deployment(
         f"{ctx.name}-deployment",
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=ctx.name, namespace=args.namespace, labels=dict(ctx.labels),
-            annotations=with_skips(None, namespace=args.namespace, image=image, pull_policy=True),
+            annotations=with_skips(dict(annotations or {}), namespace=args.namespace, image=image, pull_policy=True),
         ),
         spec=k8s.apps.v1.DeploymentSpecArgs(
             replicas=args.replicas,

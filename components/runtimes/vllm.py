@@ -22,6 +22,7 @@ Read in vLLM 0.33.0 (the PyPI source release of 2026-11-02; the image ``vllm/vll
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 
@@ -64,7 +65,12 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
     "eci_extra_storage": "40Gi",      # ECI only: temporary storage beyond the free 30 GiB (image unpacked + /cache); None: none
     "weights_gib": None,              # the model's weights, GiB, for the preflight's GPU-memory check; None: from the upload
+    "eci_gpu_driver": "tesla=550",    # ECI only: the GPU driver of an ECI pod (its default on gn7i is 470, CUDA 11.4); None: ECI's
 }
+# ECI "Create a GPU-accelerated ECI pod": k8s.aliyun.com/eci-gpu-driver-version picks the driver of a GPU spec that offers
+# several (gn7i: 470 by default, 535 and 550 too); vLLM's CUDA 12 build needs a newer one than 470. Not verified here: that
+# the image's CUDA runs on 550 (a CUDA 13 build needs 580: use an image built for CUDA 12.x).
+ECI_GPU_DRIVER = "k8s.aliyun.com/eci-gpu-driver-version"
 # vLLM 0.33 config/cache.py: gpu_memory_utilization Field(default=0.92): the share of each GPU vLLM takes.
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
 # The weights' size, stated on the pod template for the render's preflight (llm-model-fits).
@@ -97,6 +103,10 @@ def vllm_container(args: InferenceServiceArgs, image: str, options: Mapping[str,
     env: list[dict[str, Any]] = [
         # The root filesystem is read-only: home and every cache on the cache volume.
         {"name": "HOME", "value": CACHE_MOUNT},
+        # The UID has no /etc/passwd entry: getpass.getuser() (PyTorch's compile cache) reads these first, else fails with
+        # "getpwuid(): uid not found" (as vLLM's own non-root entrypoint sets them; llm-d/llm-d-benchmark #1573).
+        {"name": "USER", "value": "vllm"},
+        {"name": "LOGNAME", "value": "vllm"},
         {"name": "XDG_CACHE_HOME", "value": CACHE_MOUNT},
         {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/huggingface"},
         # The model is local: never reach out to the Hugging Face hub, or report usage.
@@ -193,6 +203,12 @@ class Vllm(Runtime):
             found.append(ArgProblem(at + "gpu_memory_utilization", "must be a fraction within (0, 1]"))
         if options["enable_prefix_caching"] is not None and not isinstance(options["enable_prefix_caching"], bool):
             found.append(ArgProblem(at + "enable_prefix_caching", "must be true or false"))
+        driver = options["eci_gpu_driver"]
+        if driver is not None and not (isinstance(driver, str) and re.fullmatch(r"tesla=[0-9]+(\.[0-9]+)*", driver)):
+            found.append(ArgProblem(at + "eci_gpu_driver", "must be like tesla=550 (ECI's k8s.aliyun.com/eci-gpu-driver-version)"))
+        key = options["api_key_secret_key"]
+        if not isinstance(key, str) or not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", key):
+            found.append(ArgProblem(at + "api_key_secret_key", "must be a Secret key: letters, digits, '-', '_' and '.'"))
         secret = options["api_key_secret"]
         if secret is not None:
             found += checks.collect(checks.dns_subdomain(at + "api_key_secret", secret))
@@ -206,8 +222,10 @@ class Vllm(Runtime):
                    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": options["shm_size"]}}]
         spec = pod_spec(ctx, [vllm_container(args, image, options)], volumes, termination_grace_seconds(options))
         storage = {ECI_EXTRA_STORAGE: options["eci_extra_storage"]} if options["eci_extra_storage"] else {}
+        driver = {ECI_GPU_DRIVER: options["eci_gpu_driver"]} if options["eci_gpu_driver"] else {}
+        # On the Deployment, not the pod template: a hint for the preflight must not roll the replicas when it changes.
         weights = {WEIGHTS_ANNOTATION: str(options["weights_gib"])} if options["weights_gib"] is not None else {}
-        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage, **weights})
+        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage, **driver}, annotations=weights)
         service = cluster_ip_service(ctx, [("http", HTTP_PORT, "http")])
         return Workload(deployment, service.metadata.name, HTTP_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
 

@@ -445,9 +445,20 @@ def summarize(model: ServiceModel, timeline: Timeline, currency: str) -> dict[st
     seconds = len(timeline.t)
     replica_hours = sum(timeline.ready_replicas) / 3600.0
     total_cost = timeline.cost[-1] if timeline.cost else 0.0
+    llm = None
+    if model.llm is not None:
+        # The queue's worst: requests waiting, and how long the last of them waits at the capacity of that second.
+        waits = [w / c if c else (float(model.llm.client_timeout) if w else 0.0)
+                 for w, c in zip(timeline.waiting, timeline.capacity_qps, strict=True)]
+        llm = {"concurrency_per_replica": model.llm.concurrency, "request_seconds": model.llm.request_seconds,
+               "client_timeout_seconds": model.llm.client_timeout,
+               "kv_cache_usage_at_concurrency": model.llm.kv_cache_usage_at_concurrency,
+               "max_waiting": round(max(timeline.waiting, default=0.0), 1),
+               "max_queue_wait_seconds": round(max(waits, default=0.0), 1)}
     return {
         "service": model.name,
         "seconds": seconds,
+        **({"llm": llm} if llm is not None else {}),
         "requests": round(offered),
         "requests_served": round(served),
         "requests_turned_away": round(dropped),

@@ -125,6 +125,9 @@ def comparison_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
             ("by_capacity.eci.ready_replica_hours", "ready replica-hours on ECI"), ("by_capacity.ecs.max_nodes", "most ECS nodes"),
             ("cost", "cost"), ("by_capacity.ecs.cost", "cost of ECS nodes"), ("by_capacity.eci.cost", "cost of ECI pods"),
             ("cost_per_million_requests", "cost per million requests")]
+    if any("llm" in summary for _, summary in rows):  # an LLM's queue: what it assumed, and how long requests waited
+        keys += [("llm.request_seconds", "request seconds (assumed)"), ("llm.concurrency_per_replica", "sequences per replica (assumed)"),
+                 ("llm.max_waiting", "most requests waiting"), ("llm.max_queue_wait_seconds", "longest queue wait (s)")]
     head = "| | " + " | ".join(label for label, _ in rows) + " |"
     lines = [head, "|---|" + "---:|" * len(rows)]
     for key, label in keys:

@@ -138,7 +138,7 @@ def _judge(plan: Plan, template: PodTemplate, container: Mapping[str, Any]) -> I
         if not any(name.endswith(WEIGHT_SUFFIXES) for name in files):
             yield Finding("llm-model-fits", "error", owner, f"serves {model_dir}, where the stack uploads no weights (*.safetensors or "
                           "*.bin): vLLM cannot load the model", SOURCE)
-    stated = template.annotations.get(WEIGHTS_ANNOTATION)
+    stated = as_map(get(template.owner.inputs, "metadata", "annotations")).get(WEIGHTS_ANNOTATION)
     size = weights_gib(plan, files) if files else None
     if size is None and known(stated):
         try:
@@ -153,7 +153,11 @@ def _judge(plan: Plan, template: PodTemplate, container: Mapping[str, Any]) -> I
     for host in hosts(plan, template):
         for name in host.types:
             itype = instance_type(name)
-            if itype is None or not itype.gpus or tp is None or tp > itype.gpus:
+            if itype is None:
+                yield Finding("llm-model-fits", "warning", owner, f"{name} ({host.where}) is not in the preflight's instance catalog: "
+                              "whether the weights fit its GPUs is not checked; add it to instance_types.yaml", SOURCE)
+                continue
+            if not itype.gpus or tp is None or tp > itype.gpus:
                 continue
             budget = itype.gpu_memory_gib * tp * util
             where = f"{name} ({tp} x {itype.gpu_memory_gib} GiB, {util} of it for vLLM: {budget:.1f} GiB; {host.where})"
