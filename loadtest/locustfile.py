@@ -87,6 +87,13 @@ def _defaults(parser: LocustArgumentParser) -> None:
             parser.set_defaults(host=url.rstrip("/"))
 
 
+@events.init.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
+def _require_host(environment: Environment, **_: Any) -> None:
+    if not environment.host:
+        raise SystemExit(f"no host for STACK={STACK} SERVICE={SERVICE}: give --host (the endpoint's URL), or run from the "
+                         "program's directory after `pulumi up` (its stack output endpoints) or its offline render (build/STACK)")
+
+
 def load_list(path: str, key: str) -> dict[str, Any]:
     """A JSON file ``{key: [...]}`` with at least one item."""
     with open(path, encoding="utf-8") as fh:

@@ -155,3 +155,11 @@ def test_a_wrong_key_fails_every_request_and_is_never_printed(tmp_path):
     assert int(completion["Failure Count"]) == int(completion["Request Count"]) > 0
     assert "HTTP 401" in (tmp_path / "run_failures.csv").read_text()
     assert json.loads((tmp_path / "run_llm_summary.json").read_text())["completions"] == 0
+
+
+def test_without_a_host_the_load_test_stops_with_a_reason_not_a_pass(tmp_path):
+    # No --host, no stack output, no render in the working directory: exit non-zero and say what to give.
+    env = {**os.environ, "API": "openai", "STACK": "nowhere", "SERVICE": "qwen"}
+    proc = subprocess.run([LOCUST, "-f", os.path.join(ROOT, "loadtest", "locustfile.py"), "--headless"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0 and "no host for STACK=nowhere" in proc.stderr + proc.stdout
