@@ -69,15 +69,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {"id": "1234567890"}
 
 
-@pytest.fixture
-def mocks():
-    """Pulumi's mock runtime, fresh for each test (the render tests reconfigure it)."""
+def install_mocks(recording):
+    """Make ``recording`` (a RecordingMocks) Pulumi's mock runtime, fresh: what a test's ``mocks`` fixture returns."""
     from pulumi.runtime import settings
 
     settings.reset_options(project="elastic-inference", stack="test", preview=False)
-    recording = RecordingMocks()
     pulumi.runtime.set_mocks(recording, project="elastic-inference", stack="test", preview=False)
     return recording
+
+
+@pytest.fixture
+def mocks():
+    """Pulumi's mock runtime, fresh for each test (the render tests reconfigure it)."""
+    return install_mocks(RecordingMocks())
 
 
 PROGRAM_ENTRIES = ("Pulumi.yaml", "__main__.py", "config", "components", "policy")

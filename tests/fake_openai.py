@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import JsonHandler, LoopbackServer
 
 PROMPT_TOKENS = 12
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self, model: str, api_key: str | None = None, *, chunks: int = 8, tokens_per_chunk: int = 1,
                  first_delay: float = 0.2, between: float = 0.05, send_usage: bool = True):
         self.model, self.api_key = model, api_key
@@ -34,19 +35,7 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def _send(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
 
             def _chunk(self, data: bytes) -> None:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -114,9 +103,7 @@ class FakeOpenAI:
                 self._event("[DONE]")
                 self._chunk(b"")  # the end of the chunked body
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def problem(self, body: object, content_type: str) -> str | None:
         """What is wrong with a chat completions request (None when it is sound)."""
@@ -143,11 +130,3 @@ class FakeOpenAI:
     def usage(self) -> dict:
         completion = self.chunks * self.tokens_per_chunk
         return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": completion, "total_tokens": PROMPT_TOKENS + completion}
-
-    def __enter__(self) -> "FakeOpenAI":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

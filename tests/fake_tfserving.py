@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import JsonHandler, LoopbackServer
 
 _PREDICT = re.compile(r"^/v1/models/([A-Za-z0-9_.-]+)(?:/versions/[0-9]+)?:predict$")
 _STATUS = re.compile(r"^/v1/models/([A-Za-z0-9_.-]+)$")
 
 
-class FakeTfServing:
+class FakeTfServing(LoopbackServer):
     def __init__(self, model: str):
         self.model = model
         self.predictions = 0
@@ -24,19 +25,7 @@ class FakeTfServing:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def _send(self, code: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
 
             def do_GET(self) -> None:  # noqa: N802
                 match = _STATUS.match(self.path)
@@ -70,14 +59,4 @@ class FakeTfServing:
                 count = len(body["instances"]) if "instances" in body else 1
                 self._send(200, {"predictions": [[0.1, 0.9]] * count})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "FakeTfServing":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(Handler)

@@ -21,7 +21,7 @@ from components.ingresses.alb import BACKEND_TYPE, LISTEN_PORTS, SSL_REDIRECT
 from components.model_endpoint import alb_problems
 from components.qps_autoscaler import QPS_METRICS
 from config import ConfigError, from_raw
-from tests.conftest import CLUSTER_ID, RecordingMocks
+from tests.conftest import CLUSTER_ID, RecordingMocks, install_mocks
 from tests.test_components import after
 
 SWITCHES = {"vsw-aaa": "10.0.1.0/24", "vsw-bbb": "10.0.2.0/24", "vsw-ccc": "10.0.3.0/24"}
@@ -51,12 +51,7 @@ class SwitchMocks(RecordingMocks):
 @pytest.fixture
 def mocks():
     """Pulumi's mock runtime with the vSwitch lookups answered (overrides conftest's fixture in this module)."""
-    from pulumi.runtime import settings
-
-    settings.reset_options(project="elastic-inference", stack="test", preview=False)
-    recording = SwitchMocks()
-    pulumi.runtime.set_mocks(recording, project="elastic-inference", stack="test", preview=False)
-    return recording
+    return install_mocks(SwitchMocks())
 
 
 def gateway_args(**overrides):
