@@ -23,6 +23,7 @@ from ..render.preflight import Plan, Resource, as_list, as_map, get
 from ..render.preflight import check_plan
 from ..render.preflight.storage import mount_client, oss_volumes_of
 from ..render.preflight.capacity import ECI_LABEL, ECI_SPOT_STRATEGY, WAIT_FOR_ECS, WAIT_POLICY, governing_policy, pools_for, specs
+from ..render.preflight.llm import is_vllm_server, vllm_flags
 from ..render.preflight.pods import GPU, PodTemplate, pod_templates
 from ..render.preflight.runtimes import runtime_of_kind
 from .hpa import HpaSpec
@@ -176,11 +177,10 @@ def _llm(template: PodTemplate, hpa: Optional[HpaSpec], assumed: Mapping[str, An
     """A vLLM server's serving model (``vllm serve`` in the pod), or None. Its concurrency is the assumption, bounded by
     ``--max-num-seqs`` when the stack sets it; the HPA's Pods metrics are mapped to what they measure by the runtime's
     series (``Runtime.prometheus_metrics``) and the signals' metric names."""
-    server = next((c for c in template.containers if [str(w) for w in as_list(c.get("command"))][:2] == ["vllm", "serve"]), None)
+    server = next((c for c in template.containers if is_vllm_server(c)), None)
     if server is None:
         return None
-    words = [str(w) for w in as_list(server.get("args"))]
-    limit = next((words[i + 1] for i, w in enumerate(words) if w == "--max-num-seqs" and i + 1 < len(words)), None)
+    limit = vllm_flags(server)[1].get("--max-num-seqs")
     a = assumed["llm"]
     concurrency = int(a["concurrency_per_replica"])
     if limit is not None and limit.isdigit():

@@ -36,14 +36,17 @@ WARN_SHARE = Decimal("0.8")
 MIN_KV_SHARE_TEXT = "a fifth"
 
 
-def _flags(container: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+def vllm_flags(container: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """A container's command and arguments, and its ``--flag value`` pairs (how the preflight and the simulator read a
+    vLLM server's settings)."""
     words = [str(w) for w in as_list(container.get("command")) + as_list(container.get("args"))]
     flags = {w: words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)}
     return words, flags
 
 
-def _is_vllm(container: Mapping[str, Any]) -> bool:
-    words, _ = _flags(container)
+def is_vllm_server(container: Mapping[str, Any]) -> bool:
+    """A vLLM server: ``vllm serve`` (runtimes/vllm.py, the image's own entrypoint)."""
+    words, _ = vllm_flags(container)
     return words[:2] == ["vllm", "serve"]
 
 
@@ -112,13 +115,13 @@ def _model_files(plan: Plan, template: PodTemplate, container: Mapping[str, Any]
 def llm_model_fits(plan: Plan) -> Iterator[Finding]:
     for template in pod_templates(plan):
         for container in template.containers:
-            if not _is_vllm(container):
+            if not is_vllm_server(container):
                 continue
             yield from _judge(plan, template, container)
 
 
 def _judge(plan: Plan, template: PodTemplate, container: Mapping[str, Any]) -> Iterator[Finding]:
-    words, flags = _flags(container)
+    words, flags = vllm_flags(container)
     owner = template.owner.describe()
     gpus = get(container, "resources", "limits", "nvidia.com/gpu")
     gpus = int(str(gpus)) if known(gpus) and str(gpus).isdigit() else 0
