@@ -76,6 +76,7 @@ if alb_args is not None and settings.alb is not None:
     alb = AlbGateway(settings.alb.name, alb_args, pulumi.ResourceOptions(depends_on=addons.dependencies))
     prerequisites.update(alb.prerequisites)
 
+behind_alb = settings.alb_services()
 endpoints = {}
 for name, svc in settings.services.items():
     model = ModelEndpoint(name, ModelEndpointArgs(
@@ -95,7 +96,7 @@ for name, svc in settings.services.items():
         placement=svc.placement.choice(),
         node_pool=pool,
         ingress=svc.ingress.choice(settings.alb) if svc.ingress else None,
-        alb=alb if name in settings.alb_services() else None,
+        alb=alb if name in behind_alb else None,
         autoscaling=svc.autoscaling.args(),
         allow_from_namespaces=svc.network_policy.allow_from_namespaces,
     ))

@@ -228,6 +228,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     at = f"services.{name}"
     scaling, placement, ingress = svc.autoscaling, svc.placement, svc.ingress
     rt = RUNTIMES[svc.runtime]
+    controller = INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"]
     service_name, port = rt.service_endpoint(name)
     for p in mapped(wiring_problems(svc.runtime, placement.mode, s.node_pool is not None, scaling.args(), ingress is not None,
                                       svc.image_cache is not None), f"{at}.",
@@ -239,7 +240,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
         version_policy=svc.model.version_policy, gpu=svc.resources.gpu, cpu=svc.resources.cpu, memory=svc.resources.memory,
         replicas=scaling.min_replicas, autoscaled=scaling.enabled, allow_from_namespaces=svc.network_policy.allow_from_namespaces,
         runtime_options=svc.runtime_options() if svc.runtime == "vllm" else {},
-        service_annotations=dict(INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].service_annotations),
+        service_annotations=dict(controller.service_annotations),
     )
     if svc.llm is not None and svc.runtime != "vllm":
         yield Problem(f"{at}.llm", f"is the vLLM engine's settings, but the runtime is '{svc.runtime}': set runtime: vllm, or remove llm")
@@ -256,7 +257,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
                                                               "node_labels": "nodePool.labels" if pool else None})
     if ingress is not None:
         endpoint = PublicEndpointArgs(namespace=svc.namespace, host=ingress.host, path=ingress.path, tls_secret=ingress.tls_secret,
-                                      certificate_id=ingress.certificate_id, controller=ingress.controller(s.alb),
+                                      certificate_id=ingress.certificate_id, controller=controller.name,
                                       ingress_class=ingress.class_name, service_name=service_name, service_port=port,
                                       paths=rt.public_paths)
         yield from mapped(endpoint.problems(), f"{at}.ingress.", {"namespace": None, "service_name": None, "service_port": None,
@@ -265,7 +266,7 @@ def _components(s: Settings, name: str, svc: Service) -> Iterator[Problem]:
     if scaling.enabled:
         route = ingress_route(svc.namespace, service_name, port) if ingress is not None else ""
         hpa = QpsAutoscalerArgs(
-            metric=INGRESS_CONTROLLERS[ingress.controller(s.alb) if ingress else "nginx"].metric, namespace=svc.namespace,
+            metric=controller.metric, namespace=svc.namespace,
             scale_target={"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, route=route,
             sls_project=s.cluster.sls_project_name, min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
             target_qps_per_replica=scaling.target_qps_per_replica, query_interval_seconds=scaling.query_interval_seconds,

@@ -27,7 +27,7 @@ from components.problems import QUANTITY as _QUANTITY
 from components.placements.ecs_then_eci import POOL_WAIT_RANGE
 from components.qps_autoscaler import MAX_STABILIZATION_SECONDS, MIN_QUERY_INTERVAL, MIN_TARGET_QPS
 from components.spot_node_pool import MAX_INSTANCE_TYPES, MAX_SIZE
-from components.alb_gateway import AddressType as AlbAddressType, Edition as AlbEdition
+from components.alb_gateway import ALB_ID, VSWITCH, AddressType as AlbAddressType, Edition as AlbEdition
 from components.ingresses import INGRESS_CONTROLLERS
 from components.signals import SIGNALS
 from components.types import (
@@ -55,7 +55,7 @@ _K8S_VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _MODEL_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _INSTANCE_TYPE = re.compile(r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$")
-_VSWITCH = re.compile(r"^vsw-[a-z0-9]+$")
+_VSWITCH = VSWITCH  # the components' (alb_gateway.py)
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
@@ -101,7 +101,7 @@ LabelValue = Annotated[str, BeforeValidator(_number_as_string), _matching(_LABEL
 SlsProject = Annotated[str, _matching(_SLS_PROJECT, "an SLS project name: 3-63 lowercase letters, digits and '-'")]
 CrdName = Annotated[str, _matching(_CRD_NAME, "a CustomResourceDefinition name like 'seldondeployments.machinelearning.seldon.io'", 253)]
 CertificateId = Annotated[str, _matching(re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"), "a certificate id of Certificate Management Service like 12345678-cn-beijing", 128)]
-AlbId = Annotated[str, _matching(re.compile(r"^alb-[a-z0-9]+$"), "an ALB instance id like alb-2zeabc")]
+AlbId = Annotated[str, _matching(ALB_ID, "an ALB instance id like alb-2zeabc")]
 HttpPath = Annotated[str, _matching(_HTTP_PATH, "an HTTP path starting with '/' (letters, digits, '/', '_', '.', '~', '-')", 1024)]
 Price = Annotated[float, BeforeValidator(lambda v: float(v) if isinstance(v, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", v) else v), Field(gt=0)]
 
