@@ -12,7 +12,7 @@ one module each. Installed with pip, the package is ``elastic_inference``
 CHANGELOG.md.
 """
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 from .alb_gateway import AlbGateway, AlbGatewayArgs
 from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project

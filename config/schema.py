@@ -394,6 +394,7 @@ class Llm(_Section):
     eci_extra_storage: Optional[Quantity] = VLLM_DEFAULTS["eci_extra_storage"]
     weights_gib: Optional[float] = Field(default=VLLM_DEFAULTS["weights_gib"], alias="weightsGiB")
     eci_gpu_driver: Optional[str] = VLLM_DEFAULTS["eci_gpu_driver"]
+    cuda_compatibility: bool = VLLM_DEFAULTS["cuda_compatibility"]
 
     model_config = ConfigDict(strict=False)  # allow `gpuMemoryUtilization: 1` (int)
 

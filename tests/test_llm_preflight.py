@@ -134,3 +134,88 @@ def test_the_llm_example_stack_renders_what_serving_and_scaling_need(tmp_path):
     (release,) = [r for r in plan["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"]
     rules = release["inputs"]["values"]["AlibabaCloudMetricsAdapter"]["prometheus"]["adapter"]["rules"]["custom"]
     assert sorted(r["name"]["as"] for r in rules) == ["vllm_kv_cache_usage_perc", "vllm_num_requests_waiting"]
+
+
+# gpu-driver-runs-image: the image's CUDA against the driver of every host a replica may land on.
+
+def driver_findings(plan, prog="."):
+    return [f for f in run(plan["resources"], plan["outputs"], prog) if f.check == "gpu-driver-runs-image"]
+
+
+def test_the_shipped_defaults_run_the_cuda13_image_on_eci(tmp_path):
+    """vLLM 0.33.0's image is its CUDA 13.0 build: on ECI it runs on driver 535 with the forward-compatibility libraries."""
+    code, plan, prog = _render(tmp_path)
+    assert code == 0 and driver_findings(plan, prog) == []
+    (deployment,) = [r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"]
+    template = deployment["inputs"]["spec"]["template"]
+    assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=535"
+    assert {"name": "VLLM_ENABLE_CUDA_COMPATIBILITY", "value": "1"} in template["spec"]["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("llm, said", [
+    ({"eciGpuDriver": "tesla=550"}, "R550"),                            # 0.5.0's default: no forward compatibility on R550
+    ({"cudaCompatibility": False}, "R535"),                             # R535 runs CUDA 13 only through the compat libraries
+    ({"eciGpuDriver": None}, "R470 on ecs.gn7i-c8g1.2xlarge, ECI's default"),  # ECI's default on gn7i
+])
+def test_an_eci_driver_that_cannot_run_the_image_is_refused(tmp_path, capsys, llm, said):
+    assert _render(tmp_path, llm=llm)[0] == 4
+    err = capsys.readouterr().err
+    assert "gpu-driver-runs-image" in err and said in err and "CUDA 13.0" in err
+
+
+def test_a_driver_ecis_gpu_family_does_not_offer_is_refused(tmp_path, capsys):
+    assert _render(tmp_path, llm={"eciGpuDriver": "tesla=580"})[0] == 4  # gn7i offers 470, 535, 550
+    assert "does not offer" in capsys.readouterr().err
+
+
+def _pool_plan(labels, env=({"name": "VLLM_ENABLE_CUDA_COMPATIBILITY", "value": "1"},), image="vllm/vllm-openai:v0.33.0"):
+    """A GPU node pool and a vLLM Deployment that selects it."""
+    pool = {"urn": "u:pool", "type": "alicloud:cs/nodePool:NodePool", "name": "gpu",
+            "inputs": {"nodePoolName": "gpu", "instanceTypes": ["ecs.gn7i-c8g1.2xlarge"],
+                       "labels": [{"key": k, "value": v} for k, v in {"inference": "llm", **labels}.items()]}}
+    container = {"name": "vllm", "image": image, "command": ["vllm", "serve"], "args": ["/models"], "env": list(env),
+                 "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}}
+    deployment = {"urn": "u:deploy", "type": "kubernetes:apps/v1:Deployment", "name": "qwen",
+                  "inputs": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "qwen", "namespace": "llm"},
+                             "spec": {"template": {"metadata": {"labels": {"app": "qwen"}},
+                                                   "spec": {"nodeSelector": {"inference": "llm"}, "containers": [container]}}}}}
+    return {"resources": [pool, deployment], "outputs": {}}
+
+
+DRIVER = "ack.aliyun.com/nvidia-driver-version"
+
+
+@pytest.mark.parametrize("labels, env, level, said", [
+    ({}, None, "warning", "does not pin its NVIDIA driver"),           # ACK's default (535 today) may change
+    ({DRIVER: "550.144.03"}, None, "error", "R550"),                    # an ACK driver the image cannot run on
+    ({DRIVER: "580.82.07"}, None, "warning", "switch them off"),       # native: the compat libraries are not for it
+    ({DRIVER: "570.133.20"}, (), "error", "with its CUDA forward-compatibility libraries"),  # R570 without them
+])
+def test_a_node_pools_driver_is_judged_against_the_image(labels, env, level, said):
+    plan = _pool_plan(labels) if env is None else _pool_plan(labels, env)
+    findings = driver_findings(plan)
+    assert [f.level for f in findings] == [level] and said in findings[0].message
+
+
+@pytest.mark.parametrize("labels, env", [({DRIVER: "535.230.02"}, None), ({DRIVER: "580.82.07"}, ())])
+def test_a_node_pool_driver_that_runs_the_image_passes(labels, env):
+    assert driver_findings(_pool_plan(labels) if env is None else _pool_plan(labels, env)) == []
+
+
+def test_an_image_whose_cuda_is_not_known_is_said_not_checked():
+    (finding,) = driver_findings(_pool_plan({DRIVER: "535.230.02"}, image="example.com/team/llm-server:1"))
+    assert finding.level == "warning" and "not known" in finding.message
+
+
+@pytest.mark.parametrize("image, cuda", [
+    ("vllm/vllm-openai:v0.33.0", (13, 0)),
+    ("registry.cn-hangzhou.aliyuncs.com/mirror/vllm-openai:v0.33.0", (13, 0)),  # a mirror keeps repository and tag
+    ("vllm/vllm-openai:v0.28.0-cu129", (12, 9)),
+    ("vllm/vllm-openai:v0.33.0@sha256:" + "0" * 64, (13, 0)),
+    ("vllm/vllm-openai:latest", None),
+    ("vllm/vllm-openai:v0.32.0", None),                                          # a release the table does not list
+])
+def test_the_cuda_of_a_vllm_image_is_read_from_its_tag(image, cuda):
+    from components.runtimes.vllm import image_cuda
+
+    assert image_cuda(image) == cuda

@@ -246,7 +246,7 @@ def test_checks_are_registered_once_each():
         "valid-labels", "hpa-target-scalable", "hpa-metrics", "custom-resource-installed", "shared-addons-retained",
         "oidc-trust-policy", "bucket-split-attributes-ignored", "bucket-objects", "kms-readers-decrypt",
         "model-mount-readable", "ossfs2-requirements", "eci-oss-auth", "pods-fit-instance-types", "ecs-first-pool-grows",
-        "cron-hpa-bounds", "ingress-metric-matches-controller", "alb-ingress-served", "prometheus-metric-served", "llm-model-fits",
+        "cron-hpa-bounds", "ingress-metric-matches-controller", "alb-ingress-served", "prometheus-metric-served", "llm-model-fits", "gpu-driver-runs-image",
     }
 
 

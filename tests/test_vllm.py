@@ -55,8 +55,10 @@ def test_the_vllm_server_serves_the_mounted_model_with_its_engine_flags_probes_a
         # ECI unpacks the image into its 30 GiB beside the cache: more is asked for (ignored off virtual nodes).
         template = mocks.resources["qwen-deployment"].inputs["spec"]["template"]
         assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-extra-ephemeral-storage"] == "40Gi"
-        # ECI's default driver on gn7i (470, CUDA 11.4) is too old for vLLM's CUDA 12 build.
-        assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=550"
+        # The image is the CUDA 13.0 build: ECI's 535 runs it through the forward-compatibility libraries (not its
+        # gn7i default 470, nor 550, a branch they do not support).
+        assert template["metadata"]["annotations"]["k8s.aliyun.com/eci-gpu-driver-version"] == "tesla=535"
+        assert env["VLLM_ENABLE_CUDA_COMPATIBILITY"]["value"] == "1"
         # The UID has no passwd entry: getpass.getuser() reads USER first (PyTorch's cache would crash the pod).
         assert env["USER"]["value"] == "vllm" and env["LOGNAME"]["value"] == "vllm"
         service = mocks.resources["qwen-service"].inputs

@@ -18,6 +18,13 @@ Read in vLLM 0.33.0 (the PyPI source release of 2026-11-02; the image ``vllm/vll
 - ``vllm/entrypoints/serve/instrumentator/health.py``: ``/health`` answers 200, or 503 once the engine is dead;
   ``launchers/api_server/entry.py``: the HTTP server starts only after the model has loaded, so nothing answers
   while a large model loads: the startup probe allows for it.
+- ``.buildkite/release-pipeline.yaml`` and ``.buildkite/scripts/publish-release-images.sh``: the release image
+  ``vllm/vllm-openai:v0.33.0`` is the "CUDA 13.0" build (``CUDA_VERSION=13.0.2``); no CUDA 12 variant is published
+  for the release. CUDA 13 needs an R580 driver, newer than any ECI offers or ACK installs by default; the image carries
+  NVIDIA's forward-compatibility libraries, which ``VLLM_ENABLE_CUDA_COMPATIBILITY=1`` puts first on the library path
+  (``vllm/env_override.py``), and with them it runs on R535 and R570 (``docs/getting_started/installation/gpu.cuda.inc.md``,
+  "Running on Systems with Older CUDA Drivers"). So the pods switch them on, and an ECI pod asks for driver 535
+  (:mod:`..gpu_drivers`; the preflight's ``gpu-driver-runs-image`` judges every host a replica may land on).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 
 from .. import problems as checks
+from ..gpu_drivers import ECI_DRIVER_ANNOTATION
 from ..problems import ArgProblem
 from .base import (
     MODEL_MOUNT, SECURE_CONTAINER, PodContext, Runtime, Workload, cluster_ip_service, find, pod_spec, resources, server_deployment,
@@ -65,12 +73,27 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
     "eci_extra_storage": "40Gi",      # ECI only: temporary storage beyond the free 30 GiB (image unpacked + /cache); None: none
     "weights_gib": None,              # the model's weights, GiB, for the preflight's GPU-memory check; None: from the upload
-    "eci_gpu_driver": "tesla=550",    # ECI only: the GPU driver of an ECI pod (its default on gn7i is 470, CUDA 11.4); None: ECI's
+    "eci_gpu_driver": "tesla=535",    # ECI only: the GPU driver of an ECI pod (gn7i's default, 470, runs no CUDA 12 or 13); None: ECI's
+    "cuda_compatibility": True,       # VLLM_ENABLE_CUDA_COMPATIBILITY: run the image's CUDA 13 on an R535/R570 driver
 }
-# ECI "Create a GPU-accelerated ECI pod": k8s.aliyun.com/eci-gpu-driver-version picks the driver of a GPU spec that offers
-# several (gn7i: 470 by default, 535 and 550 too); vLLM's CUDA 12 build needs a newer one than 470. Not verified here: that
-# the image's CUDA runs on 550 (a CUDA 13 build needs 580: use an image built for CUDA 12.x).
-ECI_GPU_DRIVER = "k8s.aliyun.com/eci-gpu-driver-version"
+# ECI offers 470, 535 and 550 on gn7i: only 535 runs the CUDA 13 image (through its forward-compatibility libraries;
+# 550 is no branch they support), so that is what an ECI pod asks for.
+ECI_GPU_DRIVER = ECI_DRIVER_ANNOTATION
+CUDA_COMPATIBILITY_ENV = "VLLM_ENABLE_CUDA_COMPATIBILITY"
+# The CUDA each published vllm-openai release tag is built with (its release pipeline), and the variant tag suffixes.
+RELEASE_CUDA = {"v0.33.0": (13, 0)}
+_IMAGE = re.compile(r"(?:^|/)vllm-openai:(?P<release>v[0-9]+\.[0-9]+\.[0-9]+)(?:-cu(?P<major>1[0-9])(?P<minor>[0-9]))?(?:@.*)?$")
+
+
+def image_cuda(image: str) -> Optional[tuple[int, int]]:
+    """The CUDA version a vLLM image is built with, from its repository and tag (any registry: a mirror in ACR keeps
+    them), or None when it is not known (another image, or a release this table does not list)."""
+    found = _IMAGE.search(image)
+    if not found:
+        return None
+    if found.group("major"):
+        return int(found.group("major")), int(found.group("minor"))
+    return RELEASE_CUDA.get(found.group("release"))
 # vLLM 0.33 config/cache.py: gpu_memory_utilization Field(default=0.92): the share of each GPU vLLM takes.
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
 # The weights' size, stated on the pod template for the render's preflight (llm-model-fits).
@@ -114,6 +137,8 @@ def vllm_container(args: InferenceServiceArgs, image: str, options: Mapping[str,
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "VLLM_DO_NOT_TRACK", "value": "1"},
     ]
+    if options["cuda_compatibility"]:
+        env.append({"name": CUDA_COMPATIBILITY_ENV, "value": "1"})
     if options["api_key_secret"]:
         env.append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": options["api_key_secret"],
                                                                         "key": options["api_key_secret_key"]}}})
@@ -201,11 +226,12 @@ class Vllm(Runtime):
         util = options["gpu_memory_utilization"]
         if util is not None and (isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1):
             found.append(ArgProblem(at + "gpu_memory_utilization", "must be a fraction within (0, 1]"))
-        if options["enable_prefix_caching"] is not None and not isinstance(options["enable_prefix_caching"], bool):
-            found.append(ArgProblem(at + "enable_prefix_caching", "must be true or false"))
+        for flag in ("enable_prefix_caching", "cuda_compatibility"):
+            if options[flag] is not None and not isinstance(options[flag], bool):
+                found.append(ArgProblem(at + flag, "must be true or false"))
         driver = options["eci_gpu_driver"]
         if driver is not None and not (isinstance(driver, str) and re.fullmatch(r"tesla=[0-9]+(\.[0-9]+)*", driver)):
-            found.append(ArgProblem(at + "eci_gpu_driver", "must be like tesla=550 (ECI's k8s.aliyun.com/eci-gpu-driver-version)"))
+            found.append(ArgProblem(at + "eci_gpu_driver", "must be like tesla=535 (ECI's k8s.aliyun.com/eci-gpu-driver-version)"))
         key = options["api_key_secret_key"]
         if not isinstance(key, str) or not re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", key):
             found.append(ArgProblem(at + "api_key_secret_key", "must be a Secret key: letters, digits, '-', '_' and '.'"))

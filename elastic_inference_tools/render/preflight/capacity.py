@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping, Optional
 import yaml
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get
+from ...components import gpu_drivers
 from .pods import GPU, PodTemplate, pod_templates, selects
 from .quantity import GIB
 
@@ -92,6 +93,9 @@ class Host:
     """``node pool NAME`` or ``ECI``."""
     kind: str  # "ecs" | "eci"
     types: tuple[str, ...]
+    driver: Optional[str] = None
+    """The GPU driver the host is told to install (the pool's driver label, the ECI pod's driver annotation); None: its
+    default."""
 
 
 def _pools(plan: Plan) -> list[Resource]:
@@ -135,17 +139,29 @@ def _hosts(plan: Plan, template: PodTemplate) -> list[Host]:
         found = []
         for i, unit in enumerate(map(as_map, as_list(get(policy.inputs, "spec", "units")))):
             if unit.get("resource") == "eci":
-                found.append(Host(f"ECI (ResourcePolicy unit {i})", "eci", specs(as_map(unit.get("podAnnotations")), template.annotations)))
+                annotations = (as_map(unit.get("podAnnotations")), template.annotations)
+                found.append(Host(f"ECI (ResourcePolicy unit {i})", "eci", specs(*annotations), _eci_driver(*annotations)))
             else:
-                for pool in pools_for(plan, as_map(unit.get("nodeSelector"))):
-                    found.append(Host(f"node pool {pool.inputs.get('nodePoolName', pool.name)}", "ecs",
-                                      tuple(map(str, as_list(pool.inputs.get("instanceTypes"))))))
+                found += [_pool_host(pool) for pool in pools_for(plan, as_map(unit.get("nodeSelector")))]
         return found
     if template.labels.get(ECI_LABEL) == "true":
-        return [Host("ECI", "eci", specs(template.annotations))]
+        return [Host("ECI", "eci", specs(template.annotations), _eci_driver(template.annotations))]
     selector = as_map(template.spec.get("nodeSelector"))
-    return [Host(f"node pool {p.inputs.get('nodePoolName', p.name)}", "ecs", tuple(map(str, as_list(p.inputs.get("instanceTypes")))))
-            for p in (pools_for(plan, selector) if selector else [])]
+    return [_pool_host(p) for p in (pools_for(plan, selector) if selector else [])]
+
+
+def _pool_host(pool: Resource) -> Host:
+    driver = _pool_labels(pool).get(gpu_drivers.NODE_DRIVER_LABEL)
+    return Host(f"node pool {pool.inputs.get('nodePoolName', pool.name)}", "ecs", tuple(map(str, as_list(pool.inputs.get("instanceTypes")))),
+                str(driver) if driver is not None else None)
+
+
+def _eci_driver(*annotation_sets: Mapping[str, Any]) -> Optional[str]:
+    for found in annotation_sets:
+        value = found.get(gpu_drivers.ECI_DRIVER_ANNOTATION)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _shortfall(requests: Mapping[str, Decimal], itype: InstanceType, kind: str,

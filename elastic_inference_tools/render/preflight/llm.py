@@ -1,5 +1,5 @@
 """LLM servers that cannot start: weights that do not fit the GPUs, parallelism over GPUs the pod lacks, a model
-directory vLLM cannot load.
+directory vLLM cannot load, an image whose CUDA the hosts' GPU driver does not run.
 
 Read in vLLM 0.33.0: ``vllm serve MODEL_DIR`` loads the model directory's ``config.json`` and its weights
 (``*.safetensors``, or ``*.bin``); it takes ``--gpu-memory-utilization`` (default 0.92, ``config/cache.py``) of each of
@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Optional
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
-from ...components import DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION
-from .capacity import hosts, instance_type
+from ...components import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, gpu_drivers, image_cuda
+from .capacity import Host, hosts, instance_type
 from .pods import PodTemplate, pod_templates
 from .storage import oss_volumes_of
 
@@ -172,3 +172,74 @@ def _judge(plan: Plan, template: PodTemplate, container: Mapping[str, Any]) -> I
                 yield Finding("llm-model-fits", "warning", owner, f"the weights take {size:.1f} GiB of vLLM's share of {where}, leaving "
                               f"less than {MIN_KV_SHARE_TEXT} for the KV cache and activations (an estimate): few sequences fit; "
                               "consider larger GPUs or a lower --max-model-len", SOURCE)
+
+
+DRIVER_SOURCE = ("vLLM 0.33.0 .buildkite/release-pipeline.yaml (the release image is the CUDA 13.0 build), "
+                 "docs/getting_started/installation/gpu.cuda.inc.md (CUDA 13 needs R580; forward compatibility on R535/R570), "
+                 "vllm/env_override.py; ECI 'Create a GPU-accelerated ECI pod'; ACK 'List of NVIDIA driver versions supported by ACK'")
+
+
+@check("gpu-driver-runs-image")
+def gpu_driver_runs_image(plan: Plan) -> Iterator[Finding]:
+    """A server image's CUDA against the driver of every host a replica may land on."""
+    for template in pod_templates(plan):
+        for container in template.containers:
+            gpus = get(container, "resources", "limits", "nvidia.com/gpu")
+            if not (known(gpus) and str(gpus).isdigit() and int(str(gpus)) > 0):
+                continue
+            image = str(container.get("image") or "")
+            cuda = image_cuda(image)
+            if cuda is None:
+                if is_vllm_server(container):
+                    yield Finding("gpu-driver-runs-image", "warning", template.owner.describe(),
+                                  f"the CUDA version of {image} is not known: whether the hosts' GPU drivers run it is not checked",
+                                  DRIVER_SOURCE)
+                continue
+            env = {str(e.get("name")): e.get("value") for e in map(as_map, as_list(container.get("env")))}
+            compat = str(env.get(CUDA_COMPATIBILITY_ENV, "0")).strip().lower() in ("1", "true")
+            for host in hosts(plan, template):
+                yield from _judge_driver(template.owner.describe(), image, cuda, compat, host)
+
+
+def _judge_driver(owner: str, image: str, cuda: tuple[int, int], compat: bool, host: Host) -> Iterator[Finding]:
+    built = f"{image} is built with CUDA {cuda[0]}.{cuda[1]}"
+    if host.kind == "ecs":
+        fix = (f"pin the pool's driver with its label {gpu_drivers.NODE_DRIVER_LABEL} (nodePool.labels) to a version ACK lists "
+               "that runs it")
+        if host.driver is None:
+            yield Finding("gpu-driver-runs-image", "warning", owner,
+                          f"{host.where} does not pin its NVIDIA driver: ACK installs its default ({gpu_drivers.ACK_DEFAULT_DRIVER} on "
+                          f"1.28 and later) and changes it from time to time, and {built}; {fix}", DRIVER_SOURCE)
+        drivers = [(host.driver or gpu_drivers.ACK_DEFAULT_DRIVER, "")]
+    else:
+        fix = ("ask for ECI's driver 535 (k8s.aliyun.com/eci-gpu-driver-version: tesla=535, llm.eciGpuDriver) with the "
+               "image's forward-compatibility libraries on (llm.cudaCompatibility)")
+        drivers = [(host.driver, "")] if host.driver is not None else []
+        for name in (host.types if host.driver is None else ()):
+            default = gpu_drivers.eci_default_branch(name)
+            if default is None:
+                yield Finding("gpu-driver-runs-image", "warning", owner, f"ECI's default GPU driver on {name} ({host.where}) is not "
+                              "known to the preflight: whether it runs the image is not checked", DRIVER_SOURCE)
+                continue
+            drivers.append((str(default), f" on {name}, ECI's default"))
+    for driver, how in dict.fromkeys(drivers):
+        branch = gpu_drivers.branch(driver)
+        if branch is None:
+            yield Finding("gpu-driver-runs-image", "warning", owner, f"the GPU driver of {host.where} ({driver}) is not a driver "
+                          "version: whether it runs the image is not checked", DRIVER_SOURCE)
+            continue
+        if host.kind == "eci" and not how:
+            offered = [gpu_drivers.eci_offers(name, branch) for name in host.types]
+            if False in offered:
+                yield Finding("gpu-driver-runs-image", "error", owner, f"{host.where} asks ECI for driver R{branch}, which ECI does "
+                              f"not offer on every GPU spec it may take ({', '.join(host.types)}): the pod cannot be created", DRIVER_SOURCE)
+        reason = gpu_drivers.cannot_run(cuda, branch, compat)
+        if reason is not None:
+            yield Finding("gpu-driver-runs-image", "error", owner,
+                          f"{built}, and {reason}; {host.where} runs R{branch}{how}: the server stops at start ('the NVIDIA driver "
+                          f"on your system is too old'); {fix}", DRIVER_SOURCE)
+        elif compat and gpu_drivers.runs_natively(cuda, branch):
+            yield Finding("gpu-driver-runs-image", "warning", owner,
+                          f"{host.where} runs R{branch}{how}, which runs CUDA {cuda[0]}.{cuda[1]} natively, yet the image's CUDA "
+                          f"forward-compatibility libraries are on ({CUDA_COMPATIBILITY_ENV}): they are for older drivers only; "
+                          "switch them off (llm.cudaCompatibility: false)", DRIVER_SOURCE)
