@@ -36,6 +36,8 @@ addons_args = ClusterAddonsArgs(
     cron_hpa_controller=cluster.addons.cron_hpa_controller,
     alb_ingress_controller=cluster.addons.alb_ingress_controller,
     prometheus_url=cluster.prometheus_url,
+    # The instance's credentials, as the Authorization header (ClusterAddons keeps it a secret).
+    prometheus_authorization=cluster.prometheus_auth.authorization() if cluster.prometheus_auth else None,
     # The adapter's rules for the services that scale on their server's own metrics (autoscaling.metric).
     prometheus_rules=adapter_rules([(svc.runtime, svc.autoscaling.metric) for svc in settings.services.values()
                                     if svc.autoscaling.enabled]),

@@ -15,7 +15,7 @@ CHANGELOG.md.
 __version__ = "0.6.0"
 
 from .alb_gateway import AlbGateway, AlbGatewayArgs
-from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project
+from .cluster_addons import CRD_ADDONS, INGRESS_LOGSTORE, ClusterAddons, ClusterAddonsArgs, default_sls_project, prometheus_basic_auth
 from .image_cache import ImageCacheChoice
 from .inference_service import InferenceService, InferenceServiceArgs, selector_labels, service_endpoint
 from .ingresses import INGRESS_CONTROLLERS, IngressController, ingress_controller
@@ -67,6 +67,6 @@ __all__ = [
     "SpotNodePool", "SpotNodePoolArgs",
     "UploadError",
     "adapter_rules", "cpu_metric", "default_of", "default_sls_project", "ingress_controller", "ingress_route", "longest_read_policy", "path_problems",
-    "placement_mode", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
+    "placement_mode", "prometheus_basic_auth", "qps_metric", "route_problem", "runtime", "seldon_hpa_spec", "selector_labels",
     "service_endpoint", "upload_files", "wiring_problems",
 ]

@@ -9,6 +9,7 @@ metrics adapter to serve, and no HPA can scale on it.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -51,18 +52,31 @@ CRD_ADDONS = {SELDON_CORE_CRD: "seldon_core", CRON_HPA_CRD: "cron_hpa_controller
               ALB_CRD: "alb_ingress_controller"}
 
 
-def adapter_values(prometheus_url: Optional[str], rules: Sequence[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+def adapter_values(prometheus_url: Optional[str], rules: Sequence[Mapping[str, Any]],
+                   authorization: Optional[pulumi.Input[str]] = None) -> Optional[dict[str, Any]]:
     """The metrics adapter chart's values for Prometheus signals, or None (the chart's defaults).
 
     The key path is the one ACK's docs give (``AlibabaCloudMetricsAdapter.prometheus.url``: "Configure auto scaling for
-    standalone or distributed LLM inference services"; ``prometheus.enabled`` and ``prometheus.adapter.rules.custom``:
-    "Horizontal pod scaling based on Prometheus metrics"); ``rules.default`` is left to the chart, so rules other
-    workloads use stay.
+    standalone or distributed LLM inference services"; ``prometheus.enabled``, ``prometheus.prometheusHeader.Authorization``
+    and ``prometheus.adapter.rules.custom``: "Horizontal pod scaling based on Prometheus metrics"); ``rules.default`` is
+    left to the chart, so rules other workloads use stay. The header reaches the adapter's ``--prometheus-header``
+    (``Authorization=...``, set on every query: alibaba-cloud-metrics-adapter
+    ``pkg/provider/prometheusProvider/prometheus.go`` ``parseHeaderArgs``), as a secret.
     """
     if not prometheus_url:
         return None
-    return {"AlibabaCloudMetricsAdapter": {"prometheus": {"enabled": True, "url": prometheus_url,
-                                                          "adapter": {"rules": {"custom": [dict(r) for r in rules]}}}}}
+    prometheus: dict[str, Any] = {"enabled": True, "url": prometheus_url, "adapter": {"rules": {"custom": [dict(r) for r in rules]}}}
+    if authorization is not None:
+        prometheus["prometheusHeader"] = {"Authorization": pulumi.Output.secret(authorization)}
+    return {"AlibabaCloudMetricsAdapter": {"prometheus": prometheus}}
+
+
+def prometheus_basic_auth(access_key_id: str, access_key_secret: str) -> str:
+    """The ``Authorization`` header of a Managed Service for Prometheus V2 instance, which requires Basic auth with an
+    AccessKey pair (its docs, "Access Prometheus monitoring data through HTTP API URLs": the RAM user needs
+    ``AliyunPrometheusMetricReadAccess``); Basic credentials are ``id:secret`` in base64 (RFC 7617)."""
+    pair = f"{access_key_id}:{access_key_secret}".encode("utf-8")
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 def default_sls_project(cluster_id: str) -> str:
@@ -107,6 +121,10 @@ class ClusterAddonsArgs:
     one), for the metrics adapter to serve Prometheus signals (``signals/``: vLLM's queue, KV-cache use); None: none."""
     prometheus_rules: Sequence[Mapping[str, Any]] = ()
     """The adapter's rules for those signals (:func:`signals.adapter_rules`), in prometheus-adapter's format."""
+    prometheus_authorization: Optional[pulumi.Input[str]] = None
+    """The ``Authorization`` header the adapter sends the Prometheus instance, kept secret: a V2 instance requires Basic
+    auth with an AccessKey pair (:func:`prometheus_basic_auth`), a V1 instance with token authentication the token
+    itself; None: no header (a V1 instance without a token)."""
     addon_versions: Optional[Mapping[str, str]] = None
     """Add-on name -> version to pin; unlisted add-ons get ACK's default version."""
     seldon_core: bool = False
@@ -126,6 +144,8 @@ class ClusterAddonsArgs:
         found = checks.collect(checks.one_of("log_collector", self.log_collector, choices(LogCollector)))
         if not self.cluster_id:
             found.append(ArgProblem("cluster_id", "is required"))
+        if self.prometheus_authorization is not None and not self.prometheus_url:
+            found.append(ArgProblem("prometheus_authorization", "needs prometheus_url: it authenticates the adapter to that instance"))
         if self.prometheus_rules and not self.prometheus_url:
             found.append(ArgProblem("prometheus_url", "is required with prometheus_rules: the adapter reads the series from it"))
         if self.prometheus_url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", self.prometheus_url):
@@ -205,7 +225,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.metrics_adapter_repository),
                 atomic=True,
                 cleanup_on_fail=True,
-                values=adapter_values(args.prometheus_url, self.prometheus_rules),
+                values=adapter_values(args.prometheus_url, self.prometheus_rules, args.prometheus_authorization),
                 # It answers every External-metric HPA of the cluster: it outlives this stack.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.dependencies), retain_on_delete=True),
             )

@@ -94,6 +94,36 @@ def _plaintext_provider_credentials() -> list[Problem]:
     return problems
 
 
+# Values of the project's sections that are credentials: each must be a `secure:` value. The CLI hands the program a
+# section with the values under it decrypted and marks the whole section secret (pulumi/pulumi#3342), so a section
+# not marked secret holds them in plain text. "*" is any key (a service's name).
+_SECRET_VALUES = (("cluster", "prometheusAuth", "*"), ("services", "*", "llm", "apiKey"))
+
+
+def _walk(value: Any, path: tuple[str, ...], shown: str) -> typing.Iterator[tuple[str, Any]]:
+    if not path:
+        yield shown, value
+        return
+    if not isinstance(value, Mapping):
+        return
+    keys = list(value) if path[0] == "*" else [path[0]] if path[0] in value else []
+    for key in keys:
+        yield from _walk(value[key], path[1:], f"{shown}.{_shown_key(key)}")
+
+
+def _plaintext_secrets(raw: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for section, *path in _SECRET_VALUES:
+        if runtime_config.is_config_secret(f"{PROJECT}:{section}"):
+            continue
+        for shown, value in _walk(raw.get(section), tuple(path), section):
+            if value is not None:
+                problems.append(Problem(shown, "is a credential and must be encrypted: set it with "
+                                               f"`pulumi config set --secret --path '{shown}'` (in plain text it would sit in the "
+                                               "stack file and the state for anyone who reads them)"))
+    return problems
+
+
 def load(base_dir: str = ".") -> Settings:
     """The current stack's settings, read through ``pulumi.Config``."""
     cfg = pulumi.Config(PROJECT)
@@ -108,6 +138,7 @@ def load(base_dir: str = ".") -> Settings:
     problems += [Problem(_shown_key(k), "must be a mapping of keys to values (the YAML under it is a list)")
                  for k, v in raw.items() if isinstance(v, list)]
     raw = {k: v for k, v in raw.items() if not isinstance(v, list)}
+    problems += _plaintext_secrets(raw)
     try:
         settings = from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
     except ConfigError as exc:

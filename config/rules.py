@@ -86,6 +86,18 @@ def _camel_words(reason: str) -> str:
 def _cluster(s: Settings) -> Iterator[Problem]:
     if k8s_minor(s.cluster.kubernetes_version) < MIN_KUBERNETES:
         yield Problem("cluster.kubernetesVersion", "must be 1.23 or newer (autoscaling/v2 and ResourcePolicy need it); upgrade the cluster")
+    auth = s.cluster.prometheus_auth
+    if auth is not None:
+        pair = (auth.access_key_id, auth.access_key_secret)
+        if auth.token is not None and any(v is not None for v in pair):
+            yield Problem("cluster.prometheusAuth", "give a V2 instance's accessKeyId and accessKeySecret, or a V1 instance's token, "
+                                                    "not both")
+        elif auth.token is None and None in pair:
+            missing = "accessKeySecret" if auth.access_key_secret is None else "accessKeyId"
+            yield Problem(f"cluster.prometheusAuth.{missing}", "required: a V2 instance takes the AccessKey pair of a RAM user "
+                                                              "granted AliyunPrometheusMetricReadAccess (or a V1 instance its token)")
+        if not s.cluster.prometheus_url:
+            yield Problem("cluster.prometheusAuth", "needs cluster.prometheusUrl: it authenticates the metrics adapter to that instance")
 
 
 def _model_store(s: Settings, base_dir: str) -> Iterator[Problem]:

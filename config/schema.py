@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from components import (
@@ -20,6 +20,7 @@ from components import (
     NodeTaint,
     PLACEMENTS, RUNTIMES, Autoscaling as AutoscalingArgs, ClusterAddonsArgs, IngressChoice, ModelEndpointArgs, ModelStoreArgs,
     ImageCacheChoice, PlacementChoice, ScheduledFloor, ServerResources, SpotNodePoolArgs, default_of, default_sls_project,
+    prometheus_basic_auth,
 )
 from components.placement import MAX_ECI_SPECS
 from components.runtimes.vllm import OPTION_DEFAULTS as VLLM_DEFAULTS
@@ -182,6 +183,25 @@ class Addons(_Section):
     seldon_core_chart: SeldonCoreChart = SeldonCoreChart()
 
 
+class PrometheusAuth(_Section):
+    """How the metrics adapter authenticates to Managed Service for Prometheus (its docs, "Access Prometheus monitoring
+    data through HTTP API URLs"): a V2 instance requires Basic auth with the AccessKey pair of a RAM user granted
+    AliyunPrometheusMetricReadAccess; a V1 instance may require its token. Every value must be ``secure:``
+    (config/loader.py refuses them in plain text); config/rules.py: one of the two ways, whole."""
+
+    access_key_id: Optional[SecretStr] = None
+    access_key_secret: Optional[SecretStr] = None
+    token: Optional[SecretStr] = None
+
+    def authorization(self) -> Optional[str]:
+        """The ``Authorization`` header these credentials make (None: incomplete; config/rules.py says why)."""
+        if self.token is not None:
+            return self.token.get_secret_value()
+        if self.access_key_id is not None and self.access_key_secret is not None:
+            return prometheus_basic_auth(self.access_key_id.get_secret_value(), self.access_key_secret.get_secret_value())
+        return None
+
+
 class Cluster(_Section):
     id: ClusterId
     kubernetes_version: Annotated[str, AfterValidator(_k8s_version)] = DEFAULT_KUBERNETES_VERSION
@@ -190,6 +210,8 @@ class Cluster(_Section):
     # Managed Service for Prometheus's HTTP API URL (its console's Settings, the internal one): the metrics adapter reads
     # Prometheus signals (autoscaling.metric queue | kv-cache) from it.
     prometheus_url: Optional[Annotated[str, _matching(re.compile(r"^https?://[^\s/]+(/\S*)?$"), "an http(s) URL", 1024)]] = None
+    # The instance's credentials, when it requires them (every V2 instance does).
+    prometheus_auth: Optional[PrometheusAuth] = None
     # terway | flannel: how pods get their addresses. ALB reaches pods by their own IPs, which needs Terway for pods
     # on ECS nodes (config/rules.py); unset: not stated, required only then.
     network_plugin: Optional[NetworkPlugin] = None
@@ -388,6 +410,8 @@ class Llm(_Section):
     enable_prefix_caching: Optional[bool] = VLLM_DEFAULTS["enable_prefix_caching"]
     kv_cache_dtype: str = VLLM_DEFAULTS["kv_cache_dtype"]
     shutdown_timeout_seconds: int = VLLM_DEFAULTS["shutdown_timeout_seconds"]
+    # The API key itself, `secure:` (config/loader.py refuses it in plain text): the stack keeps it in a Secret.
+    api_key: Optional[SecretStr] = VLLM_DEFAULTS["api_key"]
     api_key_secret: Optional[SecretName] = VLLM_DEFAULTS["api_key_secret"]
     api_key_secret_key: str = VLLM_DEFAULTS["api_key_secret_key"]
     shm_size: Quantity = VLLM_DEFAULTS["shm_size"]
@@ -399,8 +423,11 @@ class Llm(_Section):
     model_config = ConfigDict(strict=False)  # allow `gpuMemoryUtilization: 1` (int)
 
     def options(self) -> dict[str, Any]:
-        """These settings as the runtime's options (``ModelEndpointArgs.runtime_options``)."""
-        return self.model_dump(by_alias=False)
+        """These settings as the runtime's options (``ModelEndpointArgs.runtime_options``; the runtime keeps the API key
+        secret)."""
+        options = self.model_dump(by_alias=False)
+        options["api_key"] = self.api_key.get_secret_value() if self.api_key is not None else None
+        return options
 
 
 class Service(_Section):

@@ -32,8 +32,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
+import pulumi
+import pulumi_kubernetes as k8s
 
 from .. import problems as checks
+from .._annotations import with_skips
 from ..gpu_drivers import ECI_DRIVER_ANNOTATION
 from ..problems import ArgProblem
 from .base import (
@@ -68,7 +71,8 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "enable_prefix_caching": None,    # --[no-]enable-prefix-caching; None: vLLM's
     "kv_cache_dtype": "auto",         # --kv-cache-dtype
     "shutdown_timeout_seconds": 60,   # --shutdown-timeout: how long a stopping replica drains running requests
-    "api_key_secret": None,           # a Secret in the namespace whose key `api_key_secret_key` is the API key
+    "api_key": None,                  # the API key itself (pulumi.Input[str], kept secret): the runtime keeps it in a Secret
+    "api_key_secret": None,           # or a Secret in the namespace, made elsewhere, whose key `api_key_secret_key` is the API key
     "api_key_secret_key": "api-key",
     "shm_size": "1Gi",                # /dev/shm (memory-backed, counted in the pod's memory): NCCL between GPUs
     "eci_extra_storage": "40Gi",      # ECI only: temporary storage beyond the free 30 GiB (image unpacked + /cache); None: none
@@ -166,6 +170,20 @@ def vllm_container(args: InferenceServiceArgs, image: str, options: Mapping[str,
     }
 
 
+def api_key_secret(ctx: PodContext, options: Mapping[str, Any]) -> k8s.core.v1.Secret:
+    """The Secret that holds the API key given as ``api_key`` (the value a Pulumi secret, so state keeps it encrypted and
+    previews show ``[secret]``), named after the service."""
+    args = ctx.args
+    return k8s.core.v1.Secret(
+        f"{ctx.name}-api-key",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{ctx.name}-api-key", namespace=args.namespace, labels=dict(ctx.labels),
+                                            annotations=with_skips(None, namespace=args.namespace)),
+        type="Opaque",
+        string_data={options["api_key_secret_key"]: pulumi.Output.secret(options["api_key"])},
+        opts=pulumi.ResourceOptions(parent=ctx.owner, depends_on=list(ctx.depends_on)),
+    )
+
+
 def termination_grace_seconds(options: Mapping[str, Any]) -> int:
     """The pod's grace period: the preStop pause, the drain, and a margin to exit."""
     return PRE_STOP_SECONDS + int(options["shutdown_timeout_seconds"]) + EXIT_MARGIN_SECONDS
@@ -238,11 +256,18 @@ class Vllm(Runtime):
         secret = options["api_key_secret"]
         if secret is not None:
             found += checks.collect(checks.dns_subdomain(at + "api_key_secret", secret))
+            if options["api_key"] is not None:
+                found.append(ArgProblem(at + "api_key", "give the API key or the Secret that holds it (api_key_secret), not both"))
         return found
 
     def build(self, ctx: PodContext) -> Workload:
         args, name = ctx.args, ctx.name
         options = self.options(args)
+        first: list[pulumi.Resource] = []
+        if options["api_key"] is not None:
+            key_secret = api_key_secret(ctx, options)
+            options = {**options, "api_key_secret": key_secret.metadata.name}
+            first.append(key_secret)
         image = args.image or self.default_image(args.gpu)
         volumes = [{"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
                    {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": options["shm_size"]}}]
@@ -251,7 +276,7 @@ class Vllm(Runtime):
         driver = {ECI_GPU_DRIVER: options["eci_gpu_driver"]} if options["eci_gpu_driver"] else {}
         # On the Deployment, not the pod template: a hint for the preflight must not roll the replicas when it changes.
         weights = {WEIGHTS_ANNOTATION: str(options["weights_gib"])} if options["weights_gib"] is not None else {}
-        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage, **driver}, annotations=weights)
+        deployment = server_deployment(ctx, image, spec, {**ctx.pod_annotations, **storage, **driver}, *first, annotations=weights)
         service = cluster_ip_service(ctx, [("http", HTTP_PORT, "http")])
         return Workload(deployment, service.metadata.name, HTTP_PORT, {"apiVersion": "apps/v1", "kind": "Deployment", "name": name})
 

@@ -377,8 +377,8 @@ def llm_endpoints_need_an_api_key(args: StackValidationArgs, report: ReportViola
                 continue
             if not all(behind):
                 report(f"Ingress {r.name} puts an LLM server without an API key on the internet: anyone could spend its "
-                       "GPUs; give it one (llm.apiKeySecret in this project's stack config; runtime_options "
-                       "api_key_secret with the components)", r.urn)
+                       "GPUs; give it one (llm.apiKey, encrypted, or llm.apiKeySecret in this project's stack config; runtime_options "
+                       "api_key or api_key_secret with the components)", r.urn)
             elif not any(path == p or path.startswith(p + "/") for p in _LLM_GUARDED):
                 report(f"Ingress {r.name} publishes path {path} of an LLM server, where its API key does not apply (vLLM guards "
                        f"only {', '.join(_LLM_GUARDED)}; /invocations serves completions without it): publish /v1 only", r.urn)
