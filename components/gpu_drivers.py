@@ -27,6 +27,8 @@ NODE_DRIVER_LABEL = "ack.aliyun.com/nvidia-driver-version"
 """The node pool label that pins the driver ACK installs on the pool's new GPU nodes."""
 ACK_DEFAULT_DRIVER = "535.161.07"
 """What ACK installs on a GPU node of a cluster 1.28 or newer when the pool does not pin a version (subject to change)."""
+ACK_DRIVERS = ("570.169", "570.133.20", "550.163.01", "550.144.03", "550.90.07", "535.230.02", "535.161.07")
+"""The versions ACK installs on clusters 1.28 and newer; a label naming another gets :data:`ACK_DEFAULT_DRIVER`."""
 ECI_DRIVER_ANNOTATION = "k8s.aliyun.com/eci-gpu-driver-version"
 """The ECI pod annotation that picks the pod's driver (``tesla=535``: the major version only, since March 2025)."""
 
@@ -38,10 +40,20 @@ ECI_DRIVERS: dict[str, tuple[int, tuple[int, ...]]] = {
     **{family: _ECI_OLDER for family in ("gn7e", "gn7i", "gn7s", "gn7", "gn6v", "gn6e", "gn6i", "gn5i", "gn5")},
 }
 
+# A GPU model's CUDA compute capability (NVIDIA "CUDA GPUs - Compute Capability"), by the instance catalog's gpuModel: a
+# build runs on a GPU whose capability is at least the lowest architecture it was compiled for.
+COMPUTE_CAPABILITY = {"NVIDIA P100": (6, 0), "NVIDIA P4": (6, 1), "NVIDIA V100": (7, 0), "NVIDIA T4": (7, 5),
+                      "NVIDIA A100": (8, 0), "NVIDIA A10": (8, 6)}
+
 # CUDA major version -> the oldest driver branch that runs it natively.
 NATIVE_MIN_BRANCH = {11: 450, 12: 525, 13: 580}
 # CUDA major version -> the older branches NVIDIA's forward-compatibility libraries run it on (datacenter GPUs only).
 FORWARD_COMPATIBLE_BRANCHES = {13: (535, 570)}
+
+
+def ack_installs(version: Optional[str]) -> str:
+    """The driver ACK installs on a node of a pool whose label names ``version`` (None: no label)."""
+    return version if version in ACK_DRIVERS else ACK_DEFAULT_DRIVER
 
 
 def branch(version: str) -> Optional[int]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import typing
 from typing import Any, Mapping, Optional
 
 import pulumi
+import yaml
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
@@ -64,14 +66,18 @@ _ACCESS_KEY = re.compile(r"\b(?:LTAI[0-9A-Za-z]{12,30}|STS\.[0-9A-Za-z]{16,})\b"
 _CREDENTIAL_MESSAGE = "holds what looks like an Alibaba Cloud AccessKey in plain text"
 
 
-def _plaintext_credentials(value: Any, path: str) -> typing.Iterator[Problem]:
-    """Values that look like pasted credentials (the value itself is never repeated)."""
+def _plaintext_credentials(value: Any, path: str, keys: tuple[Any, ...] = ()) -> typing.Iterator[Problem]:
+    """Values that look like pasted credentials (the value itself is never repeated). The values that are credentials
+    by design (:data:`_SECRET_VALUES`) are skipped: the program reads them decrypted, and :func:`_plaintext_secrets`
+    refuses them when they are not encrypted."""
+    if _is_secret_value(keys):
+        return
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _plaintext_credentials(item, f"{path}.{_shown_key(key)}" if path else _shown_key(key))
+            yield from _plaintext_credentials(item, f"{path}.{_shown_key(key)}" if path else _shown_key(key), (*keys, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _plaintext_credentials(item, f"{path}[{i}]")
+            yield from _plaintext_credentials(item, f"{path}[{i}]", (*keys, i))
     elif isinstance(value, str) and _ACCESS_KEY.search(value):
         yield Problem(path, f"{_CREDENTIAL_MESSAGE}: remove it, rotate that key, and give credentials to Pulumi as "
                             "`pulumi config set --secret alicloud:accessKey` (or use RRSA); stack config is not a secret store")
@@ -100,6 +106,10 @@ def _plaintext_provider_credentials() -> list[Problem]:
 _SECRET_VALUES = (("cluster", "prometheusAuth", "*"), ("services", "*", "llm", "apiKey"))
 
 
+def _is_secret_value(keys: tuple[Any, ...]) -> bool:
+    return any(len(keys) == len(pattern) and all(p in ("*", k) for p, k in zip(pattern, keys, strict=False)) for pattern in _SECRET_VALUES)
+
+
 def _walk(value: Any, path: tuple[str, ...], shown: str) -> typing.Iterator[tuple[str, Any]]:
     if not path:
         yield shown, value
@@ -111,16 +121,34 @@ def _walk(value: Any, path: tuple[str, ...], shown: str) -> typing.Iterator[tupl
         yield from _walk(value[key], path[1:], f"{shown}.{_shown_key(key)}")
 
 
-def _plaintext_secrets(raw: Mapping[str, Any]) -> list[Problem]:
+def _written_config(base_dir: str) -> Optional[Mapping[str, Any]]:
+    """The stack file's config as written (each ``secure:`` value a ``{secure: ...}`` mapping), or None when there is no
+    stack file to read (the CLI runs the program in the project directory, where ``Pulumi.<stack>.yaml`` lives)."""
+    try:
+        with open(os.path.join(base_dir, f"Pulumi.{pulumi.get_stack()}.yaml"), encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError):
+        return None
+    config = data.get("config") if isinstance(data, Mapping) else None
+    return config if isinstance(config, Mapping) else None
+
+
+def _plaintext_secrets(raw: Mapping[str, Any], written: Optional[Mapping[str, Any]]) -> list[Problem]:
+    """Credentials that are not encrypted: judged value by value in the stack file as written; for a section the file
+    does not hold (set elsewhere), by the section's secrecy, all the program can tell."""
     problems = []
     for section, *path in _SECRET_VALUES:
-        if runtime_config.is_config_secret(f"{PROJECT}:{section}"):
-            continue
-        for shown, value in _walk(raw.get(section), tuple(path), section):
-            if value is not None:
-                problems.append(Problem(shown, "is a credential and must be encrypted: set it with "
-                                               f"`pulumi config set --secret --path '{shown}'` (in plain text it would sit in the "
-                                               "stack file and the state for anyone who reads them)"))
+        in_file = None if written is None else written.get(f"{PROJECT}:{section}", written.get(section))
+        if in_file is not None:
+            plain = [shown for shown, value in _walk(in_file, tuple(path), section)
+                     if value is not None and not (isinstance(value, Mapping) and set(value) == {"secure"})]
+        elif not runtime_config.is_config_secret(f"{PROJECT}:{section}"):
+            plain = [shown for shown, value in _walk(raw.get(section), tuple(path), section) if value is not None]
+        else:
+            plain = []
+        problems += [Problem(shown, "is a credential and must be encrypted: set it with "
+                                    f"`pulumi config set --secret --path '{shown}'` (in plain text it would sit in the stack "
+                                    "file and the state for anyone who reads them)") for shown in plain]
     return problems
 
 
@@ -138,7 +166,7 @@ def load(base_dir: str = ".") -> Settings:
     problems += [Problem(_shown_key(k), "must be a mapping of keys to values (the YAML under it is a list)")
                  for k, v in raw.items() if isinstance(v, list)]
     raw = {k: v for k, v in raw.items() if not isinstance(v, list)}
-    problems += _plaintext_secrets(raw)
+    problems += _plaintext_secrets(raw, _written_config(base_dir))
     try:
         settings = from_raw(raw, pulumi.Config("alicloud").get("region"), base_dir)
     except ConfigError as exc:

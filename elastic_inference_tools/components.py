@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
     from components.pod_monitor import SCRAPER_NAMESPACE
     from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-    from components.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda
+    from components.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda, image_min_arch
     from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
     from components.signals import SIGNALS, PrometheusSignal
 else:
@@ -34,7 +34,7 @@ else:
         from elastic_inference.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from elastic_inference.pod_monitor import SCRAPER_NAMESPACE
         from elastic_inference.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-        from elastic_inference.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda
+        from elastic_inference.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda, image_min_arch
         from elastic_inference.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
         from elastic_inference.signals import SIGNALS, PrometheusSignal
     except ModuleNotFoundError as exc:
@@ -47,11 +47,11 @@ else:
         from components.ingresses.alb import BACKEND_TYPE, CONTROLLER as ALB_CONTROLLER, LISTEN_PORTS
         from components.pod_monitor import SCRAPER_NAMESPACE
         from components.runtimes import RUNTIMES, CrdProvider, Runtime, WorkloadPod
-        from components.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda
+        from components.runtimes.vllm import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, image_cuda, image_min_arch
         from components.schedule import PATCH_FORCE, cron_fields, cron_problem, date_of, fires
         from components.signals import SIGNALS, PrometheusSignal
 
 __all__ = ["ALB_ADDON", "ALB_CONTROLLER", "ALB_CRD", "BACKEND_TYPE", "CUDA_COMPATIBILITY_ENV", "DEFAULT_GPU_MEMORY_UTILIZATION",
            "INFERENCE_SERVICE_TYPE", "INGRESS_CONTROLLERS", "LISTEN_PORTS", "PATCH_FORCE", "RUNTIMES",
-           "SCRAPER_NAMESPACE", "SIGNALS", "WEIGHTS_ANNOTATION", "cron_fields", "cron_problem", "date_of", "fires", "gpu_drivers", "image_cuda",
+           "SCRAPER_NAMESPACE", "SIGNALS", "WEIGHTS_ANNOTATION", "cron_fields", "cron_problem", "date_of", "fires", "gpu_drivers", "image_cuda", "image_min_arch",
            "CrdProvider", "PrometheusSignal", "Runtime", "WorkloadPod"]

@@ -113,3 +113,39 @@ def test_incomplete_or_doubled_credentials_name_their_key(tmp_path, capsys, llm,
     assert render(tmp_path, raw)[0] == 2
     err = capsys.readouterr().err
     assert any(line.startswith(key + ":") and fragment in line for line in err.splitlines()), err
+
+
+@pytest.mark.parametrize("llm, cluster, key", [
+    # One encrypted value marks its whole section secret for the CLI: each value is judged in the stack file.
+    ({"apiKeySecret": "k"}, {"prometheusAuth": {"accessKeyId": CIPHERTEXT, "accessKeySecret": PLAIN}},
+     "cluster.prometheusAuth.accessKeySecret"),
+    ({"apiKey": CIPHERTEXT}, {"sibling": {"llm": {"apiKey": PLAIN}}}, "services.other.llm.apiKey"),
+])
+def test_a_plain_credential_beside_an_encrypted_one_is_refused(tmp_path, capsys, llm, cluster, key):
+    sibling = cluster.pop("sibling", None)
+    raw = llm_stack(llm=llm, **cluster)
+    if sibling:
+        other = copy.deepcopy(raw["services"]["bert"])
+        other["llm"] = {"weightsGiB": 15, **sibling["llm"]}
+        other["ingress"] = {"host": "other.example.com", "tlsSecret": "other-tls"}
+        raw["services"]["other"] = other
+    assert render(tmp_path, raw)[0] == 2
+    err = capsys.readouterr().err
+    assert f"{key}: is a credential and must be encrypted" in err and PLAIN not in err
+
+
+def test_a_decrypted_accesskey_id_is_not_taken_for_a_pasted_one(tmp_path, monkeypatch):
+    """The CLI hands the program the section decrypted: an AccessKey ID where one belongs is no leak."""
+    from pulumi.runtime import config as runtime_config
+
+    from config.loader import load
+
+    raw = llm_stack(llm={"apiKeySecret": "k"}, prometheusAuth={"accessKeyId": "LTAI5tAbCdEfGhIjKlMnOpQr", "accessKeySecret": PLAIN})
+    monkeypatch.chdir(tmp_path)  # no stack file here: the section's secrecy decides
+    runtime_config.set_all_config({"alicloud:region": "cn-beijing", **{f"elastic-inference:{k}": json.dumps(v) for k, v in raw.items()}},
+                                  ["elastic-inference:cluster"])
+    try:
+        auth = load(str(tmp_path)).cluster.prometheus_auth
+        assert auth.authorization() == prometheus_basic_auth("LTAI5tAbCdEfGhIjKlMnOpQr", PLAIN)
+    finally:
+        runtime_config.set_all_config({}, [])

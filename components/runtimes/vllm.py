@@ -84,9 +84,22 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
 # 550 is no branch they support), so that is what an ECI pod asks for.
 ECI_GPU_DRIVER = ECI_DRIVER_ANNOTATION
 CUDA_COMPATIBILITY_ENV = "VLLM_ENABLE_CUDA_COMPATIBILITY"
-# The CUDA each published vllm-openai release tag is built with (its release pipeline), and the variant tag suffixes.
+# The CUDA each published vllm-openai release tag is built with (its release pipeline), and the variant tag suffixes;
+# and the lowest GPU architecture its x86 build compiles for (release-pipeline.yaml CUDA_ARCH_X86 "7.5 8.0 8.6 8.9 9.0
+# 10.0 12.0": no V100, P100 or P4).
 RELEASE_CUDA = {"v0.33.0": (13, 0)}
-_IMAGE = re.compile(r"(?:^|/)vllm-openai:(?P<release>v[0-9]+\.[0-9]+\.[0-9]+)(?:-cu(?P<major>1[0-9])(?P<minor>[0-9]))?(?:@.*)?$")
+RELEASE_MIN_ARCH = {"v0.33.0": (7, 5)}
+# vllm-openai:v0.33.0, and its published variants: -x86_64, -aarch64 (per architecture), -cu129 (another CUDA), -efa, -zstd.
+_IMAGE = re.compile(r"(?:^|/)vllm-openai:(?P<release>v[0-9]+\.[0-9]+\.[0-9]+)(?P<variant>(?:-[0-9a-z_]+)*)(?:@.*)?$")
+_CUDA_VARIANT = re.compile(r"-cu(1[0-9])([0-9])(?:-|$)")
+
+
+def image_min_arch(image: str) -> Optional[tuple[int, int]]:
+    """The lowest CUDA compute capability a vLLM release image (its x86 build) runs on (None: not known)."""
+    found = _IMAGE.search(image)
+    if not found or _CUDA_VARIANT.search(found.group("variant")) or "aarch64" in found.group("variant"):
+        return None
+    return RELEASE_MIN_ARCH.get(found.group("release"))
 
 
 def image_cuda(image: str) -> Optional[tuple[int, int]]:
@@ -95,8 +108,9 @@ def image_cuda(image: str) -> Optional[tuple[int, int]]:
     found = _IMAGE.search(image)
     if not found:
         return None
-    if found.group("major"):
-        return int(found.group("major")), int(found.group("minor"))
+    variant = _CUDA_VARIANT.search(found.group("variant"))
+    if variant:
+        return int(variant.group(1)), int(variant.group(2))
     return RELEASE_CUDA.get(found.group("release"))
 # vLLM 0.33 config/cache.py: gpu_memory_utilization Field(default=0.92): the share of each GPU vLLM takes.
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92

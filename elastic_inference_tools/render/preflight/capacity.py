@@ -42,6 +42,7 @@ class InstanceType:
     memory_gib: Decimal
     gpus: int
     gpu_memory_gib: Decimal
+    gpu_model: str = ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,7 +58,7 @@ def instance_type(name: str) -> Optional[InstanceType]:
     if not entry:
         return None
     return InstanceType(name, Decimal(str(entry["vcpu"])), Decimal(str(entry["memoryGiB"])), int(entry.get("gpus", 0)),
-                        Decimal(str(entry.get("gpuMemoryGiB", 0))))
+                        Decimal(str(entry.get("gpuMemoryGiB", 0))), str(entry.get("gpuModel", "")))
 
 
 def _tiered(amount: Decimal, tiers: list[list[Any]]) -> Decimal:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Optional
 
 from . import Finding, Plan, Resource, as_list, as_map, check, get, known
-from ...components import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, gpu_drivers, image_cuda
+from ...components import CUDA_COMPATIBILITY_ENV, DEFAULT_GPU_MEMORY_UTILIZATION, WEIGHTS_ANNOTATION, gpu_drivers, image_cuda, image_min_arch
 from .capacity import Host, hosts, instance_type
 from .pods import PodTemplate, pod_templates
 from .storage import oss_volumes_of
@@ -198,7 +198,23 @@ def gpu_driver_runs_image(plan: Plan) -> Iterator[Finding]:
             env = {str(e.get("name")): e.get("value") for e in map(as_map, as_list(container.get("env")))}
             compat = str(env.get(CUDA_COMPATIBILITY_ENV, "0")).strip().lower() in ("1", "true")
             for host in hosts(plan, template):
+                yield from _judge_gpu(template.owner.describe(), image, host)
                 yield from _judge_driver(template.owner.describe(), image, cuda, compat, host)
+
+
+def _judge_gpu(owner: str, image: str, host: Host) -> Iterator[Finding]:
+    """The GPUs of each type the host may take against the lowest architecture the image is compiled for."""
+    lowest = image_min_arch(image)
+    if lowest is None:
+        return
+    for name in host.types:
+        itype = instance_type(name)
+        capability = gpu_drivers.COMPUTE_CAPABILITY.get(itype.gpu_model) if itype else None
+        if itype and capability and capability < lowest:
+            yield Finding("gpu-driver-runs-image", "error", owner,
+                          f"{name} ({host.where}) has an {itype.gpu_model} (compute capability {capability[0]}.{capability[1]}), "
+                          f"and {image} is compiled for {lowest[0]}.{lowest[1]} and newer: its CUDA kernels cannot run on it; "
+                          "choose T4, A10 or A100 types", DRIVER_SOURCE)
 
 
 def _judge_driver(owner: str, image: str, cuda: tuple[int, int], compat: bool, host: Host) -> Iterator[Finding]:
@@ -210,7 +226,12 @@ def _judge_driver(owner: str, image: str, cuda: tuple[int, int], compat: bool, h
             yield Finding("gpu-driver-runs-image", "warning", owner,
                           f"{host.where} does not pin its NVIDIA driver: ACK installs its default ({gpu_drivers.ACK_DEFAULT_DRIVER} on "
                           f"1.28 and later) and changes it from time to time, and {built}; {fix}", DRIVER_SOURCE)
-        drivers = [(host.driver or gpu_drivers.ACK_DEFAULT_DRIVER, "")]
+        elif gpu_drivers.ack_installs(host.driver) != host.driver:
+            yield Finding("gpu-driver-runs-image", "warning", owner,
+                          f"{host.where} asks for NVIDIA driver {host.driver}, which ACK does not list ({', '.join(gpu_drivers.ACK_DRIVERS)}): "
+                          f"its nodes get ACK's default ({gpu_drivers.ACK_DEFAULT_DRIVER}) instead, judged below", DRIVER_SOURCE)
+        installed = gpu_drivers.ack_installs(host.driver)
+        drivers = [(installed, "" if installed == host.driver else ", ACK's default")]
     else:
         fix = ("ask for ECI's driver 535 (k8s.aliyun.com/eci-gpu-driver-version: tesla=535, llm.eciGpuDriver) with the "
                "image's forward-compatibility libraries on (llm.cudaCompatibility)")
