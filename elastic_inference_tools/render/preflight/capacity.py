@@ -111,12 +111,18 @@ def pools_for(plan: Plan, node_selector: Mapping[str, Any]) -> list[Resource]:
     return [p for p in _pools(plan) if selects(node_selector, _pool_labels(p))]
 
 
-def specs(*annotation_sets: Mapping[str, Any]) -> tuple[str, ...]:
+def first_annotation(key: str, *annotation_sets: Mapping[str, Any]) -> Optional[str]:
+    """``key``'s value in the first set that has it (a ResourcePolicy unit's podAnnotations before the template's)."""
     for found in annotation_sets:
-        value = found.get(ECI_SPECS)
+        value = found.get(key)
         if isinstance(value, str) and value:
-            return tuple(s.strip() for s in value.split(",") if s.strip())
-    return ()
+            return value
+    return None
+
+
+def specs(*annotation_sets: Mapping[str, Any]) -> tuple[str, ...]:
+    value = first_annotation(ECI_SPECS, *annotation_sets)
+    return tuple(s.strip() for s in value.split(",") if s.strip()) if value else ()
 
 
 def governing_policy(plan: Plan, template: PodTemplate) -> Optional[Resource]:
@@ -158,11 +164,7 @@ def _pool_host(pool: Resource) -> Host:
 
 
 def _eci_driver(*annotation_sets: Mapping[str, Any]) -> Optional[str]:
-    for found in annotation_sets:
-        value = found.get(gpu_drivers.ECI_DRIVER_ANNOTATION)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return first_annotation(gpu_drivers.ECI_DRIVER_ANNOTATION, *annotation_sets)
 
 
 def _shortfall(requests: Mapping[str, Decimal], itype: InstanceType, kind: str,

@@ -217,26 +217,39 @@ def _judge_gpu(owner: str, image: str, host: Host) -> Iterator[Finding]:
                           "choose T4, A10 or A100 types", DRIVER_SOURCE)
 
 
+ECS_FIX = f"pin the pool's driver with its label {gpu_drivers.NODE_DRIVER_LABEL} (nodePool.labels) to a version ACK lists that runs it"
+ECI_FIX = ("ask for ECI's driver 535 (k8s.aliyun.com/eci-gpu-driver-version: tesla=535, llm.eciGpuDriver) with the image's "
+           "forward-compatibility libraries on (llm.cudaCompatibility)")
+
+
+def _eci_offers(owner: str, host: Host, driver: str) -> Iterator[Finding]:
+    """A driver an ECI pod asks for that ECI does not offer on one of its GPU specs (the pod is never created)."""
+    branch = gpu_drivers.branch(driver)
+    if branch is not None and False in [gpu_drivers.eci_offers(name, branch) for name in host.types]:
+        yield Finding("gpu-driver-runs-image", "error", owner, f"{host.where} asks ECI for driver R{branch}, which ECI does "
+                      f"not offer on every GPU spec it may take ({', '.join(host.types)}): the pod cannot be created", DRIVER_SOURCE)
+
+
 def _judge_driver(owner: str, image: str, cuda: tuple[int, int], compat: bool, host: Host) -> Iterator[Finding]:
     built = f"{image} is built with CUDA {cuda[0]}.{cuda[1]}"
+    fix = ECS_FIX if host.kind == "ecs" else ECI_FIX
     if host.kind == "ecs":
-        fix = (f"pin the pool's driver with its label {gpu_drivers.NODE_DRIVER_LABEL} (nodePool.labels) to a version ACK lists "
-               "that runs it")
         if host.driver is None:
             yield Finding("gpu-driver-runs-image", "warning", owner,
                           f"{host.where} does not pin its NVIDIA driver: ACK installs its default ({gpu_drivers.ACK_DEFAULT_DRIVER} on "
                           f"1.28 and later) and changes it from time to time, and {built}; {fix}", DRIVER_SOURCE)
-        elif gpu_drivers.ack_installs(host.driver) != host.driver:
+        installed = gpu_drivers.ack_installs(host.driver)
+        if host.driver is not None and installed != host.driver:
             yield Finding("gpu-driver-runs-image", "warning", owner,
                           f"{host.where} asks for NVIDIA driver {host.driver}, which ACK does not list ({', '.join(gpu_drivers.ACK_DRIVERS)}): "
                           f"its nodes get ACK's default ({gpu_drivers.ACK_DEFAULT_DRIVER}) instead, judged below", DRIVER_SOURCE)
-        installed = gpu_drivers.ack_installs(host.driver)
         drivers = [(installed, "" if installed == host.driver else ", ACK's default")]
+    elif host.driver is not None:
+        drivers = [(host.driver, "")]
+        yield from _eci_offers(owner, host, host.driver)
     else:
-        fix = ("ask for ECI's driver 535 (k8s.aliyun.com/eci-gpu-driver-version: tesla=535, llm.eciGpuDriver) with the "
-               "image's forward-compatibility libraries on (llm.cudaCompatibility)")
-        drivers = [(host.driver, "")] if host.driver is not None else []
-        for name in (host.types if host.driver is None else ()):
+        drivers = []
+        for name in host.types:
             default = gpu_drivers.eci_default_branch(name)
             if default is None:
                 yield Finding("gpu-driver-runs-image", "warning", owner, f"ECI's default GPU driver on {name} ({host.where}) is not "
@@ -249,11 +262,6 @@ def _judge_driver(owner: str, image: str, cuda: tuple[int, int], compat: bool, h
             yield Finding("gpu-driver-runs-image", "warning", owner, f"the GPU driver of {host.where} ({driver}) is not a driver "
                           "version: whether it runs the image is not checked", DRIVER_SOURCE)
             continue
-        if host.kind == "eci" and not how:
-            offered = [gpu_drivers.eci_offers(name, branch) for name in host.types]
-            if False in offered:
-                yield Finding("gpu-driver-runs-image", "error", owner, f"{host.where} asks ECI for driver R{branch}, which ECI does "
-                              f"not offer on every GPU spec it may take ({', '.join(host.types)}): the pod cannot be created", DRIVER_SOURCE)
         reason = gpu_drivers.cannot_run(cuda, branch, compat)
         if reason is not None:
             yield Finding("gpu-driver-runs-image", "error", owner,
